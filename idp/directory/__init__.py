@@ -1,0 +1,1 @@
+"""Tenants, verified domains, users, security groups and directory roles."""

@@ -1,0 +1,92 @@
+"""B2B guests: invitations (Graph), the tenant-scoped redeem link, signing in with a home account on this
+server, the entry points that carry (or lack) tenant context, and the "I didn't try to sign in" report."""
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from flask import current_app
+
+from ..audit import record_audit
+from ..directory import service as directory
+from ..directory.models import User
+from ..extensions import db
+from ..signin import flow
+
+bp = Blueprint("guests", __name__)
+
+
+def _redeem_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="guest-redemption")
+
+
+def redeem_url(guest: User) -> str:
+    token = _redeem_serializer().dumps({"u": guest.id, "t": guest.tenant_id})
+    return url_for("guests.redeem", tenant=guest.tenant_id, token=token, _external=True)
+
+
+@bp.get("/")
+def home():
+    """`/?tenantid=<id>` carries the tenant; plain `/` offers the tenant-less sign-in (members only)."""
+    tenant_ref = request.args.get("tenantid")
+    if tenant_ref:
+        tenant = directory.find_tenant(tenant_ref)
+        if tenant is None:
+            abort(404, description="There is no such organization on this server.")
+        return redirect(url_for("signin.start", tenant=tenant.id))
+    return render_template("home.html")
+
+
+@bp.get("/<tenant>/")
+def tenant_home():
+    """`/<tenant id>` or `/<verified domain>`: this organization's sign-in."""
+    return redirect(url_for("signin.start", tenant=g.tenant_ref))
+
+
+@bp.route("/common/login/", methods=["GET", "POST"])
+@bp.route("/organizations/login/", methods=["GET", "POST"])
+def tenantless_login():
+    """Members find their organization from their UPN's domain; guests are told they need a tenant link."""
+    error = None
+    if request.method == "POST":
+        upn = request.form.get("username", "").strip().lower()[:320]
+        tenant = directory.tenant_for_upn(upn) if "@" in upn else None
+        user = directory.find_user(tenant, upn) if tenant else None
+        if user is not None and user.user_type == "Member":
+            txn = flow.start(tenant, login_hint=upn, return_to=url_for("signin.signed_in", tenant=tenant.id),
+                             tenantless=True)
+            flow.identify(txn, upn)
+            return redirect(url_for("signin.start", tenant=tenant.id) if flow.default_choice(txn) is None else
+                            url_for("signin.method_step", tenant=tenant.id, name=flow.default_choice(txn).name))
+        error = flow.TENANTLESS_GUEST if "@" in upn else "Enter your email address or user principal name."
+    return render_template("guests/tenantless.html", error=error), (400 if error else 200)
+
+
+@bp.get("/<tenant>/redeem/<token>")
+def redeem(token):
+    """The invitation link: the sign-in starts with the guest already named, in the inviting tenant."""
+    try:
+        data = _redeem_serializer().loads(token)
+    except BadSignature:
+        abort(400, description="This invitation link is not valid.")
+    guest = db.session.get(User, data.get("u"))
+    if guest is None or guest.tenant_id != g.tenant.id or data.get("t") != g.tenant.id:
+        abort(404, description="This invitation no longer exists. Ask for a new one.")
+    target = guest.invite_redirect_url or url_for("signin.signed_in", tenant=g.tenant.id)
+    txn = flow.start(g.tenant, return_to=target, login_hint=guest.mail)
+    flow.identify(txn, guest.mail)
+    choice = flow.default_choice(txn)
+    if choice is None:
+        return render_template("signin/no_method.html", txn=txn, stage="first"), 400
+    return redirect(url_for("signin.method_step", tenant=g.tenant.id, name=choice.name))
+
+
+@bp.route("/<tenant>/report", methods=["GET", "POST"])
+def report():
+    """"I didn't try to sign in": recorded in the audit log (the MFA settings decide what else it does)."""
+    if request.method == "POST":
+        record_audit(tenant_id=g.tenant.id, actor_id=None, actor_type="user", activity="Suspicious sign-in reported",
+                     target_type="address", target_id=(request.form.get("address") or "")[:64])
+        db.session.commit()
+        return render_template("guests/reported.html")
+    return render_template("guests/report.html")
+
+
+from . import home_account  # noqa: E402,F401  (registers the home-account step)

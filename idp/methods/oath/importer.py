@@ -1,0 +1,180 @@
+"""The hardware token CSV import: a job that streams the file row by row, in bounded memory.
+
+Header (required): upn,serial number,secret key,time interval,manufacturer,model[,hash function]
+Valid rows are imported even when others fail; every rejected row goes to the error CSV with its line
+number and reason. Re-importing the same file creates no duplicates (serial numbers are unique per tenant).
+"""
+import csv
+import io
+import os
+import threading
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+
+from ... import clock
+from ...directory.models import User, new_id
+from ...extensions import db
+from . import service
+from .models import HardwareOathDevice, OathImportError, OathImportJob
+
+HEADER = ["upn", "serial number", "secret key", "time interval", "manufacturer", "model"]
+OPTIONAL = ["hash function"]
+HASH_NAMES = {"sha1": "hmacsha1", "sha256": "hmacsha256", "": "hmacsha1"}
+ERROR_FIELDS = ["Line", "SerialNumber", "UserPrincipalName", "Reason"]  # not the upload's names, as in Entra
+BATCH = 500
+
+
+def start(tenant_id: str, path: str, created_by: str | None, run_inline: bool = False) -> OathImportJob:
+    """Create the job and run it in the background (or inline, for the CLI)."""
+    job = OathImportJob(tenant_id=tenant_id, created_by=created_by)
+    db.session.add(job)
+    db.session.commit()
+    job_id = job.id
+    if run_inline:
+        run(job_id, path)
+    else:
+        app = current_app._get_current_object()
+        threading.Thread(target=_run_in_app, args=(app, job_id, path), daemon=True).start()
+    return db.session.get(OathImportJob, job_id)
+
+
+def _run_in_app(app, job_id, path):
+    with app.app_context():
+        run(job_id, path)
+
+
+def _count_rows(path: str) -> int:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return max(0, sum(1 for _ in csv.reader(handle)) - 1)
+
+
+def run(job_id: str, path: str) -> None:
+    job = db.session.get(OathImportJob, job_id)
+    try:
+        job.status, job.total_rows = "running", _count_rows(path)
+        db.session.commit()
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            _import(job, csv.reader(handle))
+        job = db.session.get(OathImportJob, job_id)
+        if job.status != "failed":
+            job.status = "completed"
+    except (UnicodeDecodeError, csv.Error) as error:
+        db.session.rollback()
+        job = db.session.get(OathImportJob, job_id)
+        job.status, job.message = "failed", f"The file is not a readable CSV file: {error}"
+    finally:
+        os.remove(path)  # the upload holds token secrets: it does not outlive the job
+    job.finished_at = clock.now()
+    db.session.commit()
+
+
+def _import(job: OathImportJob, reader) -> None:
+    header = [h.strip().lower() for h in next(reader, [])]
+    if header[:len(HEADER)] != HEADER or any(h not in OPTIONAL for h in header[len(HEADER):]):
+        job.status = "failed"
+        job.message = ("The header row is missing or wrong. It must be: " + ",".join(HEADER)
+                       + " (optionally followed by: hash function).")
+        return
+    has_hash = "hash function" in header
+    job_id, tenant_id = job.id, job.tenant_id
+    batch: list[tuple[int, list[str]]] = []
+    for line, row in enumerate(reader, start=2):
+        batch.append((line, row))
+        if len(batch) == BATCH:
+            _import_batch(job_id, tenant_id, batch, has_hash)
+            batch = []
+    if batch:
+        _import_batch(job_id, tenant_id, batch, has_hash)
+
+
+def _parse(row: list[str], has_hash: bool) -> tuple[str | None, dict]:
+    """Check one row without the database: (reason it is rejected or None, its fields)."""
+    width = len(HEADER) + (1 if has_hash else 0)
+    fields = {"upn": row[0].strip() if row else "", "serial": row[1].strip() if len(row) > 1 else ""}
+    if len(row) != width:
+        return f"Expected {width} columns, found {len(row)}.", fields
+    upn, serial, secret, interval, manufacturer, model = (value.strip() for value in row[:6])
+    hash_name = row[6].strip().lower() if has_hash else ""
+    fields.update(secret=secret, manufacturer=manufacturer or None, model=model or None)
+    if hash_name == "hotp" or interval.lower() in ("", "0", "hotp"):
+        return service.HOTP_REFUSAL, fields
+    if hash_name not in HASH_NAMES:
+        return "The hash function must be sha1 or sha256.", fields
+    if not interval.isdigit():
+        return "The time interval must be 30 or 60.", fields
+    try:
+        serial, secret, seconds, hash_function = service.validate_device_fields(serial, secret, int(interval),
+                                                                                HASH_NAMES[hash_name])
+    except service.OathError as error:
+        return error.message, fields
+    fields.update(serial=serial, secret=secret, interval=seconds, hash_function=hash_function)
+    return None, fields
+
+
+def _import_batch(job_id: str, tenant_id: str, batch, has_hash: bool) -> None:
+    """One batch: a query for its serials, one for its users, bulk inserts; assignments one by one."""
+    parsed = [(line, *_parse(row, has_hash)) for line, row in batch]
+    serials = {f["serial"] for _, problem, f in parsed if not problem}
+    upns = {f["upn"].lower() for _, problem, f in parsed if not problem and f["upn"]}
+    existing = {d.serial_number: d for d in db.session.scalars(select(HardwareOathDevice).where(
+        HardwareOathDevice.tenant_id == tenant_id, HardwareOathDevice.serial_number.in_(serials)))} if serials else {}
+    users = {u.upn: u for u in db.session.scalars(select(User).where(
+        User.tenant_id == tenant_id, User.upn.in_(upns)))} if upns else {}
+    new_devices, errors, to_assign, seen = [], [], [], set()
+    for line, problem, fields in parsed:
+        serial, upn = fields["serial"], fields["upn"]
+        user = users.get(upn.lower()) if upn else None
+        if not problem and upn and user is None:
+            problem = f"There is no user '{upn}' in this organization."
+        device = existing.get(serial)
+        if not problem and (serial in seen or (device is not None and device.import_job_id == job_id)):
+            problem = f"Serial number '{serial}' appears more than once in this file."
+        if problem:
+            errors.append({"job_id": job_id, "line": line, "serial_number": serial[:128] or None,
+                           "upn": upn[:320] or None, "reason": problem})
+            continue
+        seen.add(serial)
+        if device is None:  # new; the same file imported again finds its tokens and adds none
+            device = {"id": new_id(), "tenant_id": tenant_id, "serial_number": serial,
+                      "secret": service.seal(fields["secret"]), "time_interval": fields["interval"],
+                      "hash_function": fields["hash_function"], "manufacturer": fields["manufacturer"],
+                      "model": fields["model"], "status": "available", "import_job_id": job_id,
+                      "created_at": clock.now()}
+            new_devices.append(device)
+        if user is not None:
+            to_assign.append((line, device, user))
+    if new_devices:
+        db.session.execute(insert(HardwareOathDevice), new_devices)
+    for line, device, user in to_assign:
+        device = db.session.get(HardwareOathDevice, device["id"] if isinstance(device, dict) else device.id)
+        if device.assigned_to == user.id:
+            continue
+        try:
+            service.assign(device, user)
+        except service.OathError as error:  # raised before anything is written
+            errors.append({"job_id": job_id, "line": line, "serial_number": device.serial_number,
+                           "upn": user.upn, "reason": error.message})
+    if errors:
+        db.session.execute(insert(OathImportError), errors)
+    failed = len(errors)
+    db.session.execute(update(OathImportJob).where(OathImportJob.id == job_id).values(
+        processed_rows=OathImportJob.processed_rows + len(batch),
+        imported_rows=OathImportJob.imported_rows + len(batch) - failed,
+        failed_rows=OathImportJob.failed_rows + failed))
+    db.session.commit()
+    db.session.expunge_all()  # bounded memory: nothing accumulates in the identity map
+
+
+def error_csv(job_id: str):
+    """The rejected rows as CSV, streamed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ERROR_FIELDS)
+    yield buffer.getvalue()
+    stmt = select(OathImportError).where(OathImportError.job_id == job_id).order_by(OathImportError.line)
+    for error in db.session.scalars(stmt).yield_per(1000):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([error.line, error.serial_number or "", error.upn or "", error.reason])
+        yield buffer.getvalue()

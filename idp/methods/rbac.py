@@ -1,0 +1,42 @@
+"""Who may manage whose authentication methods, the same for every method resource.
+
+Privileged Authentication Administrators (and Global Administrators) manage the methods of admins and
+members; Authentication Administrators those of members only; Global Readers read. Apps need the matching
+application permission; delegated callers need the delegated permission as well as the role.
+"""
+from ..directory.models import Roles
+
+READ_PERMISSIONS = ("UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
+WRITE_PERMISSIONS = ("UserAuthenticationMethod.ReadWrite.All",)
+
+
+class MethodAccessError(Exception):
+    def __init__(self, message: str, status: int = 403):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def authorize(caller, target, action: str, self_service: bool = False) -> str:
+    """Allow or raise MethodAccessError. `action` is read, create or delete. `self_service` lets users
+    manage their own methods of this kind (a TAP: no). Returns how the caller is allowed: app, self,
+    privileged, admin (Authentication Administrator) or reader."""
+    writing = action != "read"
+    wanted = WRITE_PERMISSIONS if writing else READ_PERMISSIONS
+    if caller.is_app:
+        if caller.has_permission(*wanted):
+            return "app"
+        raise MethodAccessError("The application lacks the permission for this operation.")
+    if caller.user.id == target.id:
+        if not writing or self_service:
+            return "self"
+        raise MethodAccessError("Administrators cannot manage this method for themselves.")
+    if not caller.has_permission(*wanted):
+        raise MethodAccessError("The token does not carry the delegated permission for this operation.")
+    roles = caller.roles
+    if roles & {Roles.GLOBAL_ADMIN, Roles.PRIVILEGED_AUTH_ADMIN}:
+        return "privileged"
+    if Roles.AUTH_ADMIN in roles and not target.is_admin:
+        return "admin"
+    if not writing and Roles.GLOBAL_READER in roles:
+        return "reader"
+    raise MethodAccessError("Insufficient privileges to manage this user's authentication methods.")

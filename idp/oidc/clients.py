@@ -1,0 +1,48 @@
+"""Client (app registration) management."""
+import secrets
+
+from .. import crypto
+from ..extensions import db
+from .models import Client
+
+DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "User.Read"]  # as a new Entra app registration
+GRANTS = {"authorization_code", "refresh_token", "client_credentials"}
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def resource_audience(tenant_id: str, uri: str) -> str | None:
+    """The client id of the API in `tenant_id` whose identifier URI is `uri` (api://<client id> by default)."""
+    from sqlalchemy import select
+    if uri.startswith("api://"):
+        client = db.session.get(Client, uri[len("api://"):])
+        if client is not None and client.tenant_id == tenant_id and client.identifier_uri in (None, uri):
+            return client.id
+    client = db.session.scalar(select(Client).where(Client.tenant_id == tenant_id, Client.identifier_uri == uri))
+    return client.id if client else None
+
+
+def create_client(tenant, name, redirect_uris, public=False, grants=None, permissions=(), post_logout=(), scopes=(),
+                  exposed_scopes=(), identifier_uri=None, signing_alg="RS256"):
+    """Register an OAuth client; returns it with its secret (shown once; only a hash is kept)."""
+    grants = list(grants or (["authorization_code", "refresh_token"] if public or redirect_uris else ["client_credentials"]))
+    bad = set(grants) - GRANTS
+    if bad:
+        raise ValueError(f"unsupported grant(s): {', '.join(sorted(bad))}")
+    if signing_alg not in ("RS256", "ES256"):
+        raise ValueError("the signing algorithm must be RS256 or ES256")
+    if public and "client_credentials" in grants:
+        raise ValueError("a public client cannot use client_credentials")
+    secret = None if public else new_client_secret()
+    client = Client(tenant_id=tenant.id, name=name, is_public=public,
+                    secret_hash=crypto.digest(secret) if secret else None,
+                    token_endpoint_auth_method="none" if public else "client_secret_basic",
+                    redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
+                    grant_types=grants, scopes=DEFAULT_SCOPES + [s for s in scopes if s not in DEFAULT_SCOPES],
+                    app_permissions=list(permissions), exposed_scopes=list(exposed_scopes),
+                    identifier_uri=identifier_uri, id_token_signed_response_alg=signing_alg)
+    db.session.add(client)
+    db.session.flush()
+    return client, secret

@@ -1,0 +1,79 @@
+"""Signing keys: kept in the database, published in the JWKS, rotated by `flask idp rotate-keys`."""
+import json
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from sqlalchemy import or_, select
+
+from .. import clock, crypto
+from ..extensions import db
+from .models import SigningKey
+
+ALGORITHMS = ("RS256", "ES256")
+_private_cache: dict[str, object] = {}  # kid -> imported key; a kid's key never changes
+
+
+def _generate(alg: str) -> SigningKey:
+    kid = secrets.token_urlsafe(12)
+    params = {"kid": kid, "alg": alg, "use": "sig"}
+    key = RSAKey.generate_key(2048, parameters=params) if alg == "RS256" else ECKey.generate_key("P-256", parameters=params)
+    private = json.dumps(key.as_dict(private=True))
+    return SigningKey(kid=kid, alg=alg, private_jwk=crypto.seal(private.encode(), "signing-key"),
+                      public_jwk=key.as_dict(private=False))
+
+
+def ensure_keys() -> None:
+    """Create an active key for every algorithm that has none."""
+    for alg in ALGORITHMS:
+        if _active_row(alg) is None:
+            db.session.add(_generate(alg))
+    db.session.commit()
+
+
+def rotate() -> list[SigningKey]:
+    """Add a new active key per algorithm; old keys stop signing but stay published until every token
+    they signed has expired."""
+    now = clock.now()
+    grace = timedelta(seconds=max(current_app.config["IDP_ACCESS_TOKEN_LIFETIME"],
+                                  current_app.config["IDP_ID_TOKEN_LIFETIME"]) + 300)
+    for row in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+        row.retired_at, row.unpublish_at = now, now + grace
+    new_keys = [_generate(alg) for alg in ALGORITHMS]
+    db.session.add_all(new_keys)
+    db.session.commit()
+    return new_keys
+
+
+def _active_row(alg: str) -> SigningKey | None:
+    return db.session.scalar(select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+                             .order_by(SigningKey.created_at.desc()).limit(1))
+
+
+def signing_key(alg: str):
+    """The active private key for `alg`, as a joserfc key."""
+    row = _active_row(alg)
+    if row is None:
+        ensure_keys()
+        row = _active_row(alg)
+    key = _private_cache.get(row.kid)
+    if key is None:
+        data = json.loads(crypto.unseal(row.private_jwk, "signing-key"))
+        key = (RSAKey if alg == "RS256" else ECKey).import_key(data)
+        _private_cache[row.kid] = key
+    return key
+
+
+def published_rows() -> list[SigningKey]:
+    now = clock.now()
+    return list(db.session.scalars(select(SigningKey).where(
+        or_(SigningKey.unpublish_at.is_(None), SigningKey.unpublish_at > now)).order_by(SigningKey.created_at)))
+
+
+def jwks() -> dict:
+    return {"keys": [row.public_jwk for row in published_rows()]}
+
+
+def public_keyset() -> KeySet:
+    return KeySet.import_key_set(jwks())

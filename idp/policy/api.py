@@ -1,0 +1,88 @@
+"""Graph resources of the authentication methods policy."""
+from ..audit import record_audit
+from ..directory.models import Roles
+from ..extensions import db
+from ..graph import current_caller, operation, read_json
+from ..graph.api import bad_request, forbidden, not_found, odata_context
+from . import service
+
+READ_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN, Roles.GLOBAL_READER}
+WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
+READ_PERMISSIONS = ("Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod")
+WRITE_PERMISSIONS = ("Policy.ReadWrite.AuthenticationMethod",)
+CONFIG_SCHEMA = {"type": "object", "properties": {
+    "@odata.type": {"type": "string"}, "id": {"type": "string"}, "state": {"type": "string", "enum": ["enabled", "disabled"]},
+    "includeTargets": {"type": "array", "items": {"type": "object"}},
+    "excludeTargets": {"type": "array", "items": {"type": "object"}}}}
+
+
+def require(roles: set[str], permissions: tuple[str, ...]) -> None:
+    """Delegated callers need a role and the delegated permission; apps need the application permission."""
+    caller = current_caller()
+    if caller.is_app:
+        ok = caller.has_permission(*permissions)
+    else:
+        ok = bool(caller.roles & roles) and caller.has_permission(*permissions)
+    if not ok:
+        raise forbidden()
+
+
+def graph_config(config: service.Configuration) -> dict:
+    kind = service.config_type(config.method_id)
+    return {"@odata.type": kind.odata_type, "id": config.method_id, "state": config.state,
+            "includeTargets": [{"targetType": "group", "isRegistrationRequired": False, **t} for t in config.include_targets],
+            "excludeTargets": [{"targetType": "group", **t} for t in config.exclude_targets],
+            **config.settings}
+
+
+@operation("/policies/authenticationMethodsPolicy", ["GET"], summary="Get the authentication methods policy",
+           responses={"200": ("The policy", {"type": "object"})})
+def get_policy():
+    require(READ_ROLES, READ_PERMISSIONS)
+    tenant_id = current_caller().tenant.id
+    return {"@odata.context": odata_context("policies/authenticationMethodsPolicy/$entity"),
+            "id": "authenticationMethodsPolicy", "displayName": "Authentication Methods Policy",
+            "description": "The tenant-wide policy that controls which authentication methods are allowed in the tenant.",
+            "policyVersion": "1.5",
+            "authenticationMethodConfigurations": [graph_config(service.get(tenant_id, t.method_id))
+                                                   for t in service.all_types()]}
+
+
+def _config_or_404(config_id: str) -> service.ConfigType:
+    kind = service.config_type(config_id)
+    if kind is None:
+        raise not_found(f"There is no authentication method configuration '{config_id[:64]}'.")
+    return kind
+
+
+@operation("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config_id}", ["GET"],
+           summary="Get one method's configuration", responses={"200": ("The configuration", CONFIG_SCHEMA)})
+def get_config(config_id):
+    require(READ_ROLES, READ_PERMISSIONS)
+    kind = _config_or_404(config_id)
+    config = service.get(current_caller().tenant.id, kind.method_id)
+    return {"@odata.context": odata_context("policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"),
+            **graph_config(config)}
+
+
+@operation("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config_id}", ["PATCH"],
+           summary="Change one method's configuration", body=CONFIG_SCHEMA, status=204,
+           responses={"204": ("Changed", None)})
+def patch_config(config_id):
+    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    kind = _config_or_404(config_id)
+    caller = current_caller()
+    body = read_json()
+    config = service.get(caller.tenant.id, kind.method_id)
+    before = graph_config(config)
+    try:
+        service.apply_patch(kind, config, body, caller.tenant)
+    except service.PolicyError as error:
+        raise bad_request(str(error)) from None
+    service.save(caller.tenant.id, config)
+    actor_id, actor_type = caller.actor
+    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type,
+                 activity="Update authentication methods policy", target_type="authenticationMethodConfiguration",
+                 target_id=kind.method_id, before=before, after=graph_config(config))
+    db.session.commit()
+    return "", 204

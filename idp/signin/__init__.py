@@ -1,0 +1,1 @@
+"""The sign-in flow: transactions, the engine that composes methods, SSO sessions and the pages."""

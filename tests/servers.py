@@ -1,0 +1,50 @@
+"""Independent server processes (gunicorn) over one database, for multi-process tests."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, app, instance: Path, extra_env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cfg = app.config
+        env = {**os.environ, "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": cfg["SECRET_KEY"],
+               "IDP_ENCRYPTION_KEYS": ",".join(f"{k}:{__import__('base64').urlsafe_b64encode(v).decode()}"
+                                               for k, v in cfg["IDP_ENCRYPTION_KEYS"].items()),
+               "IDP_ARGON2_TIME_COST": "1", "IDP_ARGON2_MEMORY_KIB": "1024", "IDP_INSTANCE_PATH": str(instance), "RATELIMIT_ENABLED": "0",
+               **(extra_env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "32",
+             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "app:app"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/", timeout=1)
+                return
+            except requests.ConnectionError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.process.stdout.read().decode())
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()

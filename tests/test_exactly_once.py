@@ -1,0 +1,103 @@
+"""One-time things succeed exactly once under concurrent requests (SQLite here; PostgreSQL in the second
+pass of `make test`)."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from idp.extensions import db
+from idp.methods.oath import service as oath, totp
+from idp import clock
+
+from .support import REDIRECT, Agent, forms, password_sign_in
+from .test_oidc_flow import Rp, introspect
+
+
+def race(count, attempt):
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait(timeout=60)
+        return attempt(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_an_authorization_code_is_redeemed_once(live, seed):
+    rp = Rp(live, seed)
+    agent = Agent(live.url)
+    agent.go(rp.authorize_url())
+    password_sign_in(agent, "alice@contoso.test")
+    code = agent.redirect_params()["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": rp.verifier}
+    results = race(20, lambda _: requests.post(rp.meta["token_endpoint"], data=form,
+                                               auth=(seed.client_id, seed.client_secret)))
+    assert sorted(r.status_code for r in results) == [200] + [400] * 19
+    assert all(r.json()["error"] == "invalid_grant" for r in results if r.status_code == 400)
+
+
+def test_concurrent_refreshes_one_wins_and_the_family_is_revoked(live, seed):
+    """Policy: a refresh token is claimed by exactly one request. Any other presentation of it, concurrent or
+    later, is reuse: it gets invalid_grant and revokes the whole family, the winner's new tokens included
+    (OAuth 2.0 Security BCP's reuse detection; clients must not refresh the same token in parallel)."""
+    rp = Rp(live, seed)
+    agent = Agent(live.url)
+    agent.go(rp.authorize_url())
+    password_sign_in(agent, "alice@contoso.test")
+    token = rp.redeem(agent)
+    form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    results = race(2, lambda _: requests.post(rp.meta["token_endpoint"], data=form,
+                                              auth=(seed.client_id, seed.client_secret)))
+    assert sorted(r.status_code for r in results) == [200, 400]
+    winner = next(r for r in results if r.status_code == 200).json()
+    assert introspect(rp, seed, winner["refresh_token"], "refresh_token")["active"] is False
+
+
+def test_an_email_code_signs_in_once(live, seed, app):
+    from .test_guests import invite
+    _, response = invite(live, seed, send=False)
+    link = response.json()["inviteRedeemUrl"].replace("http://localhost", live.url)
+    agents = []
+    for _ in range(10):
+        agent = Agent(live.url, stop_at="https://apps.contoso.example")
+        agent.go(link)
+        agents.append(agent)
+    agents[0].submit("/login/method/email_otp", action="send")  # one code for the address
+    from idp.mailer import OutboxMessage
+    import re
+    body = db.session.scalars(db.select(OutboxMessage)).all()[-1].body
+    code = re.search(r"\b(\d{8})\b", body).group(1)
+
+    def attempt(index):
+        agent = agents[index]
+        form = next(f for f in forms(agent.page.text) if "/method/email_otp" in f["action"])
+        agent.http.close()
+        response = agent.http.post(agent.page.url, data={**form["fields"], "otc": code}, allow_redirects=False,
+                                   headers={"Referer": agent.page.url})
+        return response.status_code == 302 and "/login/kmsi" in response.headers["Location"]
+
+    assert race(10, attempt).count(True) == 1
+
+
+def test_an_oath_time_step_is_accepted_once(app, seed):
+    secret = totp.new_secret()
+    enrolment = oath.start_software_enrolment(seed.alice)
+    db.session.commit()
+    step = totp.step_of(clock.timestamp(), 30)
+    assert oath.activate(enrolment.method, totp.code_at(enrolment.secret, step - 1)).ok
+    db.session.commit()
+    code = totp.code_at(enrolment.secret, step)
+    method_id = enrolment.method.id
+
+    def attempt(_):
+        with app.app_context():
+            from idp.directory.models import User
+            user = db.session.get(User, seed.alice.id)
+            found = oath.verify(user, code, {"software"})
+            won = found is not None and found.id == method_id
+            db.session.remove()
+            return won
+
+    assert race(20, attempt).count(True) == 1
+    assert secret  # a fresh secret was made for the enrolment, not this one
