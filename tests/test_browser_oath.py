@@ -1,0 +1,46 @@
+"""A person enrols an authenticator app in My Security Info (headless Chromium), then signs in with it."""
+from datetime import timedelta
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from idp import clock
+from idp.methods.oath import totp
+
+from .browser import fill_and_submit, heading, new_page, press, screenshot
+from .support import PASSWORD
+from .test_oath_api_and_signin import enable
+
+pytestmark = pytest.mark.browser
+
+
+def now_code(secret):
+    return totp.code_at(secret, totp.step_of(clock.timestamp(), 30))
+
+
+def test_enrol_an_authenticator_app_and_sign_in_with_it(app, live, seed, browser):
+    enable(seed.tenant.id, "SoftwareOath")
+    browser.get(f"{live.url}/contoso.test/mysecurityinfo/")
+    fill_and_submit(browser, "username", "alice@contoso.test")
+    fill_and_submit(browser, "password", PASSWORD)
+    press(browser, "button[value=no]")
+    with new_page(browser):
+        browser.find_element(By.LINK_TEXT, "+ Add an authenticator app").click()
+    assert browser.find_element(By.CSS_SELECTOR, ".qr svg")
+    secret = browser.find_element(By.ID, "oath-secret").text.replace(" ", "")  # shown in groups of four
+    screenshot(browser, "securityinfo-oath-enrol")
+    fill_and_submit(browser, "code", now_code(secret))
+    row = browser.find_element(By.CSS_SELECTOR, "tr.method-software-oath")
+    assert "Authenticator app" in row.text
+    screenshot(browser, "securityinfo-oath-added")
+    browser.delete_all_cookies()
+    clock.advance(timedelta(seconds=30))  # the next code (the enrolment's code is never accepted twice)
+    browser.get(f"{live.url}/contoso.test/mysecurityinfo/")
+    fill_and_submit(browser, "username", "alice@contoso.test")
+    fill_and_submit(browser, "password", PASSWORD)
+    field = browser.find_element(By.ID, "otc")
+    assert field.get_attribute("autocomplete") == "one-time-code"
+    screenshot(browser, "signin-oath")
+    fill_and_submit(browser, "otc", now_code(secret))
+    press(browser, "button[value=no]")
+    assert heading(browser) == "Security info"
