@@ -31,12 +31,12 @@ class ServerProcess:
             [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "32",
              "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "app:app"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                requests.get(self.url + "/", timeout=1)
+                requests.get(self.url + "/", timeout=5)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused before the bind, or a read timeout while the worker boots
                 if self.process.poll() is not None:
                     raise RuntimeError(self.process.stdout.read().decode())
                 time.sleep(0.2)
