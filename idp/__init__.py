@@ -41,7 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .graph import bp as graph_bp
     from .graph import users as _graph_users, openapi  # noqa: F401
     from .guests import api as _guests_api  # noqa: F401
-    from .policy import api as _policy_api  # noqa: F401
+    from .policy import api as _policy_api, strengths_api as _strengths_api  # noqa: F401
+    from . import mfa
+    mfa.init_app(app)
     oidc_server.init_app(app)
     app.register_blueprint(graph_bp, url_prefix="/v1.0", name="graph_v1")
     app.register_blueprint(graph_bp, url_prefix="/beta", name="graph_beta")
@@ -83,8 +85,10 @@ def _import_models() -> None:
     from .audit import models as _audit  # noqa: F401
     from .methods.email_otp import models as _email_otp  # noqa: F401
     from .methods.oath import models as _oath  # noqa: F401
+    from .methods.passkey import models as _passkey  # noqa: F401
+    from .mfa import models as _mfa  # noqa: F401
     from .methods.tap import models as _tap  # noqa: F401
-    from .policy import models as _policy  # noqa: F401
+    from .policy import models as _policy, strengths as _strengths  # noqa: F401
     from .directory import models as _directory  # noqa: F401
     from .oidc import models as _oidc  # noqa: F401
     from .signin import models as _signin  # noqa: F401

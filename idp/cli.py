@@ -112,15 +112,26 @@ def create_group_cmd(tenant, name, members, as_json):
 @click.option("--identifier-uri", default=None, help="The API's identifier URI (default api://<client id>).")
 @click.option("--signing-alg", type=click.Choice(["RS256", "ES256"]), default="RS256",
               help="How its ID and access tokens are signed (ES256 is smaller and faster).")
+@click.option("--require-strength", default=None,
+              help="An authentication strength every sign-in to this app must meet: mfa, passwordless, "
+                   "phishing-resistant, or a custom strength's id.")
 @click.option("--json", "as_json", is_flag=True)
 def create_client_cmd(tenant, name, redirect_uris, post_logout, public, grants, permissions, scopes, exposed,
-                      identifier_uri, signing_alg, as_json):
+                      identifier_uri, signing_alg, require_strength, as_json):
     tenant = _tenant_or_fail(tenant)
     try:
         client, secret = create_client(tenant, name, redirect_uris, public, grants, permissions, post_logout, scopes,
                                        exposed, identifier_uri, signing_alg)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    if require_strength:
+        from .policy import strengths
+        named = {"mfa": strengths.MFA, "passwordless": strengths.PASSWORDLESS,
+                 "phishing-resistant": strengths.PHISHING_RESISTANT}
+        strength = strengths.find(tenant.id, named.get(require_strength, require_strength))
+        if strength is None:
+            raise click.ClickException(f"no authentication strength {require_strength!r} in this tenant")
+        client.required_strength_id = strength.id
     _audit(tenant.id, "Add application", "client", client.id,
            {"name": name, "public": public, "grants": client.grant_types, "redirectUris": client.redirect_uris,
             "permissions": list(permissions)})

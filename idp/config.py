@@ -28,12 +28,19 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "MAIL_DEFAULT_SENDER": "IdP <no-reply@idp.localhost>",
+    # Passkeys: the WebAuthn relying party is the issuer's host unless set; MDS BLOB root and optional file.
+    "IDP_WEBAUTHN_RP_ID": None,
+    "IDP_WEBAUTHN_RP_NAME": "IdP",
+    "IDP_FIDO_MDS_ROOT_CERT": None,
+    "IDP_FIDO_MDS_PATH": None,
+    "IDP_PASSKEY_REGISTRATION_FRESHNESS": 15 * 60,  # a registration needs an MFA sign-in this recent (seconds)
 }
 
 ENV_INT = {"IDP_TRUSTED_PROXIES", "IDP_ARGON2_TIME_COST", "IDP_ARGON2_MEMORY_KIB", "MAIL_PORT"}
 ENV_BOOL = {"IDP_DEV_MODE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED", "IDP_TLS"}
 ENV_STR = {"SECRET_KEY", "IDP_BASE_URL", "REDIS_URL", "MAIL_SERVER", "MAIL_USERNAME",
-           "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER"}
+           "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+           "IDP_WEBAUTHN_RP_ID", "IDP_WEBAUTHN_RP_NAME", "IDP_FIDO_MDS_ROOT_CERT", "IDP_FIDO_MDS_PATH"}
 
 
 def load(app, overrides: dict | None) -> None:

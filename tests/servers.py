@@ -40,7 +40,8 @@ class ServerProcess:
                 if self.process.poll() is not None:
                     raise RuntimeError(self.process.stdout.read().decode())
                 time.sleep(0.2)
-        raise RuntimeError("server did not start")
+        self.stop()  # never leave a half-started server behind
+        raise RuntimeError("server did not start within 60 s")
 
     def stop(self):
         self.process.terminate()

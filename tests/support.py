@@ -140,8 +140,8 @@ class GraphClient:
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
 
-    def __call__(self, method: str, path: str, json=None, **kwargs) -> requests.Response:
-        return self.http.request(method, f"{self.base}/{self.version}{path}", json=json, **kwargs)
+    def __call__(self, method: str, path: str, json=None, version: str | None = None, **kwargs) -> requests.Response:
+        return self.http.request(method, f"{self.base}/{version or self.version}{path}", json=json, **kwargs)
 
 
 def admin_tool(tenant) -> tuple[str, str]:

@@ -91,7 +91,11 @@ def _policy_form(kind) -> dict:
     body["includeTargets"] = [{"id": target, "targetType": "group"}]
     exclude = request.form.get("exclude", "")
     body["excludeTargets"] = [{"id": exclude, "targetType": "group"}] if exclude else []
+    if kind.parse_form:
+        body.update(kind.parse_form(request.form, policy.get(g.tenant.id, kind.method_id).settings))
     for name, default in kind.defaults.items():
+        if name in body:
+            continue
         raw = request.form.get(name)
         if isinstance(default, bool):
             body[name] = raw == "on"
@@ -100,6 +104,6 @@ def _policy_form(kind) -> dict:
                 body[name] = int(raw)
             except (TypeError, ValueError):
                 raise policy.PolicyError(f"Property '{name}' must be a whole number.") from None
-        elif raw is not None:
+        elif raw is not None and not isinstance(default, (dict, list)):
             body[name] = raw
     return body

@@ -80,13 +80,18 @@ def redeem(token):
 
 @bp.route("/<tenant>/report", methods=["GET", "POST"])
 def report():
-    """"I didn't try to sign in": recorded in the audit log (the MFA settings decide what else it does)."""
+    """"I didn't try to sign in", from the link in an emailed code: the MFA settings decide what it does.
+    Reporting takes a POST (a mail scanner following the link must not report anything)."""
+    from ..mfa.pages import report_from_link
+    token = request.values.get("r", "")[:512]
     if request.method == "POST":
-        record_audit(tenant_id=g.tenant.id, actor_id=None, actor_type="user", activity="Suspicious sign-in reported",
-                     target_type="address", target_id=(request.form.get("address") or "")[:64])
-        db.session.commit()
-        return render_template("guests/reported.html")
-    return render_template("guests/report.html")
+        outcome = report_from_link(token)
+        if outcome is None:
+            record_audit(tenant_id=g.tenant.id, actor_id=None, actor_type="user", activity="Suspicious sign-in reported",
+                         target_type="address", target_id=(request.form.get("address") or "")[:64])
+            db.session.commit()
+        return render_template("guests/reported.html", outcome=outcome)
+    return render_template("guests/report.html", token=token)
 
 
 from . import home_account  # noqa: E402,F401  (registers the home-account step)

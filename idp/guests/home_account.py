@@ -12,6 +12,7 @@ class HomeAccountMethod(AuthMethod):
     name = "home_account"
     label = "Your own organization's account"
     amr = ("fed",)
+    factors = ("federatedSingleFactor", "federatedMultiFactor")
     first_factor = True
     template = "signin/home_account.html"
     order = 35
@@ -34,7 +35,9 @@ class HomeAccountMethod(AuthMethod):
         if session is None or session.user_id != home.id:
             return Verification(False, f"Sign in to {home.tenant.display_name if home else 'your organization'} first.")
         email_otp.redeem(ctx.user, "home_account")
-        return Verification(True, extra_amr=tuple(a for a in session.amr if a == "mfa"))
+        mfa = "mfa" in session.amr
+        return Verification(True, extra_amr=("mfa",) if mfa else (),
+                            factor="federatedMultiFactor" if mfa else "federatedSingleFactor")
 
 
 methods.register(HomeAccountMethod())

@@ -19,7 +19,7 @@ def all_methods() -> list[AuthMethod]:
 
 def load_builtin() -> None:
     """Import the method modules so they register (called once by create_app)."""
-    from . import email_otp, oath, password, tap  # noqa: F401
+    from . import email_otp, oath, passkey, password, tap  # noqa: F401
 
 
 __all__ = ["AuthMethod", "MethodContext", "Verification", "register", "get", "all_methods", "load_builtin"]

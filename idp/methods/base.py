@@ -18,6 +18,10 @@ class Verification:
     credential_ref: str | None = None  # which credential was used (e.g. the TAP id)
     mfa_denial: bool = False  # counts towards MFA lockout
     extra_amr: tuple[str, ...] = ()
+    #: the authentication-strength factor this step proved ("password", "softwareOath", "fido2", ...)
+    factor: str | None = None
+    aaguid: str | None = None  # the authenticator model, for strengths limited to some AAGUIDs
+    identified_user_id: str | None = None  # a username-less first factor (a discoverable passkey) names the user
 
 
 @dataclass
@@ -36,6 +40,8 @@ class AuthMethod:
     label: str = ""
     #: RFC 8176 authentication method references this method yields
     amr: tuple[str, ...] = ()
+    #: the authentication-strength factors a step of this method can prove
+    factors: tuple[str, ...] = ()
     #: may be used as the first factor (identifies the user with a credential)
     first_factor: bool = False
     #: may be used as the second factor after another method
@@ -44,8 +50,15 @@ class AuthMethod:
     multi_factor: bool = False
     #: phishing-resistant (for authentication strengths)
     phishing_resistant: bool = False
+    #: an MFA prompt at whatever stage it runs (OATH, passkeys, email codes): blocks and lockout apply, a
+    #: wrong answer is an MFA denial, and the page offers "I didn't try to sign in"
+    mfa_prompt: bool = False
+    #: the MFA settings' verification-method switch that governs it ("verificationCode"), if any
+    verification_method: str | None = None
     #: template rendered for this method's step
     template: str = ""
+    #: may start a sign-in before any username is typed (a discoverable passkey names its user)
+    usernameless: bool = False
     #: position in the method picker; the first available method is the default step
     order: int = 100
 
@@ -59,6 +72,10 @@ class AuthMethod:
 
     def verify(self, ctx: MethodContext, form) -> Verification:
         raise NotImplementedError
+
+    def offered_without_username(self, tenant_id: str) -> bool:
+        """For a usernameless method: whether the username page offers it in this tenant."""
+        return False
 
     def action(self, ctx: MethodContext, name: str, form) -> tuple[bool, str]:
         """A step's auxiliary action (e.g. "send" a code), posted as `action=<name>`: (ok, message to show)."""

@@ -8,6 +8,7 @@ from .base import AuthMethod, MethodContext, Verification
 class PasswordMethod(AuthMethod):
     name = "password"
     label = "Password"
+    factors = ("password",)
     amr = ("pwd",)
     first_factor = True
     template = "signin/password.html"
@@ -28,7 +29,7 @@ class PasswordMethod(AuthMethod):
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
             db.session.flush()
-        return Verification(True)
+        return Verification(True, factor="password")
 
 
 register(PasswordMethod())

@@ -23,7 +23,7 @@ def id_token_claims(principal, client, scope: str) -> dict:
         "auth_time": clock.to_epoch(session.auth_time), "amr": list(session.amr), "sid": session.id,
         "ver": "2.0", "preferred_username": user.upn,
     }
-    if session.acr:
-        claims["acr"] = session.acr
+    if principal.acr or session.acr:
+        claims["acr"] = principal.acr or session.acr
     claims.update(user_claims(user, scope))
     return claims

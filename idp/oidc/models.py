@@ -28,6 +28,8 @@ class Client(db.Model, ClientMixin):
     # "Expose an API": other clients may ask for `<identifier URI>/<scope>`; the default URI is api://<id>
     identifier_uri: Mapped[str | None] = mapped_column(String(256), index=True)
     exposed_scopes: Mapped[list] = mapped_column(JSON, default=list)
+    #: an authentication strength every sign-in to this app must meet (as a Conditional Access policy would)
+    required_strength_id: Mapped[str | None] = mapped_column(String(36))
 
     tenant: Mapped[Tenant] = relationship()
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
@@ -82,6 +84,7 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     nonce: Mapped[str | None] = mapped_column(Text)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
+    acr: Mapped[str | None] = mapped_column(String(64))  # the authentication strength met for this grant
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -74,7 +74,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             session_id=principal.session.id, redirect_uri=request.payload.redirect_uri or "",
             scope=request.scope or "", nonce=payload.get("nonce"),
             code_challenge=payload.get("code_challenge"), code_challenge_method=payload.get("code_challenge_method"),
-            expires_at=clock.now() + timedelta(seconds=current_app.config["IDP_AUTH_CODE_LIFETIME"])))
+            acr=principal.acr, expires_at=clock.now() + timedelta(seconds=current_app.config["IDP_AUTH_CODE_LIFETIME"])))
         db.session.commit()
 
     def query_authorization_code(self, code, client):
@@ -102,7 +102,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         session = db.session.get(SigninSession, authorization_code.session_id)
         if session is None or not tokens.session_allows_tokens(session):
             raise InvalidGrantError("The sign-in session behind this code has ended.")
-        return tokens.Principal(session.user, session)
+        return tokens.Principal(session.user, session, authorization_code.acr)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):

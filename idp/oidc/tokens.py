@@ -32,6 +32,7 @@ class Principal:
 
     user: User
     session: SigninSession
+    acr: str | None = None  # the authentication strength this grant required and met
 
     def get_user_id(self):
         return self.user.id

@@ -8,6 +8,7 @@ from flask import Blueprint, g, jsonify, redirect, render_template, request, ses
 
 from .. import clock
 from ..extensions import csrf, db
+from ..policy import strengths
 from ..signin import flow, sessions
 from . import claims as claim_rules
 from . import keys, tokens
@@ -21,7 +22,7 @@ csrf.exempt(bp)  # token-style endpoints authenticate the client; the authorize 
 VSCHAR = re.compile(r"[\x20-\x7e]{0,4096}")
 CHECKED = ("client_id", "response_type", "scope", "state", "code_challenge", "code_challenge_method", "prompt",
            "response_mode", "nonce", "max_age", "redirect_uri", "grant_type", "code", "code_verifier", "refresh_token",
-           "token", "token_type_hint", "post_logout_redirect_uri", "id_token_hint", "client_secret")
+           "token", "token_type_hint", "post_logout_redirect_uri", "id_token_hint", "client_secret", "acr_values")
 
 
 @bp.before_request
@@ -65,6 +66,7 @@ def discovery():
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "amr",
                              "acr", "sid", "oid", "tid", "preferred_username", "name", "email", "ver"],
         "prompt_values_supported": ["none", "login"],
+        "acr_values_supported": ["mfa", "sfa", *strengths.BUILT_IN],  # plus the tenant's custom strength ids
         "authorization_response_iss_parameter_supported": True,
         "tenant_region_scope": None,
         "cloud_instance_name": request.host,
@@ -106,6 +108,18 @@ def _session_for(prompt: str, max_age: str | None):
     return session
 
 
+def required_strength(client) -> strengths.Strength | None:
+    """The app's own requirement (like a Conditional Access policy) wins; otherwise the first `acr_values`
+    entry that names a strength of this tenant (a relying party asking for step-up)."""
+    if client.required_strength_id:
+        return strengths.find(client.tenant_id, client.required_strength_id)
+    for value in request.values.get("acr_values", "").split()[:10]:
+        found = strengths.find(client.tenant_id, value)
+        if found is not None:
+            return found
+    return None
+
+
 @bp.route("/<tenant>/oauth2/v2.0/authorize", methods=["GET", "POST"])
 def authorize():
     cancelled = flask_session.pop("cancelled_signin", None)
@@ -117,11 +131,17 @@ def authorize():
         return _error_redirect(error)
     if cancelled:
         return server.create_authorization_response(grant_user=None, grant=grant)
+    strength = required_strength(grant.client)
+    if principal is not None and strength is not None:
+        principal.acr = strength.id
+        if not strength.meets(session.factors, session.aaguid):
+            principal = None  # step up: sign in again until the strength is met
     if principal is not None:
         return server.create_authorization_response(grant_user=principal, grant=grant)
     authorize_uri = request.url if request.method == "GET" else add_params_to_uri(request.base_url, request.form.items())
     flow.start(g.tenant, client_id=grant.client.id, authorize_uri=authorize_uri,
-               login_hint=request.values.get("login_hint"), tenantless=g.get("tenantless", False))
+               login_hint=request.values.get("login_hint") or (session.user.upn if session else None),
+               tenantless=g.get("tenantless", False), strength_id=strength.id if strength else None)
     return redirect(url_for("signin.start", tenant=g.tenant_ref))
 
 

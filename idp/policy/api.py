@@ -44,8 +44,14 @@ def get_policy():
             "id": "authenticationMethodsPolicy", "displayName": "Authentication Methods Policy",
             "description": "The tenant-wide policy that controls which authentication methods are allowed in the tenant.",
             "policyVersion": "1.5",
+            "reportSuspiciousActivitySettings": _suspicious_activity_settings(tenant_id),
             "authenticationMethodConfigurations": [graph_config(service.get(tenant_id, t.method_id))
                                                    for t in service.all_types()]}
+
+
+def _suspicious_activity_settings(tenant_id: str) -> dict:
+    from ..mfa import settings as mfa_settings  # the MFA settings own it; Graph shows it on this policy
+    return mfa_settings.get(tenant_id, "reportSuspiciousActivity")
 
 
 def _config_or_404(config_id: str) -> service.ConfigType:
@@ -86,3 +92,19 @@ def patch_config(config_id):
                  target_id=kind.method_id, before=before, after=graph_config(config))
     db.session.commit()
     return "", 204
+
+
+# Graph also answers the configuration paths without the /policies segment (the FIDO2 documentation uses them).
+ALIAS = "/authenticationMethodsPolicy/authenticationMethodConfigurations/{config_id}"
+
+
+@operation(ALIAS, ["GET"], summary="Get one method's configuration (path without /policies)",
+           responses={"200": ("The configuration", CONFIG_SCHEMA)})
+def get_config_alias(config_id):
+    return get_config.__wrapped__(config_id)
+
+
+@operation(ALIAS, ["PATCH"], summary="Change one method's configuration (path without /policies)",
+           body=CONFIG_SCHEMA, status=204, responses={"204": ("Changed", None)})
+def patch_config_alias(config_id):
+    return patch_config.__wrapped__(config_id)

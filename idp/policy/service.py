@@ -26,6 +26,9 @@ class ConfigType:
     defaults: dict = field(default_factory=dict)
     validate: Callable[[dict], str | None] = lambda settings: None
     aliases: tuple[str, ...] = ()
+    #: settings that are not a plain bool or number bring their own console fragment and form parser
+    form_template: str | None = None
+    parse_form: Callable[[dict, dict], dict] | None = None  # (form, current settings) -> PATCH properties
 
 
 _types: dict[str, ConfigType] = {}

@@ -13,10 +13,12 @@ from ..audit import record_signin
 from ..directory import service as directory
 from ..extensions import db
 from ..methods.base import AuthMethod, MethodContext, Verification
+from ..policy import strengths
 from . import sessions
 from .models import SigninTransaction
 
 TXN_KEY = "signin_txn"
+KEPT_ON_RESTART = ("_tenantless", "_strength")  # transaction data that outlives a change of username
 
 
 @dataclass
@@ -35,6 +37,12 @@ signin_guards: list = []
 mfa_guards: list = []
 #: callables (txn, user, method) called for each failed second factor (MFA denial), e.g. to count lockouts
 mfa_denial_hooks: list = []
+#: callables (txn, user, method, form) called after each passed MFA prompt (reset counters, remember device)
+mfa_success_hooks: list = []
+#: callables (txn, user, method) called when an MFA prompt failed without a denial (expired challenge, no code)
+mfa_abandon_hooks: list = []
+#: callables (txn, method) -> bool; False hides a method (e.g. a verification method the tenant switched off)
+availability_rules: list = []
 
 
 def mfa_rule(order: int):
@@ -54,6 +62,26 @@ def registered_second_factor(txn) -> MfaDecision:
     return MfaDecision(False, "the user has no MFA method registered")
 
 
+def required_strength(txn) -> strengths.Strength | None:
+    return strengths.find(txn.tenant_id, txn.data.get("_strength"))
+
+
+def strength_met(txn) -> bool:
+    strength = required_strength(txn)
+    return strength is not None and strength.meets(txn.data.get("_factors"), txn.data.get("_aaguid"))
+
+
+@mfa_rule(10)
+def authentication_strength(txn) -> MfaDecision | None:
+    """An app's required strength comes first: nothing later (trusted IPs, remembered devices) waives it."""
+    strength = required_strength(txn)
+    if strength is None:
+        return None
+    if strength_met(txn):
+        return MfaDecision(False, f"the authentication strength '{strength.display_name}' is met")
+    return MfaDecision(True, f"the app requires the authentication strength '{strength.display_name}'")
+
+
 def decide_mfa(txn) -> MfaDecision:
     for _, rule in _mfa_rules:
         decision = rule(txn)
@@ -65,11 +93,13 @@ def decide_mfa(txn) -> MfaDecision:
 # --- transactions -----------------------------------------------------------------------------------
 
 def start(tenant, *, client_id=None, authorize_uri=None, return_to=None, login_hint=None,
-          tenantless=False) -> SigninTransaction:
+          tenantless=False, strength_id=None) -> SigninTransaction:
     lifetime = current_app.config["IDP_SIGNIN_TXN_LIFETIME"]
+    data = {"_tenantless": True} if tenantless else {}
+    if strength_id:
+        data["_strength"] = strength_id
     txn = SigninTransaction(tenant_id=tenant.id, client_id=client_id, authorize_uri=authorize_uri,
-                            return_to=return_to, login_hint=(login_hint or "")[:320] or None,
-                            data={"_tenantless": True} if tenantless else {},
+                            return_to=return_to, login_hint=(login_hint or "")[:320] or None, data=data,
                             methods_done=[], amr=[], expires_at=clock.now() + timedelta(seconds=lifetime))
     db.session.add(txn)
     db.session.commit()
@@ -111,7 +141,7 @@ def identify(txn, upn: str) -> str | None:
     user = directory.find_by_sign_in_name(directory.find_tenant(txn.tenant_id), upn)
     if user is not None and user.user_type == "Guest" and txn.data.get("_tenantless"):
         return TENANTLESS_GUEST
-    keep = {k: v for k, v in txn.data.items() if k == "_tenantless"}
+    keep = {k: v for k, v in txn.data.items() if k in KEPT_ON_RESTART}
     txn.login_hint, txn.user_id = upn, user.id if user else None
     txn.state, txn.methods_done, txn.amr, txn.data = "first", [], [], keep
     db.session.commit()
@@ -119,9 +149,32 @@ def identify(txn, upn: str) -> str | None:
     return None
 
 
+def usernameless_methods(txn) -> list[AuthMethod]:
+    return [m for m in methods.all_methods() if m.usernameless and m.offered_without_username(txn.tenant_id)]
+
+
+def begin_usernameless(txn, method: AuthMethod) -> None:
+    """Start over without a username; the method's own data (its challenge) is kept."""
+    keep = {k: v for k, v in txn.data.items() if k in KEPT_ON_RESTART or k == method.name}
+    txn.login_hint, txn.user_id = None, None
+    txn.state, txn.methods_done, txn.amr, txn.data = "first", [], [], keep
+    db.session.flush()
+    db.session.refresh(txn)
+
+
 def choices(txn, stage: str | None = None) -> list[AuthMethod]:
-    """Methods this user may use at this stage, in the order they are offered."""
-    stage = stage or txn.state
+    """Methods this user may use at this stage, in the order they are offered. Under a required
+    authentication strength, only those that can lead to it."""
+    found = _fitting(txn, stage or txn.state)
+    strength = required_strength(txn)
+    if strength is None:
+        return found
+    proved = txn.data.get("_factors", [])
+    reachable = {f for m in _fitting(txn, "first") + _fitting(txn, "mfa") for f in m.factors}
+    return [m for m in found if strength.useful(proved, set(m.factors), reachable)]
+
+
+def _fitting(txn, stage: str) -> list[AuthMethod]:
     found = []
     for method in methods.all_methods():
         if method.name in txn.methods_done:
@@ -131,7 +184,8 @@ def choices(txn, stage: str | None = None) -> list[AuthMethod]:
         else:
             fits = method.second_factor or method.multi_factor
         # Methods see user=None for an unknown UPN; only a step that reveals nothing says yes then.
-        if fits and method.is_available(method_context(txn, method)):
+        if fits and all(rule(txn, method) for rule in availability_rules) and \
+                method.is_available(method_context(txn, method)):
             found.append(method)
     return found
 
@@ -146,7 +200,8 @@ def default_choice(txn) -> AuthMethod | None:
 def submit(txn, method: AuthMethod, form) -> Verification:
     """Verify one step and move the transaction on. Returns what the page should show."""
     user = txn.user
-    if txn.state == "mfa":
+    prompt = user is not None and (txn.state == "mfa" or method.mfa_prompt)
+    if prompt:
         for guard in mfa_guards:
             message = guard(txn, user)
             if message:
@@ -157,11 +212,26 @@ def submit(txn, method: AuthMethod, form) -> Verification:
     ctx = method_context(txn, method)
     result = method.verify(ctx, form)
     txn.data = {**txn.data, method.name: ctx.data}
+    if result.ok and user is None and result.identified_user_id:
+        refusal = _identify_by_credential(txn, result.identified_user_id)
+        if refusal is None and method.mfa_prompt:  # blocks and lockout apply once the credential names the user
+            refusal = next((m for guard in mfa_guards if (m := guard(txn, txn.user))), None)
+            prompt = refusal is None
+        if refusal:
+            record_signin(tenant_id=txn.tenant_id, user=txn.user, client_id=txn.client_id, methods=[method.name],
+                          result="failure", failure_reason=refusal)
+            txn.user_id = txn.login_hint = None
+            db.session.commit()
+            return Verification(False, refusal, refusal)
+        user = txn.user
     if not result.ok:
         record_signin(tenant_id=txn.tenant_id, user=user, upn=txn.login_hint, client_id=txn.client_id,
                       methods=txn.methods_done + [method.name], result="failure", failure_reason=result.reason or result.error)
         if result.mfa_denial and user is not None:
             for hook in mfa_denial_hooks:
+                hook(txn, user, method)
+        elif prompt:
+            for hook in mfa_abandon_hooks:
                 hook(txn, user, method)
         db.session.commit()
         return result
@@ -172,6 +242,9 @@ def submit(txn, method: AuthMethod, form) -> Verification:
         db.session.commit()
         return Verification(False, message)
     _record_step(txn, method, result)
+    if prompt:
+        for hook in mfa_success_hooks:
+            hook(txn, user, method, form)
     if txn.state == "first":
         for guard in signin_guards:
             message = guard(txn, user)
@@ -181,19 +254,37 @@ def submit(txn, method: AuthMethod, form) -> Verification:
                 txn.state = "done"
                 db.session.commit()
                 return Verification(False, message)
-        if method.multi_factor:
+        if method.multi_factor and required_strength(txn) is None:
             txn.state, txn.mfa_reason = "kmsi", f"{method.label} satisfies MFA on its own"
         else:
             decision = decide_mfa(txn)
             txn.state, txn.mfa_reason = ("mfa" if decision.required else "kmsi"), decision.reason
+    elif required_strength(txn) is not None and not strength_met(txn):
+        txn.state = "mfa"  # step up until the strength is met, or no method can get there
     else:
         txn.state = "kmsi"
     db.session.commit()
     return result
 
 
+def _identify_by_credential(txn, user_id: str) -> str | None:
+    """A username-less first factor (a discoverable passkey) said who this is."""
+    user = db.session.get(directory.User, user_id)
+    if user is None or user.tenant_id != txn.tenant_id:
+        return "That passkey is not registered in this organization."
+    if user.user_type == "Guest" and txn.data.get("_tenantless"):
+        return TENANTLESS_GUEST
+    txn.user_id, txn.login_hint = user.id, user.upn
+    db.session.flush()
+    db.session.refresh(txn)
+    return None
+
+
 def _record_step(txn, method: AuthMethod, result: Verification) -> None:
     txn.methods_done = txn.methods_done + [method.name]
+    if result.factor:
+        txn.data = {**txn.data, "_factors": txn.data.get("_factors", []) + [result.factor],
+                    **({"_aaguid": result.aaguid} if result.aaguid else {})}
     txn.amr = sorted(set(txn.amr) | set(method.amr) | set(result.extra_amr))
     if result.not_after:
         txn.not_after = min(txn.not_after, result.not_after) if txn.not_after else result.not_after
@@ -210,10 +301,14 @@ def complete(txn, persistent: bool):
     """Finish: create the SSO session, log the success, and say where the browser goes next."""
     user = txn.user
     mfa = is_multi_factor(txn)
-    amr = sorted(set(txn.amr) | ({"mfa"} if mfa else set()))
+    remembered = not mfa and bool(txn.data.get("_mfa_remembered"))  # satisfied by a remembered device
+    amr = sorted(set(txn.amr) | ({"mfa"} if mfa or remembered else set()))
+    acr = txn.data["_strength"] if strength_met(txn) else ("mfa" if mfa or remembered else "sfa")
     session = sessions.create(tenant_id=txn.tenant_id, user=user, methods=txn.methods_done, amr=amr,
-                              acr="mfa" if mfa else "sfa", mfa=mfa, not_after=txn.not_after,
+                              acr=acr, mfa=mfa, not_after=txn.not_after,
                               credential_ref=txn.data.get("_credential_ref"), persistent=persistent)
+    session.factors, session.aaguid = list(txn.data.get("_factors", [])), txn.data.get("_aaguid")
+    session.mfa_remembered = remembered
     txn.state = "done"
     record_signin(tenant_id=txn.tenant_id, user=user, client_id=txn.client_id, methods=txn.methods_done,
                   result="success", failure_reason=None if mfa else txn.mfa_reason)

@@ -43,6 +43,9 @@ class SigninSession(db.Model):
     acr: Mapped[str | None] = mapped_column(String(64))
     mfa_at: Mapped[datetime | None] = mapped_column(DateTime)
     credential_ref: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. the TAP id that signed in
+    factors: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # strength factors proved
+    aaguid: Mapped[str | None] = mapped_column(String(36))  # the passkey model used, if any
+    mfa_remembered: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # MFA via a remembered device
     not_after: Mapped[datetime | None] = mapped_column(DateTime)  # hard cap on the session and its tokens
     persistent: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

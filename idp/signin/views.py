@@ -20,7 +20,8 @@ def _next(txn):
     if txn.state in ("first", "mfa"):
         choice = flow.default_choice(txn)
         if choice is None:
-            return render_template("signin/no_method.html", txn=txn, stage=txn.state), 400
+            return render_template("signin/no_method.html", txn=txn, stage=txn.state,
+                                   strength=flow.required_strength(txn)), 400
         return redirect(url_for("signin.method_step", tenant=g.tenant_ref, name=choice.name))
     if txn.state == "kmsi":
         return redirect(url_for("signin.stay_signed_in", tenant=g.tenant_ref))
@@ -36,7 +37,17 @@ def start():
     if txn is None or return_to:
         txn = flow.start(g.tenant, return_to=return_to or url_for("signin.signed_in", tenant=g.tenant_ref),
                          login_hint=request.args.get("login_hint"))
-    return render_template("signin/identify.html", txn=txn, error=None)
+    return _identify_page(txn)
+
+
+def _identify_page(txn, error=None, status=200):
+    """The username page, with what username-less methods need (a passkey challenge for any credential)."""
+    offers = []
+    for method in flow.usernameless_methods(txn):
+        ctx = flow.method_context(txn, method)
+        offers.append({"method": method, **method.begin(ctx)})
+        flow.save_method_data(txn, method, ctx)
+    return render_template("signin/identify.html", txn=txn, error=error, offers=offers), status
 
 
 @bp.post("/")
@@ -47,8 +58,7 @@ def identify():
         return page, status
     upn = request.form.get("username", "").strip()
     if not upn or "@" not in upn or len(upn) > 320:
-        return render_template("signin/identify.html", txn=txn,
-                               error="Enter a valid email address or user principal name (name@domain)."), 400
+        return _identify_page(txn, "Enter a valid email address or user principal name (name@domain).", 400)
     refusal = flow.identify(txn, upn)
     if refusal:
         return render_template("signin/refused.html", message=refusal), 400
@@ -97,6 +107,26 @@ def method_step(name):
     others = [m for m in options if m is not method]
     return render_template(method.template, txn=txn, method=method, others=others, error=error, notice=notice,
                            stage=txn.state, data=ctx.data, **view), (400 if error else 200)
+
+
+@bp.post("/without-username/<name>")
+@limiter.limit("60/minute")
+def usernameless_step(name):
+    """A username-less first factor posted from the username page (a discoverable passkey)."""
+    txn, page, status = _txn_or_restart()
+    if txn is None:
+        return page, status
+    method = methods.get(name)
+    if method is None or method not in flow.usernameless_methods(txn) or txn.state not in ("identify", "first"):
+        return _next(txn)
+    flow.begin_usernameless(txn, method)
+    result = flow.submit(txn, method, request.form)
+    if result.ok:
+        return _next(txn)
+    if txn.user_id is None:
+        txn.state = "identify"
+        db.session.commit()
+    return _identify_page(txn, result.error, 400)
 
 
 @bp.route("/kmsi", methods=["GET", "POST"])

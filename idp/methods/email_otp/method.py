@@ -10,9 +10,11 @@ class EmailOtpMethod(AuthMethod):
     name = "email_otp"
     label = "Email one-time passcode"
     amr = ("otp",)
+    factors = ("email",)
     first_factor = True
     template = "signin/email_otp.html"
     order = 40
+    mfa_prompt = True
 
     def is_available(self, ctx: MethodContext) -> bool:
         return ctx.user is not None and service.uses_email_otp(ctx.user)
@@ -36,7 +38,7 @@ class EmailOtpMethod(AuthMethod):
         if problem:
             return Verification(False, problem, problem, mfa_denial=True)
         service.redeem(ctx.user, "email_otp")
-        return Verification(True, not_after=clock.now() + service.GUEST_SESSION)
+        return Verification(True, not_after=clock.now() + service.GUEST_SESSION, factor="email")
 
 
 methods.register(EmailOtpMethod())

@@ -63,7 +63,8 @@ def send_code(guest: User, inviter: str | None) -> None:
                                                   EmailOtpCode.voided_at.is_(None)).values(voided_at=now))
     db.session.add(EmailOtpCode(tenant_id=guest.tenant_id, user_id=guest.id, address=address,
                                 code_hash=crypto.keyed_digest(code, PURPOSE), expires_at=now + CODE_LIFETIME))
-    report = url_for("guests.report", tenant=guest.tenant_id, _external=True)
+    from ...mfa.pages import report_link_token
+    report = url_for("guests.report", tenant=guest.tenant_id, r=report_link_token(guest), _external=True)
     body = (f"Your account verification code for {guest.tenant.display_name} is:\n\n    {code}\n\n"
             f"It expires in 30 minutes.{f' You were invited by {inviter}.' if inviter else ''}\n\n"
             f"If you didn't try to sign in, report it: {report}\n")

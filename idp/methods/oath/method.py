@@ -8,9 +8,12 @@ class OathMethodStep(AuthMethod):
     name = "oath"
     label = "Verification code from an authenticator app or token"
     amr = ("otp",)
+    factors = ("softwareOath", "hardwareOath")
     second_factor = True
     template = "signin/oath.html"
     order = 30
+    mfa_prompt = True
+    verification_method = "verificationCode"
 
     def is_available(self, ctx: MethodContext) -> bool:
         user = ctx.user
@@ -21,10 +24,11 @@ class OathMethodStep(AuthMethod):
 
     def verify(self, ctx: MethodContext, form) -> Verification:
         code = (form.get("otc") or "").strip().replace(" ", "")
-        if service.verify(ctx.user, code, service.usable_kinds(ctx.user)) is None:
+        used = service.verify(ctx.user, code, service.usable_kinds(ctx.user))
+        if used is None:
             return Verification(False, "That code is not correct, or it was already used. Enter the current code.",
                                 "invalid OATH code", mfa_denial=True)
-        return Verification(True)
+        return Verification(True, factor=f"{used.kind}Oath")
 
 
 methods.register(OathMethodStep())

@@ -11,6 +11,7 @@ class TemporaryAccessPassMethod(AuthMethod):
     name = service.METHOD_NAME
     label = "Temporary Access Pass"
     amr = ("tap",)
+    factors = ("temporaryAccessPassOneTime", "temporaryAccessPassMultiUse")
     first_factor = True
     multi_factor = True
     template = "signin/tap.html"
@@ -26,7 +27,9 @@ class TemporaryAccessPassMethod(AuthMethod):
         outcome = service.sign_in(ctx.user, form.get("tap", "").strip())
         if not outcome.ok:
             return Verification(False, outcome.message, outcome.message)
-        return Verification(True, not_after=outcome.tap.ends_at, credential_ref=outcome.tap.id)
+        kind = "OneTime" if outcome.tap.is_usable_once else "MultiUse"
+        return Verification(True, not_after=outcome.tap.ends_at, credential_ref=outcome.tap.id,
+                            factor=f"temporaryAccessPass{kind}")
 
 
 methods.register(TemporaryAccessPassMethod())

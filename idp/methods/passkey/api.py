@@ -1,0 +1,133 @@
+"""Graph: /users/{id}/authentication/fido2Methods, creation options and provisioning on behalf of a user."""
+from datetime import timedelta
+
+from ... import clock
+from ...audit import record_audit
+from ...extensions import db
+from ...graph import current_caller, operation, read_json
+from ...graph.api import GraphError, bad_request, not_found, odata_context
+from ...graph.users import target_user
+from .. import rbac
+from . import service
+from .models import Passkey
+
+BASE = "/users/{user_ref}/authentication/fido2Methods"
+TIMEOUT_RANGE = (5, 43_200)  # minutes
+METHOD_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "string"}, "displayName": {"type": "string"}, "createdDateTime": {"type": ["string", "null"]},
+    "aaGuid": {"type": "string"}, "model": {"type": ["string", "null"]},
+    "attestationCertificates": {"type": "array", "items": {"type": "string"}},
+    "attestationLevel": {"type": "string", "enum": ["attested", "notAttested"]}}}
+OPTIONS_SCHEMA = {"type": "object", "properties": {"challengeTimeoutDateTime": {"type": "string"},
+                                                   "publicKey": {"type": "object"}}}
+
+
+def _authorized(user_ref: str, action: str):
+    user = target_user(user_ref)
+    try:
+        rbac.authorize(current_caller(), user, action, self_service=action == "delete")
+    except rbac.MethodAccessError as error:
+        raise GraphError(error.status, "accessDenied", error.message) from None
+    return user
+
+
+def _audit(activity, user_id, before=None, after=None):
+    caller = current_caller()
+    actor_id, actor_type = caller.actor
+    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type, activity=activity,
+                 target_type="user", target_id=user_id, before=before, after=after)
+
+
+def graph_passkey(passkey: Passkey) -> dict:
+    return {"id": passkey.id, "displayName": passkey.display_name, "createdDateTime": clock.iso(passkey.created_at),
+            "aaGuid": passkey.aaguid, "model": passkey.model,
+            "attestationCertificates": list(passkey.attestation_certificates or []),
+            "attestationLevel": passkey.attestation_level}
+
+
+def _passkey(user, method_id: str) -> Passkey:
+    passkey = db.session.get(Passkey, method_id)
+    if passkey is None or passkey.user_id != user.id:
+        raise not_found("There is no such FIDO2 method for this user.")
+    return passkey
+
+
+@operation(BASE, ["GET"], summary="List the user's passkeys (FIDO2 methods)",
+           responses={"200": ("Methods", {"type": "object", "properties": {"value": {"type": "array", "items": METHOD_SCHEMA}}})})
+def list_passkeys(user_ref):
+    user = _authorized(user_ref, "read")
+    return {"@odata.context": odata_context(f"users('{user.id}')/authentication/fido2Methods"),
+            "value": [graph_passkey(p) for p in service.passkeys_of(user.id)]}
+
+
+def _creation_options(user_ref: str, minutes):
+    user = _authorized(user_ref, "create")
+    try:
+        minutes = int(minutes)
+    except (TypeError, ValueError):
+        raise bad_request("challengeTimeoutInMinutes must be a whole number of minutes.") from None
+    if not TIMEOUT_RANGE[0] <= minutes <= TIMEOUT_RANGE[1]:
+        raise bad_request(f"challengeTimeoutInMinutes must be from {TIMEOUT_RANGE[0]} to {TIMEOUT_RANGE[1]:,}.")
+    refusal = service.policy_refusal(user)
+    if refusal:
+        raise GraphError(403, "accessDenied", refusal)
+    options, challenge = service.begin_registration(user, "provision", timedelta(minutes=minutes))
+    db.session.commit()
+    return {"@odata.context": odata_context("microsoft.graph.webauthnCredentialCreationOptions"),
+            "challengeTimeoutDateTime": clock.iso(challenge.expires_at), "publicKey": options}
+
+
+@operation(BASE + "/creationOptions", ["GET"], summary="WebAuthn creation options to provision a passkey (5 minutes)",
+           responses={"200": ("webauthnCredentialCreationOptions", OPTIONS_SCHEMA)})
+def creation_options_default(user_ref):
+    return _creation_options(user_ref, 5)
+
+
+@operation(BASE + "/creationOptions(challengeTimeoutInMinutes={minutes})", ["GET"],
+           summary="WebAuthn creation options to provision a passkey (challenge lifetime 5 to 43,200 minutes)",
+           responses={"200": ("webauthnCredentialCreationOptions", OPTIONS_SCHEMA)})
+def creation_options(user_ref, minutes):
+    return _creation_options(user_ref, minutes)
+
+
+@operation(BASE, ["POST"], summary="Register a passkey made from creation options, on behalf of the user",
+           body={"type": "object", "required": ["publicKeyCredential"], "properties": {
+               "displayName": {"type": "string"}, "publicKeyCredential": {"type": "object"}}},
+           status=201, responses={"201": ("The passkey", METHOD_SCHEMA)})
+def provision_passkey(user_ref):
+    user = _authorized(user_ref, "create")
+    body = read_json()
+    credential = body.get("publicKeyCredential")
+    if not isinstance(credential, dict) or not isinstance(credential.get("response"), dict):
+        raise bad_request("Property 'publicKeyCredential' must be the credential the authenticator created.")
+    if not isinstance(body.get("displayName", ""), str):
+        raise bad_request("Property 'displayName' must be a string.")
+    credential = {"type": "public-key", "rawId": credential.get("id"), "clientExtensionResults": {}, **credential}
+    try:
+        passkey = service.register(user, credential, body.get("displayName", ""), "provision")
+    except service.PasskeyError as error:
+        db.session.rollback()
+        code = {403: "accessDenied", 409: "conflict"}.get(error.status, "badRequest")
+        raise GraphError(error.status, code, error.message) from None
+    _audit("Register passkey on behalf of user", user.id, after=graph_passkey(passkey))
+    db.session.commit()
+    return {"@odata.context": odata_context(f"users('{user.id}')/authentication/fido2Methods/$entity"),
+            **graph_passkey(passkey)}, 201
+
+
+@operation(BASE + "/{method_id}", ["GET"], summary="Get a passkey (FIDO2 method)",
+           responses={"200": ("The passkey", METHOD_SCHEMA)})
+def get_passkey(user_ref, method_id):
+    user = _authorized(user_ref, "read")
+    return graph_passkey(_passkey(user, method_id))
+
+
+@operation(BASE + "/{method_id}", ["DELETE"], summary="Delete a passkey", status=204, responses={"204": ("Deleted", None)})
+def delete_passkey(user_ref, method_id):
+    user = _authorized(user_ref, "delete")
+    passkey = _passkey(user, method_id)
+    before = graph_passkey(passkey)
+    service.remove(passkey)
+    _audit("Delete passkey", user.id, before=before)
+    db.session.commit()
+    return "", 204

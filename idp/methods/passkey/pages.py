@@ -1,0 +1,152 @@
+"""Passkeys in My Security Info (register, list, delete) and the admin console (user panel, FIDO metadata)."""
+import json
+
+from flask import abort, g, redirect, render_template, request, url_for
+
+from ... import clock
+from ...audit import record_audit
+from ...console import admin_required, bp as console_bp, user_panels
+from ...directory import service as directory
+from ...extensions import db
+from ...securityinfo import MethodEntry, add_actions, bp as securityinfo_bp, panels
+from ...signin.sessions import login_required
+from .. import rbac
+from . import mds, service
+from .models import Passkey
+from .policy import microsoft_authenticator_listed
+
+console_bp.add_app_template_global(microsoft_authenticator_listed)
+
+
+def _audit(activity, user_id, after=None, before=None):
+    record_audit(tenant_id=g.tenant.id, actor_id=g.sso.user.id, actor_type="user", activity=activity,
+                 target_type="user", target_id=user_id, before=before, after=after)
+
+
+def describe(passkey: Passkey) -> str:
+    level = "attested" if passkey.attestation_level == "attested" else "not attested"
+    return (f"{passkey.model or 'Passkey'} · AAGUID {passkey.aaguid} · added {passkey.created_at:%Y-%m-%d} · {level}")
+
+
+# --- My Security Info ------------------------------------------------------------------------------
+
+def _entries(user, session):
+    entries = []
+    for passkey in service.passkeys_of(user.id):
+        notice = None
+        if passkey.upn_at_registration != user.upn:
+            notice = (f"Your account was renamed: your device still shows this passkey as {passkey.upn_at_registration}. "
+                      f"It keeps working; register it again to show {user.upn}.")
+        entries.append(MethodEntry("passkey", passkey.display_name, describe(passkey), "securityinfo.delete_passkey",
+                                   {"passkey_id": passkey.id}, notice=notice))
+    return entries
+
+
+panels.append(_entries)
+
+
+def _actions(user, session):
+    """Offered whenever passkeys are on in the tenant; the page explains when this user may not register."""
+    return [{"label": "Add a passkey", "endpoint": "securityinfo.add_passkey"}] if service.settings(user.tenant_id).enabled else []
+
+
+add_actions.append(_actions)
+
+
+def _refusal_page(message: str, reauth: bool):
+    again = url_for("signin.start", return_to=url_for("securityinfo.add_passkey")) if reauth else None
+    return render_template("securityinfo/passkey_refused.html", message=message, again=again), 403
+
+
+@securityinfo_bp.route("/passkey", methods=["GET", "POST"])
+@login_required
+def add_passkey():
+    user = g.sso.user
+    refusal = service.self_service_refusal(user, g.sso)
+    if refusal:
+        return _refusal_page(*refusal)
+    error = None
+    if request.method == "POST":
+        try:
+            credential = json.loads(request.form.get("credential") or "null")
+            passkey = service.register(user, credential, request.form.get("display_name", ""), "self")
+        except service.PasskeyError as failure:
+            db.session.rollback()
+            error = failure.message
+        except ValueError:
+            error = "The passkey response is missing or malformed. Try again."
+        else:
+            _audit("User registered passkey", user.id, {"id": passkey.id, "aaGuid": passkey.aaguid,
+                                                        "attestationLevel": passkey.attestation_level})
+            db.session.commit()
+            return redirect(url_for("securityinfo.index"))
+    options, _ = service.begin_registration(user, "self", service.SELF_SERVICE_TIMEOUT)
+    db.session.commit()
+    return render_template("securityinfo/passkey.html", options=options, error=error,
+                           name=request.form.get("display_name", "")), (400 if error else 200)
+
+
+@securityinfo_bp.post("/passkey/<passkey_id>/delete")
+@login_required
+def delete_passkey(passkey_id):
+    passkey = db.session.get(Passkey, passkey_id)
+    if passkey is not None and passkey.user_id == g.sso.user.id:
+        service.remove(passkey)
+        _audit("User deleted passkey", g.sso.user.id, before={"id": passkey.id, "aaGuid": passkey.aaguid})
+        db.session.commit()
+    return redirect(url_for("securityinfo.index"))
+
+
+# --- admin console ---------------------------------------------------------------------------------
+
+def _console_panel(caller, user):
+    try:
+        grant = rbac.authorize(caller, user, "read", self_service=True)
+    except rbac.MethodAccessError:
+        return None
+    return {"template": "console/passkey_panel.html", "passkeys": service.passkeys_of(user.id), "grant": grant,
+            "describe": describe}
+
+
+user_panels.append(_console_panel)
+
+
+@console_bp.post("/users/<user_id>/passkeys/<passkey_id>/delete")
+@admin_required
+def console_delete_passkey(user_id, passkey_id):
+    user = directory.find_user(g.tenant, user_id) or abort(404)
+    try:
+        rbac.authorize(g.caller, user, "delete", self_service=True)
+    except rbac.MethodAccessError as failure:
+        abort(403, description=failure.message)
+    passkey = db.session.get(Passkey, passkey_id)
+    if passkey is None or passkey.user_id != user.id:
+        abort(404)
+    service.remove(passkey)
+    _audit("Delete passkey", user.id, before={"id": passkey.id, "aaGuid": passkey.aaguid})
+    db.session.commit()
+    return redirect(url_for("console.user_page", user_id=user.id))
+
+
+@console_bp.route("/passkeys/metadata", methods=["GET", "POST"])
+@admin_required
+def passkey_metadata():
+    may_edit = bool(g.caller.roles & {"Global Administrator", "Authentication Policy Administrator"})
+    error = None
+    if request.method == "POST":
+        if not may_edit:
+            abort(403, description="Only an Authentication Policy Administrator may load FIDO metadata.")
+        upload = request.files.get("blob")
+        try:
+            if upload is None:
+                raise mds.MetadataError("Choose the MDS3 BLOB file to upload.")
+            row = mds.load(upload.read(mds.MAX_BLOB_BYTES + 1), f"console upload by {g.sso.user.upn}")
+        except mds.MetadataError as failure:
+            db.session.rollback()
+            error = str(failure)
+        else:
+            _audit("Load FIDO metadata BLOB", None, {"serial": row.serial, "entries": len(row.entries)})
+            db.session.commit()
+            return redirect(url_for("console.passkey_metadata"))
+    return render_template("console/fido2_metadata.html", blob=mds.latest(), error=error, may_edit=may_edit,
+                           now=clock.now()), (400 if error else 200)

@@ -1,0 +1,53 @@
+"""Blocking users from MFA: by an administrator (with a reason) or after a fraud report; 90 days at most."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import db
+from .models import MfaBlock
+
+BLOCK_DAYS = 90
+BLOCKED = "Your account is blocked from multifactor authentication. Contact your administrator."
+
+
+class BlockError(ValueError):
+    pass
+
+
+def active_block(user) -> MfaBlock | None:
+    return db.session.scalar(select(MfaBlock).where(
+        MfaBlock.user_id == user.id, MfaBlock.unblocked_at.is_(None), MfaBlock.expires_at > clock.now())
+        .order_by(MfaBlock.blocked_at.desc()).limit(1))
+
+
+def block(user, reason: str, by: str) -> MfaBlock:
+    reason = (reason or "").strip()
+    if not reason:
+        raise BlockError("A reason is required to block a user.")
+    existing = active_block(user)
+    if existing is not None:
+        return existing
+    row = MfaBlock(tenant_id=user.tenant_id, user_id=user.id, upn=user.upn, reason=reason[:1000], blocked_by=by[:320],
+                   expires_at=clock.now() + timedelta(days=BLOCK_DAYS))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def unblock(row: MfaBlock, reason: str, by: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise BlockError("A reason is required to unblock a user.")
+    if not row.is_active():
+        raise BlockError("This block is no longer active.")
+    row.unblocked_at, row.unblocked_by, row.unblock_reason = clock.now(), by[:320], reason[:1000]
+
+
+def listing(tenant_id: str) -> list[MfaBlock]:
+    return list(db.session.scalars(select(MfaBlock).where(MfaBlock.tenant_id == tenant_id)
+                                   .order_by(MfaBlock.blocked_at.desc()).limit(500)))
+
+
+def guard(txn, user) -> str | None:
+    return BLOCKED if active_block(user) else None

@@ -1,0 +1,84 @@
+"""Account lockout after repeated MFA denials.
+
+Every MFA attempt first claims a slot with one conditional UPDATE: denials plus attempts in flight must stay
+under the threshold. So however many wrong codes arrive at once, in however many processes, at most the
+threshold of them are ever checked against the secret; the rest are refused without looking (no oracle).
+"""
+from datetime import timedelta
+
+from sqlalchemy import case, func, update
+
+from .. import clock
+from ..audit import record_audit
+from ..extensions import db
+from . import settings
+from .models import MfaUserState as S
+from .state import ensure
+
+LOCKED = "Your account is temporarily locked to prevent unauthorized use. Try again later."
+
+
+def _config(user) -> dict:
+    return settings.get(user.tenant_id, "accountLockout")
+
+
+def claim_attempt(txn, user) -> str | None:
+    """An MFA guard: take an attempt slot, or say the account is locked."""
+    config = _config(user)
+    if not config["isEnabled"]:
+        return None
+    ensure(user)
+    now = clock.now()
+    reset_before = now - timedelta(minutes=config["minutesUntilCounterReset"])
+    cleared = dict(denials=0, in_flight=0, window_started_at=None, locked_until=None)
+    db.session.execute(update(S).where(S.user_id == user.id, S.locked_until.is_not(None), S.locked_until <= now)
+                       .values(**cleared))  # unlocked automatically
+    db.session.execute(update(S).where(S.user_id == user.id, S.locked_until.is_(None),
+                                       S.window_started_at.is_not(None), S.window_started_at <= reset_before)
+                       .values(**cleared))  # the denial counter resets
+    claimed = db.session.execute(update(S).where(
+        S.user_id == user.id, S.locked_until.is_(None),
+        S.denials + S.in_flight < config["mfaDenialsBeforeLockout"]).values(in_flight=S.in_flight + 1)).rowcount
+    db.session.commit()
+    return None if claimed == 1 else LOCKED
+
+
+def _release():
+    return case((S.in_flight > 0, S.in_flight - 1), else_=0)
+
+
+def record_denial(txn, user, method) -> None:
+    config = _config(user)
+    ensure(user)
+    now = clock.now()
+    db.session.execute(update(S).where(S.user_id == user.id).values(
+        denials=S.denials + 1, in_flight=_release(), window_started_at=func.coalesce(S.window_started_at, now)))
+    if config["isEnabled"]:
+        locked = db.session.execute(update(S).where(
+            S.user_id == user.id, S.locked_until.is_(None), S.denials >= config["mfaDenialsBeforeLockout"])
+            .values(locked_until=now + timedelta(minutes=config["minutesUntilUnlock"]))).rowcount
+        if locked:
+            record_audit(tenant_id=user.tenant_id, actor_id=None, actor_type="system",
+                         activity="Account locked after MFA denials", target_type="user", target_id=user.id,
+                         after={"minutesUntilUnlock": config["minutesUntilUnlock"]})
+    db.session.commit()
+
+
+def release(txn, user, method) -> None:
+    """A prompt that failed without a denial gives its slot back."""
+    db.session.execute(update(S).where(S.user_id == user.id).values(in_flight=_release()))
+    db.session.commit()
+
+
+def record_success(txn, user, method, form=None) -> None:
+    ensure(user)
+    db.session.execute(update(S).where(S.user_id == user.id).values(
+        in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=clock.now()))
+    db.session.commit()
+
+
+def status(user) -> dict:
+    row = db.session.get(S, user.id)
+    locked = bool(row and row.locked_until and row.locked_until > clock.now())
+    return {"locked": locked, "lockedUntil": clock.iso(row.locked_until) if locked else None,
+            "denials": row.denials if row else 0}
