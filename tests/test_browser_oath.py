@@ -5,6 +5,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from idp import clock
+from idp.extensions import db
+from idp.mfa import settings
 from idp.methods.oath import totp
 
 from .browser import fill_and_submit, heading, new_page, press, screenshot
@@ -20,6 +22,8 @@ def now_code(secret):
 
 def test_enrol_an_authenticator_app_and_sign_in_with_it(app, live, seed, browser):
     enable(seed.tenant.id, "SoftwareOath")
+    settings.update(seed.tenant.id, "rememberMfa", {"isEnabled": True})
+    db.session.commit()
     browser.get(f"{live.url}/contoso.test/mysecurityinfo/")
     fill_and_submit(browser, "username", "alice@contoso.test")
     fill_and_submit(browser, "password", PASSWORD)
@@ -40,6 +44,8 @@ def test_enrol_an_authenticator_app_and_sign_in_with_it(app, live, seed, browser
     fill_and_submit(browser, "password", PASSWORD)
     field = browser.find_element(By.ID, "otc")
     assert field.get_attribute("autocomplete") == "one-time-code"
+    assert browser.find_element(By.ID, "remember_mfa")  # "Don't ask again for 90 days"
+    assert browser.find_element(By.ID, "report-fraud").text == "I didn't try to sign in — report it"
     screenshot(browser, "signin-oath")
     fill_and_submit(browser, "otc", now_code(secret))
     press(browser, "button[value=no]")

@@ -64,3 +64,29 @@ def test_sign_in_begun_on_one_process_completes_on_the_other(app, seed, two_serv
     assert agent.page.url.startswith(b.url) and "/login/kmsi" in agent.page.url
     agent.submit("/login/kmsi", stay="no")
     assert "code" in agent.redirect_params()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_lockout_counters_are_shared_by_two_processes(app, seed, two_servers):
+    from .support import PASSWORD, Agent
+    from .test_mfa_settings import configure
+    from .test_oath_api_and_signin import current_code
+    from .test_oidc_errors import authorize
+    from .test_strengths import with_totp
+    a, b = two_servers
+    secret = with_totp(seed.alice)
+    configure(seed.tenant.id, "accountLockout", mfaDenialsBeforeLockout=4)
+    agent = Agent(a.url)
+    agent.go(authorize(Live(a.url), client_id=seed.client_id).url)
+    agent.submit("/login", username="alice@contoso.test")
+    agent.submit("/login/method/password", password=PASSWORD)
+    agent.base = "http://127.0.0.1:"
+    oath_page = agent.page.url
+    for server in (a, b, a, b):  # four denials, alternating between the processes
+        agent.page.url = oath_page.replace(a.url, server.url)
+        agent.submit("/login/method/oath", otc="000000")
+        assert "not correct" in agent.text()
+    for server in (a, b):  # both refuse now, even the right code
+        agent.page.url = oath_page.replace(a.url, server.url)
+        agent.submit("/login/method/oath", otc=current_code(secret))
+        assert "temporarily locked" in agent.text()
