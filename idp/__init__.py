@@ -65,12 +65,32 @@ def create_app(overrides: dict | None = None) -> Flask:
     _security_headers(app)
     _error_pages(app)
     _sqlite_pragmas(app)
+    if app.config.get("IDP_COUNT_SQL"):
+        _statement_counter(app)
 
     from .cli import idp_cli
     app.cli.add_command(idp_cli)
 
 
     return app
+
+
+def _statement_counter(app) -> None:
+    """Benchmarks: each response says how many SQL statements it ran (X-SQL-Statements)."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*args, **kwargs):
+        if has_request_context():
+            g.sql_statements = g.get("sql_statements", 0) + 1
+
+    @app.after_request
+    def _report(response):
+        response.headers["X-SQL-Statements"] = str(g.get("sql_statements", 0))
+        return response
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -154,6 +174,27 @@ def _error_pages(app: Flask) -> None:
             return {"error": {"code": error.name.replace(" ", ""), "message": error.description}}, error.code
         return render_template("error.html", title=error.name, message=error.description,
                                code=error.code), error.code
+
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error):
+        """The database is unreachable (restart, fail-over): a clear 503; the pool recovers by itself."""
+        if isinstance(error, DBAPIError) and not isinstance(error, OperationalError) and not error.connection_invalidated:
+            return unexpected(error)
+        app.logger.warning("database unavailable: %s", error.__class__.__name__)
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass
+        message = "The service is temporarily unavailable. Try again in a moment."
+        headers = {"Retry-After": "5"}
+        if request.path.startswith(("/v1.0/", "/beta/")):
+            return {"error": {"code": "serviceUnavailable", "message": message}}, 503, headers
+        if request.blueprint == "oidc" and request.method == "POST":
+            return {"error": "temporarily_unavailable", "error_description": message}, 503, headers
+        return render_template("error.html", title="Temporarily unavailable", message=message, code=503), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -27,6 +27,8 @@ DEFAULTS = {
     "IDP_DEV_MODE": False,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: count per process rather than refuse sign-ins
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     "MAIL_DEFAULT_SENDER": "IdP <no-reply@idp.localhost>",
     # Passkeys: the WebAuthn relying party is the issuer's host unless set; MDS BLOB root and optional file.
     "IDP_WEBAUTHN_RP_ID": None,
@@ -37,7 +39,7 @@ DEFAULTS = {
 }
 
 ENV_INT = {"IDP_TRUSTED_PROXIES", "IDP_ARGON2_TIME_COST", "IDP_ARGON2_MEMORY_KIB", "MAIL_PORT"}
-ENV_BOOL = {"IDP_DEV_MODE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED", "IDP_TLS"}
+ENV_BOOL = {"IDP_COUNT_SQL", "IDP_DEV_MODE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED", "IDP_TLS"}
 ENV_STR = {"SECRET_KEY", "IDP_BASE_URL", "REDIS_URL", "MAIL_SERVER", "MAIL_USERNAME",
            "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
            "IDP_WEBAUTHN_RP_ID", "IDP_WEBAUTHN_RP_NAME", "IDP_FIDO_MDS_ROOT_CERT", "IDP_FIDO_MDS_PATH"}

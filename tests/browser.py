@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
@@ -39,24 +40,45 @@ def screenshot(driver, name: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
+def _loaded(driver, timeout=15) -> None:
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 @contextmanager
 def new_page(driver, timeout=15):
-    """Wait, after the block, until the page it started on has been replaced. Without this a find_element
-    right after a submit can catch the old page while it unloads (a stale-node error, or the wrong text)."""
+    """Wait, after the block, until the page it started on has been replaced and the new one has loaded.
+    Without this a find_element right after a submit can catch the old page while it unloads."""
+    _loaded(driver, timeout)
     old = driver.find_element(By.TAG_NAME, "html")
     yield
     WebDriverWait(driver, timeout).until(staleness_of(old))
+    _loaded(driver, timeout)
+
+
+def _replaced_under_us(error: Exception) -> bool:
+    """The document changed between finding an element and using it (a redirect chain still settling)."""
+    return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)
+
+
+def _act(driver, find, action) -> None:
+    for attempt in range(3):
+        try:
+            with new_page(driver):
+                action(find())
+            return
+        except WebDriverException as error:  # only before the action took effect: the retry cannot submit twice
+            if not _replaced_under_us(error) or attempt == 2:
+                raise
 
 
 def fill_and_submit(driver, field_id: str, text: str) -> None:
-    with new_page(driver):
-        driver.find_element(By.ID, field_id).send_keys(text + "\n")
+    _act(driver, lambda: driver.find_element(By.ID, field_id), lambda field: field.send_keys(text + "\n"))
 
 
 def press(driver, css: str) -> None:
-    with new_page(driver):
-        driver.find_element(By.CSS_SELECTOR, css).click()
+    _act(driver, lambda: driver.find_element(By.CSS_SELECTOR, css), lambda button: button.click())
 
 
 def heading(driver) -> str:
+    _loaded(driver)
     return driver.find_element(By.TAG_NAME, "h1").text

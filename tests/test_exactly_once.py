@@ -3,6 +3,7 @@ pass of `make test`)."""
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from idp.extensions import db
@@ -78,6 +79,15 @@ def test_an_email_code_signs_in_once(live, seed, app):
         return response.status_code == 302 and "/login/kmsi" in response.headers["Location"]
 
     assert race(10, attempt).count(True) == 1
+    # the invitation was redeemed once: one success in the sign-in log, the guest Accepted
+    from idp.audit.models import SignInLog
+    from idp.directory.models import User
+    db.session.expire_all()
+    guest = db.session.scalar(db.select(User).where(User.user_type == "Guest"))
+    assert guest.external_user_state == "Accepted" and guest.redemption_method
+    successes = db.session.scalars(db.select(SignInLog).where(SignInLog.user_id == guest.id,
+                                                              SignInLog.result == "success")).all()
+    assert len(successes) <= 1  # (the winner has not finished "stay signed in?" yet: zero or one, never two)
 
 
 def test_an_oath_time_step_is_accepted_once(app, seed):
@@ -101,3 +111,22 @@ def test_an_oath_time_step_is_accepted_once(app, seed):
 
     assert race(20, attempt).count(True) == 1
     assert secret  # a fresh secret was made for the enrolment, not this one
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_two_users_racing_for_one_hardware_token_one_wins(app, live, seed, graph_as, staff):
+    from .test_oath_api_and_signin import enable, new_device
+    enable(seed.tenant.id, "HardwareOath")
+    device = new_device(graph_as("apa")).json()
+    paa = graph_as("paa")
+    targets = [staff["bob"].id, staff["carol"].id] * 5
+
+    def attempt(index):
+        return paa("POST", f"/users/{targets[index]}/authentication/hardwareOathMethods",
+                   {"device": {"id": device["id"]}}).status_code
+
+    results = race(10, attempt)
+    assert results.count(201) == 1 and results.count(409) == 9, results
+    db.session.expire_all()
+    from idp.methods.oath.models import OathMethod
+    assert len(db.session.scalars(db.select(OathMethod).where(OathMethod.device_id == device["id"])).all()) == 1

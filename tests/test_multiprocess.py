@@ -1,9 +1,14 @@
 """Two independent server processes over one PostgreSQL database: state is shared, one-time things
 happen once."""
+import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
+
+from idp.extensions import db
 
 from .servers import ServerProcess
 from .support import forms
@@ -90,3 +95,110 @@ def test_lockout_counters_are_shared_by_two_processes(app, seed, two_servers):
         agent.page.url = oath_page.replace(a.url, server.url)
         agent.submit("/login/method/oath", otc=current_code(secret))
         assert "temporarily locked" in agent.text()
+
+
+def redis_or_skip(url="redis://127.0.0.1:6379/5"):
+    import redis
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.RedisError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    return url
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_rate_limits_are_shared_through_redis(app, seed, tmp_path):
+    from .support import Agent
+    from .test_oidc_errors import authorize
+    url = redis_or_skip()
+    env = {"RATELIMIT_ENABLED": "1", "REDIS_URL": url}
+    servers = [ServerProcess(app, tmp_path / "a", env), ServerProcess(app, tmp_path / "b", env)]
+    try:
+        a, b = servers
+        statuses = []
+        for attempt in range(11):  # the per-account limit is 10 failures in 5 minutes, wherever they land
+            server = (a, b)[attempt % 2]
+            agent = Agent(server.url)
+            agent.go(authorize(Live(server.url), client_id=seed.client_id).url)
+            agent.submit("/login", username="alice@contoso.test")
+            statuses.append(agent.submit("/login/method/password", password="wrong").status_code)
+        assert statuses[:10] == [400] * 10 and statuses[10] == 429, statuses
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_redis_down_fails_open_to_per_process_limits(app, seed, tmp_path):
+    """Rate-limit storage unreachable: sign-in keeps working (counted per process), never a 500."""
+    from .support import PASSWORD, Agent, password_sign_in
+    from .test_oidc_errors import authorize
+    server = ServerProcess(app, tmp_path / "a", {"RATELIMIT_ENABLED": "1", "REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        agent = Agent(server.url)
+        agent.go(authorize(Live(server.url), client_id=seed.client_id).url)
+        password_sign_in(agent, "alice@contoso.test", PASSWORD)
+        assert "code" in agent.redirect_params()
+    finally:
+        server.stop()
+
+
+def _cluster():
+    import shutil
+    import subprocess
+    if os.geteuid() != 0 or not shutil.which("pg_lsclusters"):
+        pytest.skip("restarting PostgreSQL needs root and Debian's pg_ctlcluster on this machine")
+    line = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout.split()
+    if len(line) < 4 or line[2] != "5432":
+        pytest.skip("no local PostgreSQL cluster on port 5432 to restart")
+    return line[0], line[1]
+
+
+def _wait_for_postgres(seconds=60):
+    import psycopg
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=1).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.3)
+    raise RuntimeError("PostgreSQL did not come back")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgresql_restart_under_load_gives_503s_then_recovers(app, seed, tmp_path):
+    import subprocess
+    version, name = _cluster()
+    server = ServerProcess(app, tmp_path / "a")
+    token_url = f"{server.url}/contoso.test/oauth2/v2.0/token"
+    credentials = {"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"}
+    statuses, stop = [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                statuses.append(requests.post(token_url, data=credentials, timeout=10,
+                                              auth=(seed.app_client_id, seed.app_client_secret)).status_code)
+            except requests.RequestException:
+                statuses.append("connection error")
+
+    worker = threading.Thread(target=load)
+    db.session.remove()
+    db.engine.dispose()  # this process holds no connection across the restart
+    try:
+        worker.start()
+        time.sleep(1)
+        subprocess.run(["pg_ctlcluster", version, name, "stop", "-m", "fast"], check=True)
+        time.sleep(2)
+        outage = len(statuses)
+    finally:
+        subprocess.run(["pg_ctlcluster", version, name, "start"], check=True)
+        _wait_for_postgres()
+    time.sleep(3)
+    stop.set()
+    worker.join(timeout=30)
+    server.stop()
+    assert 503 in statuses[:outage] and set(statuses) <= {200, 503}, set(statuses)
+    assert statuses[-1] == 200  # recovered without restarting the server process

@@ -1,4 +1,6 @@
 """The OpenAPI document of the admin API, built from the registered operations (so it cannot drift)."""
+import re
+
 from flask import Blueprint, jsonify
 
 from .api import OPERATIONS
@@ -13,12 +15,12 @@ ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error":
 def document() -> dict:
     paths: dict = {}
     for path, method, spec in OPERATIONS:
-        params = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-                  for part in path.split("/") if part.startswith("{")]
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"\{(\w+)\}", path)]
         responses = {str(code): {"description": text, **({"content": {"application/json": {"schema": schema}}}
                                                          if schema else {})}
                      for code, (text, schema) in spec["responses"].items()}
-        for code in ("400", "401", "403", "404"):
+        for code in ("400", "401", "403", "404", "409"):
             responses.setdefault(code, {"description": "Graph error",
                                         "content": {"application/json": {"schema": ERROR_SCHEMA}}})
         entry = {"summary": spec["summary"], "parameters": params, "responses": responses,
