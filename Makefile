@@ -47,7 +47,7 @@ test: venv browser
 	IDP_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not postgres" $(PYTEST_ARGS)
 
 fuzz: venv
-	IDP_FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_oauth.py
+	IDP_FUZZ_EXAMPLES=3000 IDP_SCHEMA_EXAMPLES=100 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_oauth.py tests/test_schemathesis.py
 
 bench: venv
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }

@@ -1,7 +1,9 @@
 """Directory look-ups and changes used by the flow, the CLI and the admin API."""
 from sqlalchemy import select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
-from .. import passwords
+from .. import cache, passwords
 from ..extensions import db
 from .models import Domain, Group, GroupMember, RoleAssignment, Roles, Tenant, User
 
@@ -10,15 +12,29 @@ TENANTLESS = {"common", "organizations"}
 
 
 def find_tenant(ref: str | None) -> Tenant | None:
-    """A tenant by id or by any verified domain."""
+    """A tenant by id or by any verified domain (which id a reference names is cached for 60 s)."""
     if not ref or len(ref) > 253:
         return None
     ref = ref.lower()
+    values = cache.named("tenants", ttl=60).get(ref, lambda: _tenant_values(ref))
+    if values is None:
+        return None
+    known = db.session.identity_map.get(identity_key(Tenant, values["id"]))
+    if known is not None:
+        return known
+    tenant = Tenant(**values)  # rebuilt from the cache and attached without a query
+    make_transient_to_detached(tenant)
+    return db.session.merge(tenant, load=False)
+
+
+def _tenant_values(ref: str) -> dict | None:
     tenant = db.session.get(Tenant, ref)
-    if tenant:
-        return tenant
-    domain = db.session.get(Domain, ref)
-    return domain.tenant if domain else None
+    if tenant is None:
+        domain = db.session.get(Domain, ref)
+        tenant = domain.tenant if domain else None
+    if tenant is None:
+        return None
+    return {"id": tenant.id, "display_name": tenant.display_name, "created_at": tenant.created_at}
 
 
 def tenant_for_upn(upn: str) -> Tenant | None:

@@ -6,14 +6,14 @@ threshold of them are ever checked against the secret; the rest are refused with
 """
 from datetime import timedelta
 
-from sqlalchemy import case, func, update
+from sqlalchemy import and_, case, func, or_, update
 
 from .. import clock
 from ..audit import record_audit
 from ..extensions import db
 from . import settings
 from .models import MfaUserState as S
-from .state import ensure
+from .state import ensure_exists
 
 LOCKED = "Your account is temporarily locked to prevent unauthorized use. Try again later."
 
@@ -27,15 +27,13 @@ def claim_attempt(txn, user) -> str | None:
     config = _config(user)
     if not config["isEnabled"]:
         return None
-    ensure(user)
+    ensure_exists(user)
     now = clock.now()
     reset_before = now - timedelta(minutes=config["minutesUntilCounterReset"])
-    cleared = dict(denials=0, in_flight=0, window_started_at=None, locked_until=None)
-    db.session.execute(update(S).where(S.user_id == user.id, S.locked_until.is_not(None), S.locked_until <= now)
-                       .values(**cleared))  # unlocked automatically
-    db.session.execute(update(S).where(S.user_id == user.id, S.locked_until.is_(None),
-                                       S.window_started_at.is_not(None), S.window_started_at <= reset_before)
-                       .values(**cleared))  # the denial counter resets
+    db.session.execute(update(S).where(S.user_id == user.id, or_(
+        S.locked_until <= now,  # unlocked automatically
+        and_(S.locked_until.is_(None), S.window_started_at <= reset_before)))  # the denial counter resets
+        .values(denials=0, in_flight=0, window_started_at=None, locked_until=None))
     claimed = db.session.execute(update(S).where(
         S.user_id == user.id, S.locked_until.is_(None),
         S.denials + S.in_flight < config["mfaDenialsBeforeLockout"]).values(in_flight=S.in_flight + 1)).rowcount
@@ -49,7 +47,7 @@ def _release():
 
 def record_denial(txn, user, method) -> None:
     config = _config(user)
-    ensure(user)
+    ensure_exists(user)
     now = clock.now()
     db.session.execute(update(S).where(S.user_id == user.id).values(
         denials=S.denials + 1, in_flight=_release(), window_started_at=func.coalesce(S.window_started_at, now)))
@@ -71,7 +69,7 @@ def release(txn, user, method) -> None:
 
 
 def record_success(txn, user, method, form=None) -> None:
-    ensure(user)
+    ensure_exists(user)
     db.session.execute(update(S).where(S.user_id == user.id).values(
         in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=clock.now()))
     db.session.commit()

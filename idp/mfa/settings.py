@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from flask import g, has_request_context
+
 from .. import clock
 from ..extensions import db
 from .models import MfaSettings
@@ -136,8 +138,12 @@ SECTIONS = {s.name: s for s in [
 
 
 def get(tenant_id: str, section: str) -> dict:
-    row = db.session.get(MfaSettings, (tenant_id, section))
-    return {**SECTIONS[section].defaults, **(row.values if row else {})}
+    memo = g.setdefault("mfa_settings", {}) if has_request_context() else {}
+    key = (tenant_id, section)
+    if key not in memo:  # one look-up per section per request (a missing row means the defaults)
+        row = db.session.get(MfaSettings, key)
+        memo[key] = row.values if row else {}
+    return {**SECTIONS[section].defaults, **memo[key]}
 
 
 def update(tenant_id: str, section: str, changes: dict) -> tuple[dict, dict]:
@@ -157,4 +163,6 @@ def update(tenant_id: str, section: str, changes: dict) -> tuple[dict, dict]:
         db.session.add(row)
     row.values, row.modified_at = after, clock.now()
     db.session.flush()
+    if has_request_context():
+        g.pop("mfa_settings", None)
     return before, after

@@ -1,4 +1,5 @@
 """The per-user MFA state row, created on first need (safely when two processes race to create it)."""
+from flask import g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -7,12 +8,20 @@ from .models import MfaUserState
 
 def ensure(user) -> MfaUserState:
     row = db.session.get(MfaUserState, user.id)
-    if row is not None:
-        return row
-    try:
-        with db.session.begin_nested():
-            db.session.add(MfaUserState(user_id=user.id, tenant_id=user.tenant_id))
-    except IntegrityError:
-        pass  # another request created it first
-    db.session.commit()
-    return db.session.get(MfaUserState, user.id)
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(MfaUserState(user_id=user.id, tenant_id=user.tenant_id))
+        except IntegrityError:
+            pass  # another request created it first
+        db.session.commit()
+        row = db.session.get(MfaUserState, user.id)
+    if has_request_context():
+        g.setdefault("mfa_state_exists", set()).add(user.id)
+    return row
+
+
+def ensure_exists(user) -> None:
+    """For callers that only UPDATE the row: at most one look-up per request."""
+    if not (has_request_context() and user.id in g.get("mfa_state_exists", ())):
+        ensure(user)

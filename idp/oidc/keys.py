@@ -7,7 +7,7 @@ from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import or_, select
 
-from .. import clock, crypto
+from .. import cache, clock, crypto
 from ..extensions import db
 from .models import SigningKey
 
@@ -43,7 +43,14 @@ def rotate() -> list[SigningKey]:
     new_keys = [_generate(alg) for alg in ALGORITHMS]
     db.session.add_all(new_keys)
     db.session.commit()
+    forget()
     return new_keys
+
+
+def forget() -> None:
+    """Drop this process's cached key choices (other processes pick a rotation up within 30 s)."""
+    for name in ("active-kids", "jwks", "keyset"):
+        cache.named(name).clear()
 
 
 def _active_row(alg: str) -> SigningKey | None:
@@ -52,17 +59,24 @@ def _active_row(alg: str) -> SigningKey | None:
 
 
 def signing_key(alg: str):
-    """The active private key for `alg`, as a joserfc key."""
+    """The active private key for `alg`, as a joserfc key (which key is active is cached for 30 s; a
+    just-retired key stays published for the tokens' lifetime, so signing with it meanwhile is safe)."""
+    kid = cache.named("active-kids").get(alg, lambda: _active_kid(alg))
+    key = _private_cache.get(kid)
+    if key is None:
+        row = db.session.get(SigningKey, kid)
+        data = json.loads(crypto.unseal(row.private_jwk, "signing-key"))
+        key = (RSAKey if alg == "RS256" else ECKey).import_key(data)
+        _private_cache[kid] = key
+    return key
+
+
+def _active_kid(alg: str) -> str:
     row = _active_row(alg)
     if row is None:
         ensure_keys()
         row = _active_row(alg)
-    key = _private_cache.get(row.kid)
-    if key is None:
-        data = json.loads(crypto.unseal(row.private_jwk, "signing-key"))
-        key = (RSAKey if alg == "RS256" else ECKey).import_key(data)
-        _private_cache[row.kid] = key
-    return key
+    return row.kid
 
 
 def published_rows() -> list[SigningKey]:
@@ -72,8 +86,13 @@ def published_rows() -> list[SigningKey]:
 
 
 def jwks() -> dict:
-    return {"keys": [row.public_jwk for row in published_rows()]}
+    """The published public keys (cached for 30 s)."""
+    return cache.named("jwks").get("all", lambda: {"keys": [row.public_jwk for row in published_rows()]})
 
 
-def public_keyset() -> KeySet:
-    return KeySet.import_key_set(jwks())
+def public_keyset(fresh: bool = False) -> KeySet:
+    """Keys to verify our own tokens with. `fresh` skips the cache: a token signed by a key that another
+    process created in the last seconds names a kid this process has not loaded yet."""
+    if fresh:
+        forget()
+    return cache.named("keyset").get("all", lambda: KeySet.import_key_set(jwks()))

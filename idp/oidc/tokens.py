@@ -70,6 +70,15 @@ def sign(claims: dict, alg: str) -> str:
     return jwt.encode({"alg": alg, "typ": "JWT", "kid": key.kid}, claims, key, algorithms=[alg])
 
 
+def _names_an_unloaded_key(token: str) -> bool:
+    try:
+        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=" * (-len(token.split(".")[0]) % 4)))
+    except (ValueError, TypeError):
+        return False
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return isinstance(kid, str) and kid not in {k.get("kid") for k in keys.jwks()["keys"]}
+
+
 def decode(token: str, audience: str | None = None) -> dict | None:
     """Verify a JWT this server signed; None when the signature, issuer shape or times are wrong."""
     if not token or len(token) > 8192:
@@ -77,7 +86,12 @@ def decode(token: str, audience: str | None = None) -> dict | None:
     try:
         decoded = jwt.decode(token, keys.public_keyset(), algorithms=list(keys.ALGORITHMS))
     except (JoseError, ValueError, TypeError):
-        return None
+        if not _names_an_unloaded_key(token):
+            return None
+        try:  # signed by a key another process created since this one loaded its keys
+            decoded = jwt.decode(token, keys.public_keyset(fresh=True), algorithms=list(keys.ALGORITHMS))
+        except (JoseError, ValueError, TypeError):
+            return None
     claims = decoded.claims
     now = clock.timestamp()
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now - 5:

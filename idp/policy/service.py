@@ -2,6 +2,8 @@
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flask import g, has_request_context
+
 from ..directory import service as directory
 from ..extensions import db
 from .models import MethodConfiguration
@@ -68,7 +70,7 @@ class Configuration:
 
 def get(tenant_id: str, method_id: str) -> Configuration:
     kind = config_type(method_id)
-    row = db.session.get(MethodConfiguration, (tenant_id, kind.method_id))
+    row = _row(tenant_id, kind.method_id)
     if row is None:
         return Configuration(kind.method_id, kind.default_state, [{"id": ALL_USERS, "targetType": "group"}], [],
                              dict(kind.defaults))
@@ -76,7 +78,18 @@ def get(tenant_id: str, method_id: str) -> Configuration:
                          {**kind.defaults, **row.settings})
 
 
+def _row(tenant_id: str, method_id: str) -> MethodConfiguration | None:
+    """One look-up per configuration per request: the sign-in flow asks every method several times."""
+    memo = g.setdefault("policy_rows", {}) if has_request_context() else {}
+    key = (tenant_id, method_id)
+    if key not in memo:
+        memo[key] = db.session.get(MethodConfiguration, key)
+    return memo[key]
+
+
 def save(tenant_id: str, config: Configuration) -> None:
+    if has_request_context():
+        g.pop("policy_rows", None)
     row = db.session.get(MethodConfiguration, (tenant_id, config.method_id))
     if row is None:
         row = MethodConfiguration(tenant_id=tenant_id, method_id=config.method_id)
