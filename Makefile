@@ -44,7 +44,7 @@ browser:
 # no server answers on 127.0.0.1:5432); browser and multi-process tests ran once already.
 test: venv browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-	IDP_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not postgres" $(PYTEST_ARGS)
+	IDP_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not postgres and not once" $(PYTEST_ARGS)
 
 fuzz: venv
 	IDP_FUZZ_EXAMPLES=3000 IDP_SCHEMA_EXAMPLES=100 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_oauth.py tests/test_schemathesis.py

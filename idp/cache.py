@@ -3,9 +3,9 @@
 An entry lives `ttl` seconds, so a change made by another process shows within that time; a change made in
 this process clears the cache at once. Caches belong to the app, so every app (and every test) starts empty.
 """
-import time
-
 from flask import current_app
+
+from . import clock
 
 
 class TtlCache:
@@ -14,7 +14,7 @@ class TtlCache:
 
     def get(self, key, load):
         """The cached value, or `load()` (cached unless it is None: a miss is never remembered)."""
-        now = time.monotonic()
+        now = clock.timestamp()  # the injectable clock: moving time in a test ages the cache too
         hit = self.items.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]

@@ -67,6 +67,8 @@ def get_section(section):
 
 
 def patch_section(name: str, body: dict):
+    if not isinstance(body, dict):
+        raise bad_request(f"The {settings.SECTIONS[name].title} settings must be a JSON object.")
     if name == "reportSuspiciousActivity":
         target = (body.get("includeTarget") or {}).get("id") if isinstance(body.get("includeTarget"), dict) else None
         if target and target != "all_users" and directory.find_group(current_caller().tenant, target) is None:
