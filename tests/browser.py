@@ -60,23 +60,34 @@ def _replaced_under_us(error: Exception) -> bool:
     return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)
 
 
-def _act(driver, find, action) -> None:
+def _settled(step):
+    """Run a step that changes nothing on the server (find, type), retrying while the page settles."""
     for attempt in range(3):
         try:
-            with new_page(driver):
-                action(find())
-            return
-        except WebDriverException as error:  # only before the action took effect: the retry cannot submit twice
+            return step()
+        except WebDriverException as error:
             if not _replaced_under_us(error) or attempt == 2:
                 raise
 
 
 def fill_and_submit(driver, field_id: str, text: str) -> None:
-    _act(driver, lambda: driver.find_element(By.ID, field_id), lambda field: field.send_keys(text + "\n"))
+    """Type into a field, then submit its form. Submitting by script returns at once: a keystroke or a
+    click that navigates can be reported as an error by the driver after it took effect."""
+    def typed():
+        field = driver.find_element(By.ID, field_id)
+        field.clear()
+        field.send_keys(text)
+        return field
+    field = _settled(typed)
+    with new_page(driver):
+        driver.execute_script("arguments[0].form.requestSubmit()", field)
 
 
-def press(driver, css: str) -> None:
-    _act(driver, lambda: driver.find_element(By.CSS_SELECTOR, css), lambda button: button.click())
+def press(driver, selector: str, by: str = By.CSS_SELECTOR) -> None:
+    """Click a button or link that leads to another page."""
+    button = _settled(lambda: driver.find_element(by, selector))
+    with new_page(driver):
+        driver.execute_script("arguments[0].click()", button)
 
 
 def heading(driver) -> str:

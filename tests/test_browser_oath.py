@@ -9,7 +9,7 @@ from idp.extensions import db
 from idp.mfa import settings
 from idp.methods.oath import totp
 
-from .browser import fill_and_submit, heading, new_page, press, screenshot
+from .browser import fill_and_submit, heading, press, screenshot
 from .support import PASSWORD
 from .test_oath_api_and_signin import enable
 
@@ -28,8 +28,7 @@ def test_enrol_an_authenticator_app_and_sign_in_with_it(app, live, seed, browser
     fill_and_submit(browser, "username", "alice@contoso.test")
     fill_and_submit(browser, "password", PASSWORD)
     press(browser, "button[value=no]")
-    with new_page(browser):
-        browser.find_element(By.LINK_TEXT, "+ Add an authenticator app").click()
+    press(browser, "+ Add an authenticator app", By.LINK_TEXT)
     assert browser.find_element(By.CSS_SELECTOR, ".qr svg")
     secret = browser.find_element(By.ID, "oath-secret").text.replace(" ", "")  # shown in groups of four
     screenshot(browser, "securityinfo-oath-enrol")

@@ -10,7 +10,7 @@ from idp.directory import service as directory
 from idp.extensions import db
 
 from .authenticator import VIRTUAL_AAGUID
-from .browser import fill_and_submit, heading, new_page, press, screenshot
+from .browser import fill_and_submit, heading, press, screenshot
 from .test_passkeys import enable_fido2, restrict
 from .test_tap_signin import enable_tap, give_tap
 
@@ -40,8 +40,7 @@ def test_tap_then_register_a_passkey_then_sign_in_with_it_then_blocked(app, live
     fill_and_submit(browser, "username", "new@contoso.test")
     fill_and_submit(browser, "tap", code)
     press(browser, "button[value=no]")
-    with new_page(browser):
-        browser.find_element(By.LINK_TEXT, "+ Add a passkey").click()
+    press(browser, "+ Add a passkey", By.LINK_TEXT)
     browser.find_element(By.ID, "display_name").send_keys("Laptop")
     screenshot(browser, "securityinfo-passkey-add")
     press(browser, "#passkey-create")

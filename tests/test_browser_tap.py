@@ -7,7 +7,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from idp.directory import service as directory
 from idp.extensions import db
 
-from .browser import fill_and_submit, new_page, press, screenshot
+from .browser import fill_and_submit, press, screenshot
 from .support import PASSWORD
 from .test_tap_signin import enable_tap
 
@@ -31,8 +31,7 @@ def test_console_pass_then_newcomer_signs_in(app, live, seed, browser):
     screenshot(browser, "console-user")
     browser.find_element(By.ID, "tap-lifetime").clear()
     browser.find_element(By.ID, "tap-lifetime").send_keys("120")
-    with new_page(browser):
-        browser.find_element(By.XPATH, "//button[normalize-space()='Add Temporary Access Pass']").click()
+    press(browser, "//button[normalize-space()='Add Temporary Access Pass']", By.XPATH)
     code = browser.find_element(By.ID, "tap-code").text
     screenshot(browser, "console-tap-created")
     assert len(code) == 8

@@ -86,3 +86,34 @@ def test_sign_in_forms(app, seed, username, password, tap):
             assert not re.search(r"<script>(?!\s*$)", page.get_data(as_text=True))
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                           st.sampled_from(["id", "rawId", "type", "response", "clientDataJSON", "authenticatorData",
+                                            "signature", "userHandle", "attestationObject"]) | st.text(max_size=8),
+                           inner, max_size=5), max_leaves=12)
+
+
+@FUZZ
+@given(credential=st.one_of(HOSTILE, JSONISH.map(__import__("json").dumps)), otc=HOSTILE)
+def test_passkey_and_mfa_forms(app, seed, credential, otc):
+    """Hostile WebAuthn responses at the username-less passkey step, and hostile codes and reports: 4xx pages,
+    never a 500, never anyone signed in."""
+    from idp.policy import service as policy
+    from idp.extensions import db
+    config = policy.get(seed.tenant.id, "Fido2")
+    config.state = "enabled"
+    policy.save(seed.tenant.id, config)
+    db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        with app.test_client() as client:
+            client.get("/contoso.test/login/")
+            response = client.post("/contoso.test/login/without-username/passkey", data={"credential": credential})
+            assert_safe(response)
+            assert response.status_code in (302, 400) and "/login/kmsi" not in response.headers.get("Location", "")
+            assert_safe(client.post("/contoso.test/login/method/oath", data={"otc": otc}))
+            assert_safe(client.post("/contoso.test/login/report", data={}))
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True

@@ -449,3 +449,31 @@ def test_settings_are_audited_and_in_the_openapi_document(app, live, graph_as, s
                {"reportSuspiciousActivitySettings": {"state": "enabled", "includeTarget": {"targetType": "group", "id": "all_users"},
                                                      "voiceReportingCode": 0}}).status_code == 204
     assert apa("GET", "/policies/authenticationMethodsPolicy").json()["reportSuspiciousActivitySettings"]["state"] == "enabled"
+
+
+def test_console_page_changes_settings_blocks_and_revokes(app, live, seed):
+    agent = Agent(live.url)
+    agent.go("/contoso.test/admin/mfa")
+    from .support import password_sign_in
+    password_sign_in(agent, "admin@contoso.test")
+    agent.go("/contoso.test/admin/mfa")
+    text = agent.text()
+    assert "Account lockout" in text and "Remember multifactor authentication" in text and "not available" in text
+    agent.submit("/admin/mfa/settings/accountLockout", isEnabled="on", mfaDenialsBeforeLockout="4",
+                 minutesUntilCounterReset="10", minutesUntilUnlock="20")
+    db.session.expire_all()
+    assert settings.get(seed.tenant.id, "accountLockout")["mfaDenialsBeforeLockout"] == 4
+    agent.submit("/admin/mfa/settings/trustedIps", skipMfaForTrustedIps="on", ranges="10.0.0.0/8")
+    assert "private or reserved range" in agent.text()
+    agent.submit("/admin/mfa/block", upn="alice@contoso.test", reason="Phone stolen")
+    assert "Phone stolen" in agent.text() and "admin@contoso.test" in agent.text()
+    agent.submit("/unblock", reason="Phone found")
+    db.session.expire_all()
+    assert not db.session.scalar(select(MfaBlock)).is_active()
+    agent.go(f"/contoso.test/admin/users/{seed.alice.id}")
+    agent.submit("/revoke-mfa-sessions")
+    db.session.expire_all()
+    assert db.session.get(MfaUserState, seed.alice.id).remember_revoked_at is not None
+    activities = audit_activities(seed.tenant.id)
+    assert {"Update MFA settings: Account lockout", "Block user from MFA", "Unblock user from MFA",
+            "Revoke MFA sessions"} <= set(activities)

@@ -202,3 +202,38 @@ def test_postgresql_restart_under_load_gives_503s_then_recovers(app, seed, tmp_p
     server.stop()
     assert 503 in statuses[:outage] and set(statuses) <= {200, 503}, set(statuses)
     assert statuses[-1] == 200  # recovered without restarting the server process
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_an_email_code_raced_across_two_processes_succeeds_once(app, seed, two_servers):
+    import re
+    from idp.mailer import OutboxMessage
+    from .support import Agent
+    from .test_guests import invite
+    a, b = two_servers
+    _, response = invite(Live(a.url), seed, send=False)
+    link = response.json()["inviteRedeemUrl"].replace("http://localhost", a.url)
+    agents = []
+    for _ in range(20):
+        agent = Agent(a.url, stop_at="https://apps.contoso.example")
+        agent.go(link)
+        agents.append(agent)
+    agents[0].submit("/login/method/email_otp", action="send")
+    db.session.expire_all()
+    code = re.search(r"\b(\d{8})\b", db.session.scalars(db.select(OutboxMessage)).all()[-1].body).group(1)
+    barrier = threading.Barrier(20)
+
+    def attempt(index):
+        agent = agents[index]
+        target = b if index % 2 else a
+        form = next(f for f in forms(agent.page.text) if "/method/email_otp" in f["action"])
+        url = agent.page.url.replace(a.url, target.url)
+        agent.http.close()
+        barrier.wait(timeout=60)
+        response = agent.http.post(url, data={**form["fields"], "otc": code}, allow_redirects=False,
+                                   headers={"Referer": url})
+        return response.status_code == 302 and "/login/kmsi" in response.headers.get("Location", "")
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(attempt, range(20)))
+    assert results.count(True) == 1

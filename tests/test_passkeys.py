@@ -416,3 +416,28 @@ def test_delete_a_passkey_by_api(app, live, seed, graph_as):
     assert ga("DELETE", f"/users/{seed.alice.id}/authentication/fido2Methods/{listed[0]['id']}").status_code == 204
     assert ga("GET", f"/users/{seed.alice.id}/authentication/fido2Methods").json()["value"] == []
     assert ga("GET", f"/users/{seed.alice.id}/authentication/fido2Methods/{listed[0]['id']}").status_code == 404
+
+
+def test_metadata_blob_from_the_configured_path_and_by_console_upload(app, live, seed, tmp_path):
+    root, vendor = Pki("Test MDS Root"), Pki("Vendor")
+    (tmp_path / "root.pem").write_bytes(root.pem)
+    (tmp_path / "blob.jwt").write_bytes(mds_blob(root, [mds_entry(YUBI, vendor, "Key From File")], serial=1))
+    app.config.update(IDP_FIDO_MDS_ROOT_CERT=str(tmp_path / "root.pem"), IDP_FIDO_MDS_PATH=str(tmp_path / "blob.jwt"))
+    assert mds.entry(YUBI)["description"] == "Key From File"  # loaded on first need
+    agent = Agent(live.url)
+    agent.go("/contoso.test/admin/passkeys/metadata")
+    password_sign_in(agent, "admin@contoso.test")
+    page = agent.go("/contoso.test/admin/passkeys/metadata")
+    assert "BLOB number 1" in agent.text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+    def upload(blob):
+        return agent.http.post(page.url, data={"csrf_token": token}, files={"blob": ("blob.jwt", blob)},
+                               headers={"Referer": page.url})
+
+    forged = upload(mds_blob(Pki("Someone Else"), [mds_entry(YUBI, vendor, "Forged")], serial=5))
+    assert forged.status_code == 400 and "does not lead to the configured root" in forged.text
+    assert upload(mds_blob(root, [mds_entry(YUBI, vendor, "Key From Upload")], serial=2)).status_code == 200
+    db.session.expire_all()
+    assert mds.entry(YUBI)["description"] == "Key From Upload"
+    assert "Load FIDO metadata BLOB" in [a.activity for a in db.session.scalars(select(AuditLog))]

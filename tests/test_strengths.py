@@ -1,7 +1,6 @@
 """Authentication strengths: the Graph resources, an app that requires one, and `acr_values` step-up."""
 from datetime import timedelta
 
-import pytest
 
 from idp import clock
 from idp.extensions import db

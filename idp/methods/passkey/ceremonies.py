@@ -3,7 +3,7 @@ import json
 import uuid
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app
 from webauthn import (base64url_to_bytes, generate_authentication_options, generate_registration_options,
                       options_to_json, verify_authentication_response, verify_registration_response)
 from webauthn.helpers import bytes_to_base64url, parse_attestation_object

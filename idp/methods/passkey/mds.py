@@ -108,7 +108,7 @@ def _reduce(payload: dict) -> dict:
 def load(blob: bytes, source: str) -> MetadataBlob:
     """Verify and store a BLOB, replacing the previous one (a lower serial number is refused: a rollback)."""
     payload = parse(blob)
-    current = latest()
+    current = _stored()
     serial = payload.get("no") if isinstance(payload.get("no"), int) else 0
     if current is not None and serial < current.serial:
         raise MetadataError(f"This BLOB (number {serial}) is older than the one loaded (number {current.serial}).")
@@ -119,11 +119,13 @@ def load(blob: bytes, source: str) -> MetadataBlob:
     return row
 
 
+def _stored() -> MetadataBlob | None:
+    return db.session.scalar(select(MetadataBlob).order_by(MetadataBlob.id.desc()).limit(1))
+
+
 def latest() -> MetadataBlob | None:
-    row = db.session.scalar(select(MetadataBlob).order_by(MetadataBlob.id.desc()).limit(1))
-    if row is None:
-        row = _load_configured()
-    return row
+    """The BLOB in use: the last one loaded, or else the configured file's."""
+    return _stored() or _load_configured()
 
 
 def _load_configured() -> MetadataBlob | None:
