@@ -21,7 +21,7 @@ class HttpsServer:
         self.server = make_server("localhost", 0, app, threaded=True, ssl_context=(str(files.cert), str(files.key)))
         self.url = f"https://localhost:{self.server.server_port}"
         self.ca = str(files.ca_cert)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self):
         self.server.shutdown()
