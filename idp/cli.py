@@ -152,6 +152,17 @@ def rotate_keys_cmd(as_json):
           "\n".join(f"new active {k.alg} key {k.kid}" for k in new))
 
 
+@idp_cli.command("reseal")
+@click.option("--json", "as_json", is_flag=True)
+def reseal_cmd(as_json):
+    """Re-seal OATH secrets and signing keys under the first IDP_ENCRYPTION_KEYS key (key rotation)."""
+    from .reseal import reseal_all
+    counts = reseal_all()
+    _audit(None, "Re-seal secrets under the current encryption key", "encryptionKey", None, counts)
+    db.session.commit()
+    _emit(as_json, counts, "\n".join(f"{table}: {n} re-sealed" for table, n in counts.items()))
+
+
 @idp_cli.command("seed-demo")
 @click.option("--base-url", default=None, help="Where the demo relying party is served (default from HOST/PORT).")
 @click.option("--json", "as_json", is_flag=True)

@@ -50,6 +50,57 @@ def make_pg_database(template: str | None = None) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
+class _ClonePool:
+    """Clones of the template database made ahead, in a background thread: CREATE DATABASE ... TEMPLATE takes
+    about half a second, which would otherwise be paid at the start of every PostgreSQL test."""
+
+    def __init__(self, template: str, ahead: int = 2):
+        import queue
+        import threading
+        self.template, self.ready = template, queue.Queue(maxsize=ahead)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._fill, daemon=True)
+        self.thread.start()
+
+    def _fill(self):
+        import queue
+        import time
+        while not self.stopped.is_set():
+            try:
+                url = make_pg_database(self.template)
+            except Exception:  # the server is restarting (a fault test): try again shortly
+                time.sleep(0.5)
+                continue
+            while not self.stopped.is_set():
+                try:
+                    self.ready.put(url, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            else:
+                drop_pg_database(url)
+
+    def take(self) -> str:
+        return self.ready.get(timeout=120)
+
+    def close(self):
+        import queue
+        self.stopped.set()
+        self.thread.join(timeout=30)
+        while True:
+            try:
+                drop_pg_database(self.ready.get_nowait())
+            except queue.Empty:
+                return
+
+
+@pytest.fixture(scope="session")
+def pg_clones(pg_template):
+    pool = _ClonePool(pg_template)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory):
     """A PostgreSQL database built once by the migrations; each test clones it (CREATE DATABASE ... TEMPLATE)."""
@@ -87,7 +138,7 @@ def backend(request):
 def app(request, tmp_path, template_db, backend):
     """The app on a fresh database. Tests parametrize `backend` with "postgresql" to run there too."""
     if backend == "postgresql":
-        url = make_pg_database(request.getfixturevalue("pg_template"))
+        url = request.getfixturevalue("pg_clones").take()
         application = create_app(_config(tmp_path, url))
     else:
         shutil.copy(template_db, tmp_path / "idp.db")

@@ -117,3 +117,28 @@ def test_passkey_and_mfa_forms(app, seed, credential, otc):
             assert_safe(client.post("/contoso.test/login/report", data={}))
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
+
+
+@FUZZ
+@given(action=HOSTILE, otc=HOSTILE, stay=HOSTILE)
+def test_guest_code_and_stay_signed_in_forms(app, seed, action, otc, stay):
+    """A guest's email-code step (its auxiliary "send" action too) and "Stay signed in?" with hostile values."""
+    from idp.directory import service as directory
+    from idp.directory.models import User
+    from idp.extensions import db
+    if db.session.query(User).filter_by(mail="gina@partner.example").first() is None:
+        directory.create_user(seed.tenant, "gina_partner.example#EXT#@contoso.test", "Gina", guest="external",
+                              mail="gina@partner.example")
+        db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        with app.test_client() as client:
+            client.get("/contoso.test/login/")
+            assert_safe(client.post("/contoso.test/login/", data={"username": "gina@partner.example"}))
+            assert_safe(client.post("/contoso.test/login/method/email_otp", data={"action": action}))
+            response = client.post("/contoso.test/login/method/email_otp", data={"otc": otc})
+            assert_safe(response)
+            assert "/login/kmsi" not in response.headers.get("Location", "")  # no code was ever right
+            assert_safe(client.post("/contoso.test/login/kmsi", data={"stay": stay}))
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True

@@ -71,3 +71,24 @@ def test_security_headers_and_cookie_flags(live, seed):
     token = agent.http.post(f"{live.url}/contoso.test/oauth2/v2.0/token", data={"grant_type": "client_credentials",
                             "scope": "https://graph.microsoft.com/.default"}, auth=(seed.app_client_id, seed.app_client_secret))
     assert token.status_code == 200 and token.headers["Cache-Control"] == "no-store"
+
+
+def test_encryption_key_rotation_reseals_every_secret(app, seed):
+    """A new key first, `flask idp reseal`, then the old key can go: every secret still opens."""
+    import os
+    from idp.methods.oath.models import OathMethod
+    from idp.oidc import keys
+    enrolment = oath.start_software_enrolment(seed.alice)
+    db.session.commit()
+    old = dict(app.config["IDP_ENCRYPTION_KEYS"])
+    new_key = os.urandom(32)
+    app.config["IDP_ENCRYPTION_KEYS"] = {"k2": new_key, **old}
+    result = app.test_cli_runner().invoke(args=["idp", "reseal", "--json"])
+    assert result.exit_code == 0, result.output
+    assert __import__("json").loads(result.output)["oath_method"] == 1
+    app.config["IDP_ENCRYPTION_KEYS"] = {"k2": new_key}  # the old key is gone
+    db.session.expire_all()
+    method = db.session.get(OathMethod, enrolment.method.id)
+    assert method.secret.split(".")[1] == "k2" and oath.unseal(method.secret) == enrolment.secret
+    keys._private_cache.clear()
+    assert keys.signing_key("ES256") is not None  # signing keys open under the new key alone

@@ -133,3 +133,29 @@ def test_failed_sign_ins_are_limited_per_account_and_per_ip(live, seed, app):
     finally:
         limiter.reset()
         limiter.enabled = False
+
+
+def test_every_state_changing_form_on_every_page_carries_csrf(live, seed):
+    """Crawl the pages people use (sign-in, My Security Info, the console) and check every POST form; a POST
+    without the token is refused on each kind of state-changing endpoint."""
+    from .test_passkeys import enable_fido2
+    from .test_tap_signin import enable_tap
+    enable_fido2(seed.tenant.id)
+    enable_tap(seed.tenant.id)
+    agent = start(live, seed)
+    pages = [agent.page.text]
+    password_sign_in(agent, "admin@contoso.test")
+    for path in ("/contoso.test/mysecurityinfo/", "/contoso.test/admin/", f"/contoso.test/admin/users/{seed.alice.id}",
+                 "/contoso.test/admin/policies/Fido2", "/contoso.test/admin/policies/TemporaryAccessPass",
+                 "/contoso.test/admin/mfa", "/contoso.test/admin/oath/tokens", "/contoso.test/admin/passkeys/metadata"):
+        page = agent.go(path)
+        assert page.status_code == 200, path
+        pages.append(page.text)
+    post_forms = [f for text in pages for f in forms(text) if f["method"].lower() == "post"]
+    assert len(post_forms) >= 15
+    assert all("csrf_token" in f["fields"] for f in post_forms), [f["action"] for f in post_forms if "csrf_token" not in f["fields"]]
+    for path in ("/contoso.test/admin/mfa/settings/accountLockout", "/contoso.test/admin/mfa/block",
+                 f"/contoso.test/admin/users/{seed.alice.id}/revoke-mfa-sessions", "/contoso.test/login/report"):
+        response = agent.http.post(f"{live.url}{path}", data={"upn": "alice@contoso.test", "reason": "x"},
+                                   headers={"Referer": live.url + path})
+        assert response.status_code == 400 and "CSRF" in response.text, path
