@@ -40,11 +40,19 @@ browser:
 	  else echo "chromium/chromium-driver missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-# The whole suite on SQLite, then every database test again on PostgreSQL (skipped, with the reason, when
-# no server answers on 127.0.0.1:5432); browser and multi-process tests ran once already.
+# The whole suite on SQLite and every database test again on PostgreSQL (skipped, with the reason, when no
+# server answers on 127.0.0.1:5432), side by side: the tests mostly wait on servers, so two passes share the
+# machine well. Browser, multi-process and database-agnostic tests run in the SQLite pass only. The test that
+# restarts PostgreSQL runs last, alone.
+PG_LOG := test-artifacts/postgresql-pass.log
 test: venv browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
-	IDP_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not postgres and not once" $(PYTEST_ARGS)
+	@mkdir -p test-artifacts
+	@IDP_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    -m "not browser and not postgres and not once" $(PYTEST_ARGS) > $(PG_LOG) 2>&1 & pg=$$!; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not restart" $(PYTEST_ARGS); sqlite=$$?; \
+	wait $$pg; postgresql=$$?; echo "--- PostgreSQL pass ---"; cat $(PG_LOG); \
+	test $$sqlite -eq 0 -a $$postgresql -eq 0
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m restart $(PYTEST_ARGS)
 
 fuzz: venv
 	IDP_FUZZ_EXAMPLES=3000 IDP_SCHEMA_EXAMPLES=100 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_oauth.py tests/test_schemathesis.py

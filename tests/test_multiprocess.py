@@ -167,6 +167,7 @@ def _wait_for_postgres(seconds=60):
     raise RuntimeError("PostgreSQL did not come back")
 
 
+@pytest.mark.restart
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgresql_restart_under_load_gives_503s_then_recovers(app, seed, tmp_path):
     import subprocess
