@@ -92,6 +92,15 @@ def current_caller() -> Caller:
     return g.caller
 
 
+def audit(activity: str, target_type: str | None, target_id: str | None, before=None, after=None) -> None:
+    """Write the calling user's or app's change to the audit log (committed with the change)."""
+    from ..audit import record_audit
+    caller = current_caller()
+    actor_id, actor_type = caller.actor
+    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type, activity=activity,
+                 target_type=target_type, target_id=target_id, before=before, after=after)
+
+
 def read_json() -> dict:
     """The request body as a JSON object, or a Graph 400."""
     if not request.data:

@@ -2,11 +2,10 @@
 risky users, reportSuspiciousActivitySettings) its path and property names are used; the rest of Entra's
 MFA settings page has no Graph API, so it lives under /policies/mfaSettings in the same style."""
 from .. import clock
-from ..audit import record_audit
 from ..directory import service as directory
 from ..directory.models import Roles, User
 from ..extensions import db
-from ..graph import current_caller, operation, read_json
+from ..graph import audit, current_caller, operation, read_json
 from ..graph.api import bad_request, not_found, odata_context
 from ..graph.users import target_user
 from ..policy.api import require
@@ -25,13 +24,6 @@ BLOCK_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "string"}, "userPrincipalName": {"type": "string"}, "reason": {"type": "string"},
     "blockedDateTime": {"type": "string"}, "blockedBy": {"type": "string"}, "expirationDateTime": {"type": "string"},
     "isActive": {"type": "boolean"}}}
-
-
-def _audit(activity, target_type, target_id, before=None, after=None):
-    caller = current_caller()
-    actor_id, actor_type = caller.actor
-    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type, activity=activity,
-                 target_type=target_type, target_id=target_id, before=before, after=after)
 
 
 def _tenant_id() -> str:
@@ -78,7 +70,7 @@ def patch_section(name: str, body: dict):
     except settings.SettingsError as error:
         db.session.rollback()
         raise bad_request(str(error)) from None
-    _audit(f"Update MFA settings: {settings.SECTIONS[name].title}", "mfaSettings", name, before, after)
+    audit(f"Update MFA settings: {settings.SECTIONS[name].title}", "mfaSettings", name, before, after)
     db.session.commit()
 
 
@@ -137,7 +129,7 @@ def block_user():
         row = blocks.block(user, body["reason"], _actor_name())
     except blocks.BlockError as error:
         raise bad_request(str(error)) from None
-    _audit("Block user from MFA", "user", user.id, after=graph_block(row))
+    audit("Block user from MFA", "user", user.id, after=graph_block(row))
     db.session.commit()
     return graph_block(row), 201
 
@@ -155,7 +147,7 @@ def unblock_user(block_id):
         blocks.unblock(row, reason if isinstance(reason, str) else "", _actor_name())
     except blocks.BlockError as error:
         raise bad_request(str(error)) from None
-    _audit("Unblock user from MFA", "user", row.user_id, after=graph_block(row))
+    audit("Unblock user from MFA", "user", row.user_id, after=graph_block(row))
     db.session.commit()
     return graph_block(row)
 
@@ -171,7 +163,7 @@ def revoke_mfa_sessions(user_ref):
         raise forbidden()
     user = target_user(user_ref)
     remember.revoke(user)
-    _audit("Revoke MFA sessions", "user", user.id)
+    audit("Revoke MFA sessions", "user", user.id)
     db.session.commit()
     return "", 204
 
@@ -218,7 +210,7 @@ def dismiss_risky_users():
     for user_id in ids:
         user = target_user(user_id[:320])
         if risk.dismiss(user):
-            _audit("Dismiss user risk", "user", user.id)
+            audit("Dismiss user risk", "user", user.id)
     db.session.commit()
     return "", 204
 
@@ -280,7 +272,7 @@ def create_location():
     _apply_location(location, read_json(), creating=True)
     db.session.add(location)
     db.session.flush()
-    _audit("Add named location", "namedLocation", location.id, after=graph_location(location))
+    audit("Add named location", "namedLocation", location.id, after=graph_location(location))
     db.session.commit()
     return graph_location(location), 201
 
@@ -305,7 +297,7 @@ def patch_location(location_id):
     location = _location(location_id)
     before = graph_location(location)
     _apply_location(location, read_json(), creating=False)
-    _audit("Update named location", "namedLocation", location.id, before=before, after=graph_location(location))
+    audit("Update named location", "namedLocation", location.id, before=before, after=graph_location(location))
     db.session.commit()
     return "", 204
 
@@ -315,7 +307,7 @@ def patch_location(location_id):
 def delete_location(location_id):
     require(WRITE_ROLES, WRITE_PERMISSIONS)
     location = _location(location_id)
-    _audit("Delete named location", "namedLocation", location.id, before=graph_location(location))
+    audit("Delete named location", "namedLocation", location.id, before=graph_location(location))
     db.session.delete(location)
     db.session.commit()
     return "", 204

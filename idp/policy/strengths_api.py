@@ -4,10 +4,9 @@ import uuid
 from sqlalchemy import select
 
 from .. import clock
-from ..audit import record_audit
 from ..directory.models import Roles
 from ..extensions import db
-from ..graph import current_caller, operation, read_json
+from ..graph import audit, current_caller, operation, read_json
 from ..graph.api import bad_request, conflict, not_found, odata_context
 from ..methods.passkey.policy import normal_aaguid
 from ..oidc.models import Client
@@ -15,6 +14,7 @@ from . import strengths
 from .api import require
 
 BASE = "/policies/authenticationStrengthPolicies"
+TARGET = "authenticationStrengthPolicy"
 READ_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN, Roles.GLOBAL_READER}
 WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
 READ_PERMISSIONS = ("Policy.Read.All", "Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod")
@@ -54,13 +54,6 @@ def _row(strength_id: str, writing: bool) -> strengths.AuthenticationStrength:
     if row is None or row.tenant_id != current_caller().tenant.id:
         raise not_found(f"There is no authentication strength '{strength_id[:64]}'.")
     return row
-
-
-def _audit(activity, target_id, before=None, after=None):
-    caller = current_caller()
-    actor_id, actor_type = caller.actor
-    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type, activity=activity,
-                 target_type="authenticationStrengthPolicy", target_id=target_id, before=before, after=after)
 
 
 def _combinations(value) -> list[str]:
@@ -116,7 +109,7 @@ def create_strength():
     db.session.add(row)
     db.session.flush()
     created = graph_strength(strengths.find(tenant_id, row.id))
-    _audit("Add authentication strength", row.id, after=created)
+    audit("Add authentication strength", TARGET, row.id, after=created)
     db.session.commit()
     return {"@odata.context": odata_context("policies/authenticationStrengthPolicies/$entity"), **created}, 201
 
@@ -148,7 +141,7 @@ def patch_strength(strength_id):
     if "description" in body:
         row.description = body["description"] if isinstance(body["description"], str) else None
     row.modified_at = clock.now()
-    _audit("Update authentication strength", row.id, after={"displayName": row.display_name})
+    audit("Update authentication strength", TARGET, row.id, after={"displayName": row.display_name})
     db.session.commit()
     return "", 204
 
@@ -167,7 +160,7 @@ def update_combinations(strength_id):
     row.combination_configurations = [c for c in row.combination_configurations or []
                                        if set(c["appliesToCombinations"]) <= set(combinations)]
     row.modified_at = clock.now()
-    _audit("Update authentication strength combinations", row.id, before={"allowedCombinations": before},
+    audit("Update authentication strength combinations", TARGET, row.id, before={"allowedCombinations": before},
            after={"allowedCombinations": combinations})
     db.session.commit()
     return {"@odata.context": odata_context("microsoft.graph.updateAllowedCombinationsResult"),
@@ -182,7 +175,7 @@ def delete_strength(strength_id):
     row = _row(strength_id, writing=True)
     if db.session.scalar(select(Client.id).where(Client.required_strength_id == row.id).limit(1)):
         raise conflict("An application requires this authentication strength; change the application first.")
-    _audit("Delete authentication strength", row.id, before={"displayName": row.display_name})
+    audit("Delete authentication strength", TARGET, row.id, before={"displayName": row.display_name})
     db.session.delete(row)
     db.session.commit()
     return "", 204
@@ -209,7 +202,7 @@ def add_combination_config(strength_id):
     config = _combination_config(read_json(), row.allowed_combinations)
     row.combination_configurations = [config]
     row.modified_at = clock.now()
-    _audit("Add authentication strength combination configuration", row.id, after=config)
+    audit("Add authentication strength combination configuration", TARGET, row.id, after=config)
     db.session.commit()
     return graph_config(config), 201
 
@@ -224,6 +217,6 @@ def delete_combination_config(strength_id, config_id):
         raise not_found("There is no such combination configuration.")
     row.combination_configurations = kept
     row.modified_at = clock.now()
-    _audit("Delete authentication strength combination configuration", row.id, before={"id": config_id})
+    audit("Delete authentication strength combination configuration", TARGET, row.id, before={"id": config_id})
     db.session.commit()
     return "", 204

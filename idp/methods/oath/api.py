@@ -6,10 +6,9 @@ from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
 from ... import clock
-from ...audit import record_audit
 from ...directory.models import Roles
 from ...extensions import db
-from ...graph import current_caller, operation, read_json
+from ...graph import audit, current_caller, operation, read_json
 from ...graph.api import GraphError, bad_request, conflict, forbidden, not_found, odata_context
 from ...graph.users import target_user
 from .. import rbac
@@ -31,13 +30,6 @@ NEW_DEVICE_SCHEMA = {"type": "object", "required": ["serialNumber", "secretKey",
     "displayName": {"type": "string"}}}
 INVENTORY_WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
 INVENTORY_READ_ROLES = INVENTORY_WRITE_ROLES | {Roles.GLOBAL_READER}
-
-
-def _audit(activity, target_type, target_id, before=None, after=None):
-    caller = current_caller()
-    actor_id, actor_type = caller.actor
-    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type, activity=activity,
-                 target_type=target_type, target_id=target_id, before=before, after=after)
 
 
 def _oath_error(error: service.OathError) -> GraphError:
@@ -88,7 +80,7 @@ def create_device():
                                        body.get("manufacturer"), body.get("model"), body.get("displayName"))
     except service.OathError as error:
         raise _oath_error(error) from None
-    _audit("Add hardware OATH token", "hardwareOathDevice", device.id, after=graph_device(device))
+    audit("Add hardware OATH token", "hardwareOathDevice", device.id, after=graph_device(device))
     db.session.commit()
     return {"@odata.context": odata_context("directory/authenticationMethodDevices/hardwareOathDevices/$entity"),
             **graph_device(device)}, 201
@@ -131,7 +123,7 @@ def patch_device(device_id):
     unknown = set(body) - {"manufacturer", "model", "displayName", "@odata.type"}
     if unknown:
         raise bad_request(f"Property '{sorted(unknown)[0]}' cannot be changed.")
-    _audit("Update hardware OATH token", "hardwareOathDevice", device.id, before, graph_device(device))
+    audit("Update hardware OATH token", "hardwareOathDevice", device.id, before, graph_device(device))
     db.session.commit()
     return "", 204
 
@@ -143,7 +135,7 @@ def delete_device(device_id):
     device = _device(device_id)
     if device.assigned_to:
         raise conflict("The token is assigned to a user: unassign it before deleting it.")
-    _audit("Delete hardware OATH token", "hardwareOathDevice", device.id, before=graph_device(device))
+    audit("Delete hardware OATH token", "hardwareOathDevice", device.id, before=graph_device(device))
     db.session.delete(device)
     db.session.commit()
     return "", 204
@@ -176,7 +168,7 @@ def import_devices():
     _inventory_access(writing=True)
     caller = current_caller()
     job = importer.start(caller.tenant.id, save_upload(), caller.actor[0])
-    _audit("Import hardware OATH tokens", "oathImportJob", job.id)
+    audit("Import hardware OATH tokens", "oathImportJob", job.id)
     db.session.commit()
     return graph_job(job), 202, {"Location": request.url_root.rstrip("/") + request.path + "/" + job.id}
 
@@ -248,7 +240,7 @@ def delete_software(user_ref, method_id):
     user, _ = _authorized(user_ref, "delete")
     method = _method(user, method_id, "software")
     service.remove(method)
-    _audit("Delete software OATH method", "user", user.id, before=graph_software(method))
+    audit("Delete software OATH method", "user", user.id, before=graph_software(method))
     db.session.commit()
     return "", 204
 
@@ -274,7 +266,7 @@ def assign_hardware(user_ref):
         method = service.assign(device, user)
     except service.OathError as error:
         raise _oath_error(error) from None
-    _audit("Assign hardware OATH token", "user", user.id, after={"deviceId": device.id})
+    audit("Assign hardware OATH token", "user", user.id, after={"deviceId": device.id})
     db.session.commit()
     return graph_hardware(method, grant), 201
 
@@ -302,7 +294,7 @@ def delete_hardware(user_ref, method_id):
     method = _method(user, method_id, "hardware")
     device_id = method.device_id
     service.remove(method)
-    _audit("Unassign hardware OATH token", "user", user.id, before={"deviceId": device_id})
+    audit("Unassign hardware OATH token", "user", user.id, before={"deviceId": device_id})
     db.session.commit()
     return "", 204
 
@@ -324,6 +316,6 @@ def activate_hardware(user_ref, method_id):
     db.session.commit()
     if not result.ok:
         raise bad_request(result.message)
-    _audit("Activate hardware OATH token", "user", user.id, after={"deviceId": method.device_id})
+    audit("Activate hardware OATH token", "user", user.id, after={"deviceId": method.device_id})
     db.session.commit()
     return "", 204

@@ -2,9 +2,8 @@
 from datetime import timedelta
 
 from ... import clock
-from ...audit import record_audit
 from ...extensions import db
-from ...graph import current_caller, operation, read_json
+from ...graph import audit, current_caller, operation, read_json
 from ...graph.api import GraphError, bad_request, not_found, odata_context
 from ...graph.users import target_user
 from .. import rbac
@@ -29,13 +28,6 @@ def _authorized(user_ref: str, action: str):
     except rbac.MethodAccessError as error:
         raise GraphError(error.status, "accessDenied", error.message) from None
     return user
-
-
-def _audit(activity, user_id, before=None, after=None):
-    caller = current_caller()
-    actor_id, actor_type = caller.actor
-    record_audit(tenant_id=caller.tenant.id, actor_id=actor_id, actor_type=actor_type, activity=activity,
-                 target_type="user", target_id=user_id, before=before, after=after)
 
 
 def graph_passkey(passkey: Passkey) -> dict:
@@ -109,7 +101,7 @@ def provision_passkey(user_ref):
         db.session.rollback()
         code = {403: "accessDenied", 409: "conflict"}.get(error.status, "badRequest")
         raise GraphError(error.status, code, error.message) from None
-    _audit("Register passkey on behalf of user", user.id, after=graph_passkey(passkey))
+    audit("Register passkey on behalf of user", "user", user.id, after=graph_passkey(passkey))
     db.session.commit()
     return {"@odata.context": odata_context(f"users('{user.id}')/authentication/fido2Methods/$entity"),
             **graph_passkey(passkey)}, 201
@@ -128,6 +120,6 @@ def delete_passkey(user_ref, method_id):
     passkey = _passkey(user, method_id)
     before = graph_passkey(passkey)
     service.remove(passkey)
-    _audit("Delete passkey", user.id, before=before)
+    audit("Delete passkey", "user", user.id, before=before)
     db.session.commit()
     return "", 204
