@@ -132,6 +132,17 @@ GRAPH_SCOPES = ["UserAuthenticationMethod.ReadWrite.All", "UserAuthenticationMet
                 "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All", "User.Read.All", "User.Invite.All"]
 
 
+def enable_method(tenant_id, method_id, **settings):
+    """Turn on a method configuration of the authentication methods policy, with optional settings."""
+    from idp.extensions import db
+    from idp.policy import service as policy
+    config = policy.get(tenant_id, method_id)
+    config.state = "enabled"
+    config.settings.update(settings)
+    policy.save(tenant_id, config)
+    db.session.commit()
+
+
 class GraphClient:
     """Calls the admin API with a bearer token, as a Graph SDK would."""
 

@@ -16,7 +16,7 @@ from idp.methods.passkey.models import Passkey
 from idp.policy import service as policy
 
 from .authenticator import VIRTUAL_AAGUID, Pki, SoftAuthenticator, mds_blob, mds_entry
-from .support import PASSWORD, Agent, password_sign_in
+from .support import PASSWORD, Agent, enable_method, password_sign_in
 from .test_oidc_flow import Rp
 from .test_tap_signin import enable_tap, give_tap, tap_sign_in
 
@@ -28,11 +28,7 @@ DOC_BODY = {"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfigurat
 
 
 def enable_fido2(tenant_id, **settings):
-    config = policy.get(tenant_id, "Fido2")
-    config.state = "enabled"
-    config.settings.update(settings)
-    policy.save(tenant_id, config)
-    db.session.commit()
+    enable_method(tenant_id, "Fido2", **settings)
 
 
 def restrict(tenant_id, kind, *aaguids):

@@ -14,16 +14,12 @@ from idp.methods.tap import service as tap_service
 from idp.policy import service as policy
 from idp.signin.models import SigninSession
 
-from .support import PASSWORD, Agent, forms
+from .support import PASSWORD, Agent, enable_method, forms
 from .test_oidc_flow import Rp, introspect
 
 
 def enable_tap(tenant_id, **settings):
-    config = policy.get(tenant_id, "TemporaryAccessPass")
-    config.state = "enabled"
-    config.settings.update(settings)
-    policy.save(tenant_id, config)
-    db.session.commit()
+    enable_method(tenant_id, "TemporaryAccessPass", **settings)
 
 
 def give_tap(user, **kwargs):
