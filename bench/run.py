@@ -41,7 +41,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "idp_bench"
 DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/3"
-OURS_PORT, PEER_PORT = 7100, 7101
+OURS_PORT, PEER_PORT, FLOOR_PORT = 7100, 7101, 7102
 REDIRECT = "http://127.0.0.1:9/cb"
 PASSWORD = "Bench-Password-1"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -157,10 +157,28 @@ class Server:
             self.process.kill()
 
 
+def gunicorn(target: str, port: int, cwd: Path = ROOT) -> list[str]:
+    """The one server configuration every measurement of ours uses."""
+    return [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(cores()), "--worker-class", "gthread", "--threads", "4",
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--chdir", str(cwd), target]
+
+
 def start_ours() -> Server:
-    return Server([str(ROOT / ".venv/bin/gunicorn"), "--workers", str(cores()), "--worker-class", "gthread",
-                   "--threads", "4", "--bind", f"127.0.0.1:{OURS_PORT}", "--log-level", "warning", "app:app"],
-                  f"http://127.0.0.1:{OURS_PORT}/", ENV)
+    return Server(gunicorn("app:app", OURS_PORT), f"http://127.0.0.1:{OURS_PORT}/", ENV)
+
+
+def measure_ceiling(seconds: int) -> dict:
+    """gunicorn + a constant document (bench/floor.py), bare WSGI and through Flask, driven like scenario 4."""
+    results = {}
+    for name, target in (("bare WSGI", "floor:bare_wsgi"), ("Flask", "floor:flask_app")):
+        server = Server(gunicorn(target, FLOOR_PORT, BENCH), f"http://127.0.0.1:{FLOOR_PORT}/")
+        try:
+            results[name] = wrk("metadata.lua", f"http://127.0.0.1:{FLOOR_PORT}", seconds,
+                                {"BENCH_JWKS": "/keys", "BENCH_DISCOVERY": "/configuration"}, cores(), 4 * cores())
+        finally:
+            server.stop()
+        print(f"ceiling, {name}: {results[name]['rps']:.0f}/s", flush=True)
+    return results
 
 
 def start_peer() -> Server:
@@ -363,7 +381,7 @@ def run_wrk_scenarios(setup: dict, seconds: int) -> list[dict]:
 
 # --- report ------------------------------------------------------------------------------------------------------
 
-def write_results(info: dict, rows: list, signin: dict, hash_ms: float, scale: list, oath: dict, seconds: int) -> str:
+def write_results(info: dict, rows: list, ceiling: dict, signin: dict, hash_ms: float, scale: list, oath: dict, seconds: int) -> str:
     n = info["cores"]
     out = io.StringIO()
     w = out.write
@@ -383,6 +401,7 @@ def write_results(info: dict, rows: list, signin: dict, hash_ms: float, scale: l
           f"{row['statements']} | {p['rps']:,.0f} | {p['p50_ms']:.1f} / {p['p95_ms']:.1f} | {p['errors'] + p['non2xx']} | "
           f"**{row['ratio']:.2f}** |\n")
     w("\nIntrospection introspects a refresh token on both (oidc-provider does not introspect its JWT access tokens).\n\n")
+    write_ceiling(w, rows, ceiling)
     w("## 5. Browser-less sign-in (ours; the peer has no TOTP step to compare)\n\n")
     w(f"authorize → UPN → password → TOTP → stay signed in? → code → token, {signin['workers']} concurrent clients "
       f"(a Python driver in its own process): **{signin['per_second']:.1f} sign-ins/s**, p50 {signin['p50_ms']:.0f} ms, "
@@ -415,6 +434,25 @@ def write_results(info: dict, rows: list, signin: dict, hash_ms: float, scale: l
       f"case): {oath['drift']['ours_ms']:.1f} ms; a naive loop over pyotp in the same run: "
       f"{oath['drift']['naive_pyotp_ms']:.1f} ms ({oath['drift']['speedup']:.1f}× slower).\n")
     return out.getvalue()
+
+
+def write_ceiling(w, rows: list, ceiling: dict) -> None:
+    """How fast gunicorn answers a constant document, next to the peer: the most any endpoint of ours can do."""
+    w("## The ceiling of our stack\n\n")
+    w("The same gunicorn configuration answering a constant JSON document (bench/floor.py: no database, no IdP "
+      "code), driven like scenario 4, in this run. No endpoint of ours can be faster than these; a peer figure "
+      "above them is out of reach for this stack on this machine, whatever the IdP code does.\n\n")
+    w("| constant answer | req/s | " + " | ".join(f"vs peer {r['scenario'][3:]}" for r in rows) + " |\n")
+    w("|---|---|" + "---|" * len(rows) + "\n")
+    for name, result in ceiling.items():
+        w(f"| gunicorn, {name} | {result['rps']:,.0f} | "
+          + " | ".join(f"{result['rps'] / r['peer']['rps']:.2f}" for r in rows) + " |\n")
+    flask = ceiling["Flask"]["rps"]
+    beyond = [r["scenario"] for r in rows if r["peer"]["rps"] > flask]
+    if beyond:
+        w(f"\nThe peer's rate exceeds Flask's constant answer in: {', '.join(beyond)}. There a ratio of 1.0 would "
+          f"need a faster server stack than the design card's Flask + gunicorn, not faster IdP code.\n")
+    w("\n")
 
 
 def peer_version() -> str:
@@ -459,6 +497,7 @@ def main() -> None:
     ours, peer = start_ours(), start_peer()
     try:
         rows = run_wrk_scenarios(setup, seconds)
+        ceiling = measure_ceiling(seconds)
         signin = measure_sign_ins(f"http://127.0.0.1:{OURS_PORT}", setup, pool, seconds * 2, workers=2 * cores())
         signin["workers"] = 2 * cores()
         print(f"5. sign-in: {signin}", flush=True)
@@ -472,7 +511,7 @@ def main() -> None:
     sys.path.insert(0, str(BENCH))
     from oath import bench_drift, bench_import
     oath = {"import": bench_import(10_000 if args.quick else 100_000), "drift": bench_drift()}
-    report = write_results(info, rows, signin, hash_ms, scale, oath, seconds)
+    report = write_results(info, rows, ceiling, signin, hash_ms, scale, oath, seconds)
     (BENCH / "RESULTS.md").write_text(report)
     print(report)
 

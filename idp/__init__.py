@@ -65,6 +65,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _security_headers(app)
     _error_pages(app)
     _sqlite_pragmas(app)
+    _pool_liveness(app)
     if app.config.get("IDP_COUNT_SQL"):
         _statement_counter(app)
 
@@ -142,10 +143,9 @@ def _tenant_routing(app: Flask) -> None:
 
 
 def _tenant_of_calling_client():
-    from .extensions import db
-    from .oidc.models import Client
-    client_id = request.values.get("client_id") or (request.authorization.username if request.authorization else None)
-    client = db.session.get(Client, client_id) if client_id and len(client_id) <= 64 else None
+    from .oidc.clients import find_client
+    client = find_client(request.values.get("client_id")
+                         or (request.authorization.username if request.authorization else None))
     return client.tenant if client else None
 
 
@@ -202,6 +202,14 @@ def _error_pages(app: Flask) -> None:
         db.session.rollback()
         return render_template("error.html", title="Something went wrong",
                                message="The server could not complete this request. Try again.", code=500), 500
+
+
+def _pool_liveness(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from .dbpool import ping_idle_connections
+    with app.app_context():
+        ping_idle_connections(db.engine, app.config["IDP_DB_PING_IDLE_SECONDS"])
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 from . import crypto
 
 DEFAULTS = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "IDP_DB_PING_IDLE_SECONDS": 1.0,  # ping a pooled connection idle this long before use (idp/dbpool.py)
     "SESSION_COOKIE_NAME": "idp_flow",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

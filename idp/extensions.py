@@ -12,7 +12,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Rows stay loaded after a commit: a request that commits and goes on (the sign-in flow, token rotation) would
+# otherwise reload every row it holds, one SELECT each. Requests are short and read what they wrote.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()

@@ -27,10 +27,16 @@ class ServerProcess:
                                                for k, v in cfg["IDP_ENCRYPTION_KEYS"].items()),
                "IDP_ARGON2_TIME_COST": "1", "IDP_ARGON2_MEMORY_KIB": "1024", "IDP_INSTANCE_PATH": str(instance), "RATELIMIT_ENABLED": "0",
                **(extra_env or {})}
+        # output goes to a file (a pipe nobody reads would block a server that logs a lot); kept under
+        # test-artifacts so that a failure in CI shows the server's side
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        self.log_path = artifacts / f"server-{self.port}.log"
+        self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "32",
              "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "app:app"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -38,7 +44,7 @@ class ServerProcess:
                 return
             except requests.RequestException:  # refused before the bind, or a read timeout while the worker boots
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stdout.read().decode())
+                    raise RuntimeError(self.log_path.read_text(errors="replace")[-4000:])
                 time.sleep(0.2)
         self.stop()  # never leave a half-started server behind
         raise RuntimeError("server did not start within 60 s")
@@ -49,3 +55,6 @@ class ServerProcess:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
+        if "Traceback" not in self.log_path.read_text(errors="replace"):
+            self.log_path.unlink()  # a clean run leaves nothing behind

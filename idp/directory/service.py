@@ -1,7 +1,5 @@
 """Directory look-ups and changes used by the flow, the CLI and the admin API."""
 from sqlalchemy import select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
 from .. import cache, passwords
 from ..extensions import db
@@ -16,15 +14,7 @@ def find_tenant(ref: str | None) -> Tenant | None:
     if not ref or len(ref) > 253:
         return None
     ref = ref.lower()
-    values = cache.named("tenants", ttl=60).get(ref, lambda: _tenant_values(ref))
-    if values is None:
-        return None
-    known = db.session.identity_map.get(identity_key(Tenant, values["id"]))
-    if known is not None:
-        return known
-    tenant = Tenant(**values)  # rebuilt from the cache and attached without a query
-    make_transient_to_detached(tenant)
-    return db.session.merge(tenant, load=False)
+    return cache.attached(Tenant, cache.named("tenants", ttl=60).get(ref, lambda: _tenant_values(ref)))
 
 
 def _tenant_values(ref: str) -> dict | None:
@@ -32,9 +22,7 @@ def _tenant_values(ref: str) -> dict | None:
     if tenant is None:
         domain = db.session.get(Domain, ref)
         tenant = domain.tenant if domain else None
-    if tenant is None:
-        return None
-    return {"id": tenant.id, "display_name": tenant.display_name, "created_at": tenant.created_at}
+    return cache.column_values(tenant)
 
 
 def tenant_for_upn(upn: str) -> Tenant | None:
@@ -47,7 +35,7 @@ def find_user(tenant: Tenant, ref: str) -> User | None:
     """A user of `tenant` by object id or UPN."""
     if not ref or len(ref) > 320:
         return None
-    user = db.session.get(User, ref)
+    user = db.session.get(User, ref) if "@" not in ref else None  # an object id never holds an @, a UPN does
     if user is None:
         user = db.session.scalar(select(User).where(User.upn == ref.lower()))
     return user if user and user.tenant_id == tenant.id else None

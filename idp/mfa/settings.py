@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import g, has_request_context
+from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
@@ -139,11 +140,10 @@ SECTIONS = {s.name: s for s in [
 
 def get(tenant_id: str, section: str) -> dict:
     memo = g.setdefault("mfa_settings", {}) if has_request_context() else {}
-    key = (tenant_id, section)
-    if key not in memo:  # one look-up per section per request (a missing row means the defaults)
-        row = db.session.get(MfaSettings, key)
-        memo[key] = row.values if row else {}
-    return {**SECTIONS[section].defaults, **memo[key]}
+    if tenant_id not in memo:  # every section in one look-up per request (a missing row means the defaults)
+        memo[tenant_id] = {row.section: row.values for row in db.session.scalars(
+            select(MfaSettings).where(MfaSettings.tenant_id == tenant_id))}
+    return {**SECTIONS[section].defaults, **memo[tenant_id].get(section, {})}
 
 
 def update(tenant_id: str, section: str, changes: dict) -> tuple[dict, dict]:

@@ -1,12 +1,32 @@
 """Client (app registration) management."""
 import secrets
 
-from .. import crypto
+from sqlalchemy import event
+
+from .. import cache, crypto
 from ..extensions import db
 from .models import Client
 
 DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "User.Read"]  # as a new Entra app registration
 GRANTS = {"authorization_code", "refresh_token", "client_credentials"}
+
+
+CACHE_SECONDS = 10  # how long another process may go on seeing a client as it was
+
+
+def find_client(client_id: str | None) -> Client | None:
+    """A client by id, from a short-lived per-process cache: every token request looks its client up."""
+    if not client_id or len(client_id) > 64:
+        return None
+    values = cache.named("clients", ttl=CACHE_SECONDS).get(client_id, lambda: cache.column_values(
+        db.session.get(Client, client_id)))
+    return cache.attached(Client, values)
+
+
+@event.listens_for(Client, "after_update")
+@event.listens_for(Client, "after_delete")
+def _forget_clients(*_):
+    cache.named("clients", ttl=CACHE_SECONDS).clear()  # a change made here shows here at once
 
 
 def new_client_secret() -> str:

@@ -19,7 +19,7 @@ from .. import clock, crypto
 from ..extensions import db
 from ..signin.models import SigninSession
 from . import claims as claim_rules
-from . import keys, tokens
+from . import clients, keys, tokens
 from .clients import resource_audience
 from .scopes import Resolved, ScopeError, resolve
 from .models import AuthorizationCode, Client, Token
@@ -116,10 +116,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if session is not None:
             for rule in claim_rules.refresh_rules:
                 rule(session, row)
-        return tokens.consume_refresh_token(refresh_token)
+        self.signin_session = session  # held: the identity map alone would let it go and reload it
+        return tokens.consume_refresh_token(row)
 
     def authenticate_user(self, refresh_token: Token):
-        session = db.session.get(SigninSession, refresh_token.session_id)
+        session = getattr(self, "signin_session", None)
         if session is None or not tokens.session_allows_tokens(session) or not session.user.account_enabled:
             raise InvalidGrantError("The sign-in session behind this refresh token has ended.")
         return tokens.Principal(session.user, session)
@@ -228,9 +229,7 @@ class EndSession(EndSessionEndpoint):
 
 class Server(AuthorizationServer):
     def query_client(self, client_id):
-        if not client_id or len(client_id) > 64:
-            return None
-        client = db.session.get(Client, client_id)
+        client = clients.find_client(client_id)
         tenant = g.get("tenant")
         return client if client and tenant and client.tenant_id == tenant.id else None
 

@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from flask import g, has_request_context
+from sqlalchemy import select
 
 from ..directory import service as directory
 from ..extensions import db
@@ -79,12 +80,13 @@ def get(tenant_id: str, method_id: str) -> Configuration:
 
 
 def _row(tenant_id: str, method_id: str) -> MethodConfiguration | None:
-    """One look-up per configuration per request: the sign-in flow asks every method several times."""
+    """All of a tenant's configurations in one look-up per request: the sign-in flow asks about every method,
+    several times."""
     memo = g.setdefault("policy_rows", {}) if has_request_context() else {}
-    key = (tenant_id, method_id)
-    if key not in memo:
-        memo[key] = db.session.get(MethodConfiguration, key)
-    return memo[key]
+    if tenant_id not in memo:
+        memo[tenant_id] = {row.method_id: row for row in db.session.scalars(
+            select(MethodConfiguration).where(MethodConfiguration.tenant_id == tenant_id))}
+    return memo[tenant_id].get(method_id)
 
 
 def save(tenant_id: str, config: Configuration) -> None:

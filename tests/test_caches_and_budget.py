@@ -1,0 +1,157 @@
+"""Per-process caches (clients, tenants) and the statement budget of the busy endpoints.
+
+The budgets are upper bounds on SQL statements per request, as counted today: a change that adds a query to
+the token endpoint or an N+1 to the sign-in fails here, not only in `make bench`. Raise one only with a reason.
+"""
+import base64
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, update
+
+from idp import clock, crypto
+from idp.extensions import db
+from idp.oidc.clients import CACHE_SECONDS
+from idp.oidc.models import Client
+
+from .support import REDIRECT, Agent, password_sign_in
+from .test_oidc_errors import VERIFIER, authorize
+
+GRAPH = "https://graph.microsoft.com/.default"
+BUDGET = {"client_credentials": 1, "refresh_token": 7, "introspection": 2, "jwks": 0, "password sign-in": 40}
+
+
+@contextmanager
+def counted():
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def basic(client_id, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def app_only(http, seed, secret=None):
+    return http.post("/contoso.test/oauth2/v2.0/token", data={"grant_type": "client_credentials", "scope": GRAPH},
+                     headers=basic(seed.app_client_id, secret or seed.app_client_secret))
+
+
+def test_a_client_changed_here_is_seen_at_once(app, seed):
+    http = app.test_client()
+    assert app_only(http, seed).status_code == 200  # cached now
+    client = db.session.get(Client, seed.app_client_id)
+    client.secret_hash = crypto.digest("the new secret")
+    db.session.commit()
+    assert app_only(http, seed).status_code == 401
+    assert app_only(http, seed, "the new secret").status_code == 200
+
+
+def test_a_client_changed_elsewhere_is_seen_within_the_cache_lifetime(app, seed):
+    http = app.test_client()
+    assert app_only(http, seed).status_code == 200
+    # as another process would: straight to the table, no ORM event in this one
+    db.session.execute(update(Client.__table__).where(Client.__table__.c.id == seed.app_client_id)
+                       .values(secret_hash=crypto.digest("rotated elsewhere")))
+    db.session.commit()
+    assert app_only(http, seed).status_code == 200  # still the cached client
+    clock.advance(timedelta(seconds=CACHE_SECONDS + 1))
+    assert app_only(http, seed).status_code == 401
+    assert app_only(http, seed, "rotated elsewhere").status_code == 200
+
+
+def test_a_deleted_client_is_refused_at_once(app, seed):
+    http = app.test_client()
+    assert app_only(http, seed).status_code == 200
+    db.session.delete(db.session.get(Client, seed.app_client_id))
+    db.session.commit()
+    response = app_only(http, seed)
+    assert response.status_code == 401 and response.json["error"] == "invalid_client"
+
+
+def test_cached_rows_are_not_shared_between_requests(app, seed):
+    """A request that changes a JSON list of its cached client in memory must not change the next request's."""
+    from idp.oidc.clients import find_client
+    with app.test_request_context():
+        first = find_client(seed.client_id)
+        first.redirect_uris.append("https://evil.example/cb")
+        db.session.expunge(first)
+    with app.test_request_context():
+        assert find_client(seed.client_id).redirect_uris == [REDIRECT]
+
+
+def test_statement_budget_of_the_token_endpoints(app, seed):
+    http = app.test_client()
+    app_only(http, seed)  # warms the caches (tenant, client, signing key)
+    with counted() as statements:
+        assert app_only(http, seed).status_code == 200
+    assert len(statements) <= BUDGET["client_credentials"], statements
+
+    http.get("/contoso.test/discovery/v2.0/keys")  # the first one loads the published keys
+    with counted() as statements:
+        assert http.get("/contoso.test/discovery/v2.0/keys").status_code == 200
+    assert len(statements) <= BUDGET["jwks"], statements
+
+
+def test_statement_budget_of_refresh_introspection_and_sign_in(app, seed, live):
+    agent = Agent(live.url)
+    agent.go(authorize(live, client_id=seed.client_id, scope="openid offline_access").url)
+    with counted() as statements:
+        password_sign_in(agent, "alice@contoso.test")
+    assert len(statements) <= BUDGET["password sign-in"], statements
+    code = agent.redirect_params()["code"]
+    http = app.test_client()
+    auth = basic(seed.client_id, seed.client_secret)
+    tokens = http.post("/contoso.test/oauth2/v2.0/token", headers=auth, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "code_verifier": VERIFIER}).json
+
+    with counted() as statements:
+        refreshed = http.post("/contoso.test/oauth2/v2.0/token", headers=auth, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.json
+    assert len(statements) <= BUDGET["refresh_token"], statements
+
+    with counted() as statements:
+        answer = http.post("/contoso.test/oauth2/v2.0/introspect", headers=auth,
+                           data={"token": refreshed.json["refresh_token"]}).json
+    assert answer["active"] is True
+    assert len(statements) <= BUDGET["introspection"], statements
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("idle_seconds, first_status", [(0, 200), (3600, 503)])
+def test_pooled_connections_killed_by_the_server(app, seed, idle_seconds, first_status):
+    """A pooled connection idle for longer than IDP_DB_PING_IDLE_SECONDS is pinged and replaced before use;
+    one used moments ago is not pinged, so its loss costs one clear 503, and the pool recovers by itself."""
+    from sqlalchemy import create_engine, text
+    from idp import create_app
+    from .conftest import PG_ADMIN_URL
+    server = create_app({**app.config, "IDP_DB_PING_IDLE_SECONDS": idle_seconds})
+    http = server.test_client()
+    assert app_only(http, seed).status_code == 200  # one pooled connection now
+    db.session.remove()  # the fixture's own connections go too: leave none of them checked out
+    db.engine.dispose()
+    database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database})
+    admin.dispose()
+    first = http.post("/contoso.test/oauth2/v2.0/introspect", data={"token": "x" * 40},
+                      headers=basic(seed.client_id, seed.client_secret))
+    assert first.status_code == first_status
+    if first_status == 503:
+        assert first.json["error"] == "temporarily_unavailable" and first.headers["Retry-After"]
+    assert app_only(http, seed).status_code == 200
+    with server.app_context():
+        db.engine.dispose()
