@@ -19,7 +19,7 @@ from .support import REDIRECT, Agent, password_sign_in
 from .test_oidc_errors import VERIFIER, authorize
 
 GRAPH = "https://graph.microsoft.com/.default"
-BUDGET = {"client_credentials": 1, "refresh_token": 7, "introspection": 2, "jwks": 0, "password sign-in": 40}
+BUDGET = {"client_credentials": 1, "refresh_token": 7, "introspection": 2, "jwks and discovery": 0, "password sign-in": 40}
 
 
 @contextmanager
@@ -88,6 +88,16 @@ def test_cached_rows_are_not_shared_between_requests(app, seed):
         assert find_client(seed.client_id).redirect_uris == [REDIRECT]
 
 
+def test_the_cached_discovery_document_names_the_host_it_was_asked_on(app, seed):
+    http = app.test_client()
+    path = "/contoso.test/v2.0/.well-known/openid-configuration"
+    first = http.get(path, base_url="http://idp-one.test").json
+    second = http.get(path, base_url="http://idp-two.test").json
+    assert first["token_endpoint"].startswith("http://idp-one.test/")
+    assert second["token_endpoint"].startswith("http://idp-two.test/")
+    assert http.get(path, base_url="http://idp-one.test").json == first
+
+
 def test_statement_budget_of_the_token_endpoints(app, seed):
     http = app.test_client()
     app_only(http, seed)  # warms the caches (tenant, client, signing key)
@@ -95,10 +105,11 @@ def test_statement_budget_of_the_token_endpoints(app, seed):
         assert app_only(http, seed).status_code == 200
     assert len(statements) <= BUDGET["client_credentials"], statements
 
-    http.get("/contoso.test/discovery/v2.0/keys")  # the first one loads the published keys
-    with counted() as statements:
-        assert http.get("/contoso.test/discovery/v2.0/keys").status_code == 200
-    assert len(statements) <= BUDGET["jwks"], statements
+    for path in ("/contoso.test/discovery/v2.0/keys", "/contoso.test/v2.0/.well-known/openid-configuration"):
+        http.get(path)  # the first one loads the published keys
+        with counted() as statements:
+            assert http.get(path).status_code == 200
+        assert len(statements) <= BUDGET["jwks and discovery"], statements
 
 
 def test_statement_budget_of_refresh_introspection_and_sign_in(app, seed, live):

@@ -90,6 +90,11 @@ def jwks() -> dict:
     return cache.named("jwks").get("all", lambda: {"keys": [row.public_jwk for row in published_rows()]})
 
 
+def jwks_document() -> bytes:
+    """The JWKS as served: serialized once, kept and cleared with the key set."""
+    return cache.named("jwks").get("document", lambda: json.dumps(jwks()).encode())
+
+
 def public_keyset(fresh: bool = False) -> KeySet:
     """Keys to verify our own tokens with. `fresh` skips the cache: a token signed by a key that another
     process created in the last seconds names a kid this process has not loaded yet."""

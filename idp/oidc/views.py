@@ -1,12 +1,13 @@
 """OpenID Connect endpoints, shaped like Entra's v2.0 endpoints under /{tenant}/."""
+import json
 import re
 from datetime import timedelta
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, g, jsonify, redirect, render_template, request, session as flask_session, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session as flask_session, url_for
 
-from .. import clock
+from .. import cache, clock
 from ..extensions import csrf, db
 from ..policy import strengths
 from ..signin import flow, sessions
@@ -42,9 +43,19 @@ def _endpoint(name: str) -> str:
     return f"{tokens.base_url()}{url_for(name, tenant=g.tenant.id)}"
 
 
+def _json_document(body: bytes):
+    return current_app.response_class(body, mimetype="application/json")
+
+
 @bp.get("/<tenant>/v2.0/.well-known/openid-configuration")
 def discovery():
-    return jsonify({
+    """Built once per tenant and host a minute (it names the host it was asked on), served as stored bytes."""
+    key = (g.tenant.id, request.url_root)
+    return _json_document(cache.named("discovery", ttl=60).get(key, lambda: json.dumps(_discovery()).encode()))
+
+
+def _discovery() -> dict:
+    return {
         "issuer": tokens.issuer(g.tenant),
         "authorization_endpoint": _endpoint("oidc.authorize"),
         "token_endpoint": _endpoint("oidc.token"),
@@ -70,12 +81,12 @@ def discovery():
         "authorization_response_iss_parameter_supported": True,
         "tenant_region_scope": None,
         "cloud_instance_name": request.host,
-    })
+    }
 
 
 @bp.get("/<tenant>/discovery/v2.0/keys")
 def jwks():
-    return jsonify(keys.jwks())
+    return _json_document(keys.jwks_document())
 
 
 def _error_redirect(error: OAuth2Error):
