@@ -218,9 +218,10 @@ def consume_refresh_token(row: Token | None) -> Token | None:
     now = clock.now()
     if row.revoked_at or (row.refresh_expires_at and row.refresh_expires_at <= now):
         return None
+    # The claim commits with the successor's INSERT (save_token): until then it holds the row lock, so a
+    # concurrent use of the same token waits here and then finds it claimed; if issuing fails, both roll back.
     claimed = db.session.execute(update(Token).where(Token.id == row.id, Token.rotated_at.is_(None))
                                  .values(rotated_at=now).execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
     if claimed != 1:
         revoke_family(row.family_id)
         return None
