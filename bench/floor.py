@@ -1,6 +1,7 @@
-"""The ceiling of our stack on this machine: gunicorn answering a constant JSON document with no database and
+"""The ceiling of our stack on this machine: granian answering a constant JSON document with no database and
 no IdP code, once as a bare WSGI callable and once through Flask. No endpoint of ours can beat these figures,
 so they say how far the target ratio is reachable at all (bench/run.py measures them next to the peer)."""
+
 from flask import Flask
 
 BODY = b'{"keys": []}'

@@ -6,6 +6,7 @@ Not part of `make test`. Peak memory is traced with tracemalloc during the impor
 the file grows (the import streams). The drift search is timed against the obvious alternative run in the
 same process: pyotp's TOTP.at() for each step of the window.
 """
+
 import argparse
 import csv
 import sys
@@ -28,17 +29,32 @@ def make_csv(path: Path, rows: int) -> None:
         writer = csv.writer(handle)
         writer.writerow(importer.HEADER + ["hash function"])
         for n in range(rows):
-            writer.writerow(["", f"SN{n:08d}", pyotp.random_base32(32), 60 if n % 2 else 30, "Contoso", "K1",
-                             "sha256" if n % 3 else "sha1"])
+            writer.writerow(
+                [
+                    "",
+                    f"SN{n:08d}",
+                    pyotp.random_base32(32),
+                    60 if n % 2 else 30,
+                    "Contoso",
+                    "K1",
+                    "sha256" if n % 3 else "sha1",
+                ]
+            )
 
 
 def bench_import(rows: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="idp-bench-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}", "SECRET_KEY": "bench",
-                      "IDP_ENCRYPTION_KEYS": "k1:" + "B" * 43 + "="})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'bench.db'}",
+            "SECRET_KEY": "bench",
+            "IDP_ENCRYPTION_KEYS": "k1:" + "B" * 43 + "=",
+        }
+    )
     with app.app_context():
         db.create_all()
         from idp.directory import service as directory
+
         tenant = directory.create_tenant("Bench", ["bench.test"])
         db.session.commit()
         path = work / "tokens.csv"
@@ -50,8 +66,14 @@ def bench_import(rows: int) -> dict:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         job = db.session.get(type(job), job.id)
-        return {"rows": rows, "seconds": elapsed, "rows_per_second": rows / elapsed, "peak_mib": peak / 2**20,
-                "imported": job.imported_rows, "failed": job.failed_rows}
+        return {
+            "rows": rows,
+            "seconds": elapsed,
+            "rows_per_second": rows / elapsed,
+            "peak_mib": peak / 2**20,
+            "imported": job.imported_rows,
+            "failed": job.failed_rows,
+        }
 
 
 def bench_drift(repeats: int = 20) -> dict:
@@ -79,14 +101,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     drift = bench_drift()
-    print(f"drift search over {drift['steps']} steps (±2 days at 60 s, worst case): {drift['ours_ms']:.1f} ms; "
-          f"naive pyotp loop {drift['naive_pyotp_ms']:.1f} ms; ratio naive/ours {drift['speedup']:.1f}x")
+    print(
+        f"drift search over {drift['steps']} steps (±2 days at 60 s, worst case): {drift['ours_ms']:.1f} ms; "
+        f"naive pyotp loop {drift['naive_pyotp_ms']:.1f} ms; ratio naive/ours {drift['speedup']:.1f}x"
+    )
     small = bench_import(max(1, args.rows // 10))
     large = bench_import(args.rows)
     for result in (small, large):
-        print(f"CSV import of {result['rows']:,} rows: {result['seconds']:.1f} s ({result['rows_per_second']:,.0f} rows/s), "
-              f"peak traced memory {result['peak_mib']:.1f} MiB, imported {result['imported']:,}, failed {result['failed']}")
-    print(f"memory growth {large['peak_mib'] / small['peak_mib']:.2f}x for {large['rows'] / small['rows']:.0f}x the rows")
+        print(
+            f"CSV import of {result['rows']:,} rows: {result['seconds']:.1f} s ({result['rows_per_second']:,.0f} rows/s), "
+            f"peak traced memory {result['peak_mib']:.1f} MiB, imported {result['imported']:,}, failed {result['failed']}"
+        )
+    print(
+        f"memory growth {large['peak_mib'] / small['peak_mib']:.2f}x for {large['rows'] / small['rows']:.0f}x the rows"
+    )
 
 
 if __name__ == "__main__":

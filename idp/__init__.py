@@ -1,10 +1,12 @@
 """An Entra-shaped OpenID Connect identity provider."""
+
 import os
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
@@ -14,11 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
-                instance_path=os.environ.get("IDP_INSTANCE_PATH", str(ROOT / "instance")),
-                instance_relative_config=True)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("IDP_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+    )
     config.load(app, overrides)
     app.session_interface = _SessionInterface()
+    from .oidc.metadata import MetadataDispatcher
+
+    app.wsgi_app = MetadataDispatcher(app, app.wsgi_app)  # discovery and JWKS as kept bytes, before Flask
     if app.config["IDP_TRUSTED_PROXIES"]:
         hops = app.config["IDP_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -26,54 +35,44 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     mail.init_app(app)
+    _request_limits(app)  # before CSRF: its check reads the form, so an upload's own cap must apply first
     csrf.init_app(app)
     limiter.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)
+    from . import ui
+
+    ui.init_app(app)
     _import_models()
+    from . import wiring
 
-    from . import methods
-    methods.load_builtin()
-
-    from .oidc import server as oidc_server
-    from .oidc.views import bp as oidc_bp
-    from .signin import sessions
-    from .signin.views import bp as signin_bp
-    from .demo import bp as demo_bp
-    from .graph import bp as graph_bp
-    from .graph import users as _graph_users, openapi  # noqa: F401
-    from .guests import api as _guests_api  # noqa: F401
-    from .policy import api as _policy_api, strengths_api as _strengths_api  # noqa: F401
-    from . import mfa
-    mfa.init_app(app)
-    oidc_server.init_app(app)
-    app.register_blueprint(graph_bp, url_prefix="/v1.0", name="graph_v1")
-    app.register_blueprint(graph_bp, url_prefix="/beta", name="graph_beta")
-    app.register_blueprint(openapi.bp, url_prefix="/graph")
-    app.register_blueprint(oidc_bp)
-    app.register_blueprint(signin_bp)
-    app.register_blueprint(demo_bp)
-    from .guests import bp as guests_bp
-    app.register_blueprint(guests_bp)
-    from .mailer import bp as devmail_bp
-    app.register_blueprint(devmail_bp)
-    from .console import bp as console_bp
-    from .securityinfo import bp as securityinfo_bp
-    app.register_blueprint(console_bp)
-    app.register_blueprint(securityinfo_bp)
-    app.after_request(sessions.apply_cookie_ops)
+    wiring.install(app)
 
     _tenant_routing(app)
     _security_headers(app)
     _error_pages(app)
     _sqlite_pragmas(app)
     _pool_liveness(app)
+    _forgiving_session_teardown(app)
     if app.config.get("IDP_COUNT_SQL"):
         _statement_counter(app)
 
     from .cli import idp_cli
+
     app.cli.add_command(idp_cli)
-
-
     return app
+
+
+def _request_limits(app: Flask) -> None:
+    """Bodies are capped by MAX_CONTENT_LENGTH (413); the few upload endpoints have their own, larger caps."""
+    from .inputs import UPLOAD_LIMITS
+
+    @app.before_request
+    def upload_cap():
+        limit = UPLOAD_LIMITS.get(request.endpoint or "")
+        if limit:
+            request.max_content_length = app.config.get(limit[0], limit[1])
 
 
 def _statement_counter(app) -> None:
@@ -95,23 +94,34 @@ def _statement_counter(app) -> None:
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """The flow cookie is Secure whenever the request came over HTTPS (and always when configured)."""
+    """The flow cookie is Secure whenever the request came over HTTPS (and always when configured), and then
+    a `__Host-` cookie."""
 
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
 
+    def get_cookie_name(self, app):
+        name = app.config["SESSION_COOKIE_NAME"]
+        return f"__Host-{name}" if has_request_context() and request.is_secure else name
+
 
 def _import_models() -> None:
+    """Every table in SQLAlchemy's metadata (migrations and create_all need them all); no registration."""
     from . import mailer as _mailer  # noqa: F401
     from .audit import models as _audit  # noqa: F401
+    from .branding import models as _branding  # noqa: F401
     from .methods.email_otp import models as _email_otp  # noqa: F401
     from .methods.oath import models as _oath  # noqa: F401
+    from .methods.phone import models as _phone  # noqa: F401
+    from .methods.push import models as _push, simulator as _push_simulator  # noqa: F401
+    from .telephony import simulator as _telephony  # noqa: F401
     from .methods.passkey import models as _passkey  # noqa: F401
     from .mfa import models as _mfa  # noqa: F401
     from .methods.tap import models as _tap  # noqa: F401
     from .policy import models as _policy, strengths as _strengths  # noqa: F401
     from .directory import models as _directory  # noqa: F401
     from .oidc import models as _oidc  # noqa: F401
+    from .oidc.grants import models as _oidc_grants  # noqa: F401
     from .signin import models as _signin  # noqa: F401
 
 
@@ -125,12 +135,16 @@ def _tenant_routing(app: Flask) -> None:
     def resolve_tenant(endpoint, values):
         if values and "tenant" in values:
             ref = values.pop("tenant")
-            if ref.lower() in directory.TENANTLESS:  # /common, /organizations: the app's own tenant
-                g.tenant, g.tenantless = _tenant_of_calling_client(), True
-                if g.tenant is None:
-                    abort(400, description="The /common and /organizations endpoints need the app's client_id. "
-                                           "To sign in, start at /common/login/ or use your organization's link.")
-                g.tenant_ref = g.tenant.id
+            if ref.lower() in directory.TENANTLESS | {"consumers"}:  # /common, /organizations: the app's tenant
+                g.tenantless = ref.lower()
+                g.tenant = _tenant_of_calling_client() if g.tenantless != "consumers" else None
+                if g.tenant is None and not (endpoint or "").startswith("oidc."):  # oidc answers in Entra's words
+                    abort(
+                        400,
+                        description="The /common and /organizations endpoints need the app's client_id. "
+                        "To sign in, start at /common/login/ or use your organization's link.",
+                    )
+                g.tenant_ref = g.tenant.id if g.tenant else g.tenantless
                 return
             g.tenant_ref, g.tenant = ref, directory.find_tenant(ref)
             if g.tenant is None:
@@ -144,8 +158,10 @@ def _tenant_routing(app: Flask) -> None:
 
 def _tenant_of_calling_client():
     from .oidc.clients import find_client
-    client = find_client(request.values.get("client_id")
-                         or (request.authorization.username if request.authorization else None))
+
+    client = find_client(
+        request.values.get("client_id") or (request.authorization.username if request.authorization else None)
+    )
     return client.tenant if client else None
 
 
@@ -159,21 +175,47 @@ def _security_headers(app: Flask) -> None:
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                "frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'")
+                "frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'",
+            )
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.blueprint in ("oidc", "signin", "console", "securityinfo", "guests") or request.path.startswith("/_demo"):
+        if request.is_secure:  # TLS mode: browsers keep to HTTPS for this host from now on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.blueprint in (
+            "oidc",
+            "device",
+            "signin",
+            "console",
+            "securityinfo",
+            "guests",
+        ) or request.path.startswith("/_demo"):
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         return response
 
 
 def _error_pages(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        """A Host header outside TRUSTED_HOSTS (config.trusted_hosts): no page of ours is built for it."""
+        return app.response_class(
+            _("This server does not answer to that host name.") + "\n", 400, mimetype="text/plain"
+        )
+
+    from .graph.api import error_response as graph_error, is_graph_path
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if request.path.startswith(("/v1.0/", "/beta/")) or request.accept_mimetypes.best == "application/json":
+        if is_graph_path():  # unknown routes, 405s and 413s of the admin API answer in Graph's shape too
+            message = error.description
+            if error.code == 404:
+                segment = request.path.split("/", 2)[-1] if request.path.count("/") > 1 else ""
+                message = f"Resource not found for the segment '{segment[:200]}'."
+            elif error.code == 405:
+                message = f"The HTTP method '{request.method}' is not allowed on this resource."
+            return graph_error(error.code, None, message)
+        if request.accept_mimetypes.best == "application/json":
             return {"error": {"code": error.name.replace(" ", ""), "message": error.description}}, error.code
-        return render_template("error.html", title=error.name, message=error.description,
-                               code=error.code), error.code
+        return render_template("error.html", title=error.name, message=error.description, code=error.code), error.code
 
     from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -181,7 +223,11 @@ def _error_pages(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_unavailable(error):
         """The database is unreachable (restart, fail-over): a clear 503; the pool recovers by itself."""
-        if isinstance(error, DBAPIError) and not isinstance(error, OperationalError) and not error.connection_invalidated:
+        if (
+            isinstance(error, DBAPIError)
+            and not isinstance(error, OperationalError)
+            and not error.connection_invalidated
+        ):
             return unexpected(error)
         app.logger.warning("database unavailable: %s", error.__class__.__name__)
         try:
@@ -189,27 +235,56 @@ def _error_pages(app: Flask) -> None:
         except DBAPIError:
             pass
         message = "The service is temporarily unavailable. Try again in a moment."
+        page_message = _("The service is temporarily unavailable. Try again in a moment.")
         headers = {"Retry-After": "5"}
-        if request.path.startswith(("/v1.0/", "/beta/")):
-            return {"error": {"code": "serviceUnavailable", "message": message}}, 503, headers
+        if is_graph_path():
+            response = graph_error(503, None, message)
+            response.headers.update(headers)
+            return response
         if request.blueprint == "oidc" and request.method == "POST":
             return {"error": "temporarily_unavailable", "error_description": message}, 503, headers
-        return render_template("error.html", title="Temporarily unavailable", message=message, code=503), 503, headers
+        return (
+            render_template("error.html", title=_("Temporarily unavailable"), message=page_message, code=503),
+            503,
+            headers,
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         app.logger.exception("unhandled error")
         db.session.rollback()
-        return render_template("error.html", title="Something went wrong",
-                               message="The server could not complete this request. Try again.", code=500), 500
+        if is_graph_path():
+            return graph_error(500, None, "The server could not complete this request. Try again.")
+        return render_template(
+            "error.html",
+            title=_("Something went wrong"),
+            message=_("The server could not complete this request. Try again."),
+            code=500,
+        ), 500
 
 
 def _pool_liveness(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from .dbpool import ping_idle_connections
+
     with app.app_context():
         ping_idle_connections(db.engine, app.config["IDP_DB_PING_IDLE_SECONDS"])
+
+
+def _forgiving_session_teardown(app: Flask) -> None:
+    """Close the request's session before Flask-SQLAlchemy's teardown does (teardowns run last-registered
+    first). The response is already built then: a rollback that fails because the server went away must
+    not turn it into a 500; the pool has invalidated that connection already."""
+    from sqlalchemy.exc import DBAPIError
+
+    @app.teardown_appcontext
+    def close_session(_error: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            app.logger.warning("closing a session failed: %s", error.__class__.__name__)
+            db.session.registry.clear()
 
 
 def _sqlite_pragmas(app: Flask) -> None:
@@ -218,6 +293,7 @@ def _sqlite_pragmas(app: Flask) -> None:
     from sqlalchemy import event
 
     with app.app_context():
+
         @event.listens_for(db.engine, "connect")
         def pragmas(connection, _record):
             cursor = connection.cursor()

@@ -1,4 +1,5 @@
 """`flask idp ...`: automation for tenants, users, groups, clients and keys. Every command takes --json."""
+
 import json
 import os
 
@@ -6,6 +7,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from . import clock
 from .directory import service as directory
 from .directory.models import Roles, User
 from .audit import record_audit
@@ -16,13 +18,22 @@ from .oidc.models import Client
 from .policy import service as policy
 
 idp_cli = AppGroup("idp", help="Identity provider administration.")
-DEMO_USERS = [("admin@contoso.test", "Contoso Admin", "Contoso-Admin-1", [Roles.GLOBAL_ADMIN]),
-              ("alice@contoso.test", "Alice Example", "Contoso-Alice-1", [])]
+DEMO_USERS = [
+    ("admin@contoso.test", "Contoso Admin", "Contoso-Admin-1", [Roles.GLOBAL_ADMIN]),
+    ("alice@contoso.test", "Alice Example", "Contoso-Alice-1", []),
+]
 
 
 def _audit(tenant_id, activity, target_type, target_id, after):
-    record_audit(tenant_id=tenant_id, actor_id=None, actor_type="cli", activity=activity,
-                 target_type=target_type, target_id=target_id, after=after)
+    record_audit(
+        tenant_id=tenant_id,
+        actor_id=None,
+        actor_type="cli",
+        activity=activity,
+        target_type=target_type,
+        target_id=target_id,
+        after=after,
+    )
 
 
 def _emit(as_json: bool, data: dict, text: str) -> None:
@@ -73,11 +84,60 @@ def create_user_cmd(tenant, upn, display_name, password, roles, groups, guest, a
         user = directory.create_user(tenant, upn, display_name, password, list(roles), found, guest)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    _audit(tenant.id, "Add user", "user", user.id, {"userPrincipalName": user.upn, "roles": sorted(roles),
-                                                     "groups": [g.id for g in found], "guest": guest})
+    _audit(
+        tenant.id,
+        "Add user",
+        "user",
+        user.id,
+        {"userPrincipalName": user.upn, "roles": sorted(roles), "groups": [g.id for g in found], "guest": guest},
+    )
     db.session.commit()
-    _emit(as_json, {"id": user.id, "userPrincipalName": user.upn, "userType": user.user_type, "roles": sorted(roles)},
-          f"user {user.id} ({user.upn})")
+    _emit(
+        as_json,
+        {"id": user.id, "userPrincipalName": user.upn, "userType": user.user_type, "roles": sorted(roles)},
+        f"user {user.id} ({user.upn})",
+    )
+
+
+@idp_cli.command("update-user")
+@click.option("--tenant", required=True)
+@click.option("--upn", required=True)
+@click.option("--enable/--disable", "enabled", default=None, help="accountEnabled; disabling ends sessions and tokens")
+@click.option("--force-password-change", is_flag=True, help="forceChangePasswordNextSignIn at the next sign-in")
+@click.option("--revoke-sessions", is_flag=True, help="revokeSignInSessions: sign the user out everywhere")
+@click.option("--json", "as_json", is_flag=True)
+def update_user_cmd(tenant, upn, enabled, force_password_change, revoke_sessions, as_json):
+    """Change a user as PATCH /users/{id} and revokeSignInSessions do (the same service)."""
+    tenant = _tenant_or_fail(tenant)
+    user = directory.find_user(tenant, upn)
+    if user is None:
+        raise click.ClickException(f"no user {upn!r} in this tenant")
+    body = {}
+    if enabled is not None:
+        body["accountEnabled"] = enabled
+    if force_password_change:
+        body["passwordProfile"] = {"forceChangePasswordNextSignIn": True}
+    try:
+        changes = directory.update_user(user, body)
+    except directory.DirectoryError as error:
+        raise click.ClickException(error.message) from None
+    if changes:
+        _audit(tenant.id, "Update user", "User", user.id, {k: v[1] for k, v in changes.items()})
+    if revoke_sessions:
+        directory.revoke_sign_in_sessions(user)
+        _audit(tenant.id, "Revoke sign-in sessions", "User", user.id, None)
+    db.session.commit()
+    _emit(
+        as_json,
+        {
+            "id": user.id,
+            "userPrincipalName": user.upn,
+            "accountEnabled": user.account_enabled,
+            "forceChangePasswordNextSignIn": user.force_change_password,
+            "signInSessionsValidFromDateTime": clock.iso(user.sessions_valid_from),
+        },
+        f"updated {user.upn}",
+    )
 
 
 @idp_cli.command("create-group")
@@ -106,39 +166,110 @@ def create_group_cmd(tenant, name, members, as_json):
 @click.option("--public", is_flag=True, help="A public client (no secret; PKCE required).")
 @click.option("--grant", "grants", multiple=True, help="authorization_code, refresh_token, client_credentials")
 @click.option("--permission", "permissions", multiple=True, help="Application permission for app-only tokens.")
-@click.option("--scope", "scopes", multiple=True,
-              help="Delegated permission the app may request: a Graph one (Policy.Read.All) or api://<id>/<scope>.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="Delegated permission the app may request: a Graph one (Policy.Read.All) or api://<id>/<scope>.",
+)
 @click.option("--expose-scope", "exposed", multiple=True, help="A scope this app exposes as an API (repeatable).")
 @click.option("--identifier-uri", default=None, help="The API's identifier URI (default api://<client id>).")
-@click.option("--signing-alg", type=click.Choice(["RS256", "ES256"]), default="RS256",
-              help="How its ID and access tokens are signed (ES256 is smaller and faster).")
-@click.option("--require-strength", default=None,
-              help="An authentication strength every sign-in to this app must meet: mfa, passwordless, "
-                   "phishing-resistant, or a custom strength's id.")
+@click.option(
+    "--signing-alg",
+    type=click.Choice(["RS256", "ES256"]),
+    default="RS256",
+    help="How its ID and access tokens are signed (ES256 is smaller and faster).",
+)
+@click.option(
+    "--require-strength",
+    default=None,
+    help="An authentication strength every sign-in to this app must meet: mfa, passwordless, "
+    "phishing-resistant, or a custom strength's id.",
+)
+@click.option(
+    "--certificate",
+    type=click.File("rb"),
+    default=None,
+    help="A PEM certificate whose key signs the app's client assertions (private_key_jwt).",
+)
+@click.option("--allow-ropc", is_flag=True, help="Allow grant_type=password (ROPC) for this app.")
+@click.option("--id-tokens", is_flag=True, help="Allow response_type id_token and code id_token.")
 @click.option("--json", "as_json", is_flag=True)
-def create_client_cmd(tenant, name, redirect_uris, post_logout, public, grants, permissions, scopes, exposed,
-                      identifier_uri, signing_alg, require_strength, as_json):
+def create_client_cmd(
+    tenant,
+    name,
+    redirect_uris,
+    post_logout,
+    public,
+    grants,
+    permissions,
+    scopes,
+    exposed,
+    identifier_uri,
+    signing_alg,
+    require_strength,
+    certificate,
+    allow_ropc,
+    id_tokens,
+    as_json,
+):
     tenant = _tenant_or_fail(tenant)
     try:
-        client, secret = create_client(tenant, name, redirect_uris, public, grants, permissions, post_logout, scopes,
-                                       exposed, identifier_uri, signing_alg)
+        client, secret = create_client(
+            tenant,
+            name,
+            redirect_uris,
+            public,
+            grants,
+            permissions,
+            post_logout,
+            scopes,
+            exposed,
+            identifier_uri,
+            signing_alg,
+            certificate=certificate.read() if certificate else None,
+        )
+        client.ropc_enabled, client.id_tokens_enabled = allow_ropc, id_tokens
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    from .oidc import applications
+
+    applications.ensure_service_principal(client)  # as the portal does: the app and its instance in the tenant
     if require_strength:
         from .policy import strengths
-        named = {"mfa": strengths.MFA, "passwordless": strengths.PASSWORDLESS,
-                 "phishing-resistant": strengths.PHISHING_RESISTANT}
+
+        named = {
+            "mfa": strengths.MFA,
+            "passwordless": strengths.PASSWORDLESS,
+            "phishing-resistant": strengths.PHISHING_RESISTANT,
+        }
         strength = strengths.find(tenant.id, named.get(require_strength, require_strength))
         if strength is None:
             raise click.ClickException(f"no authentication strength {require_strength!r} in this tenant")
         client.required_strength_id = strength.id
-    _audit(tenant.id, "Add application", "client", client.id,
-           {"name": name, "public": public, "grants": client.grant_types, "redirectUris": client.redirect_uris,
-            "permissions": list(permissions)})
+    _audit(
+        tenant.id,
+        "Add application",
+        "client",
+        client.id,
+        {
+            "name": name,
+            "public": public,
+            "grants": client.grant_types,
+            "redirectUris": client.redirect_uris,
+            "permissions": list(permissions),
+        },
+    )
     db.session.commit()
-    data = {"client_id": client.id, "client_secret": secret, "grant_types": client.grant_types,
-            "redirect_uris": client.redirect_uris, "identifier_uri": client.resource_uri,
-            "exposed_scopes": client.exposed_scopes}
+    data = {
+        "client_id": client.id,
+        "client_secret": secret,
+        "grant_types": client.grant_types,
+        "redirect_uris": client.redirect_uris,
+        "identifier_uri": client.resource_uri,
+        "exposed_scopes": client.exposed_scopes,
+        "certificate_thumbprints": [{"x5t": c["x5t"], "x5t#S256": c["x5t#S256"]} for c in client.certificates or []],
+    }
     _emit(as_json, data, f"client_id:     {client.id}\nclient_secret: {secret or '(public client)'}")
 
 
@@ -148,8 +279,11 @@ def rotate_keys_cmd(as_json):
     new = keys.rotate()
     _audit(None, "Rotate signing keys", "signingKey", None, {"kids": [k.kid for k in new]})
     db.session.commit()
-    _emit(as_json, {"active": [{"kid": k.kid, "alg": k.alg} for k in new]},
-          "\n".join(f"new active {k.alg} key {k.kid}" for k in new))
+    _emit(
+        as_json,
+        {"active": [{"kid": k.kid, "alg": k.alg} for k in new]},
+        "\n".join(f"new active {k.alg} key {k.kid}" for k in new),
+    )
 
 
 @idp_cli.command("reseal")
@@ -157,6 +291,7 @@ def rotate_keys_cmd(as_json):
 def reseal_cmd(as_json):
     """Re-seal OATH secrets and signing keys under the first IDP_ENCRYPTION_KEYS key (key rotation)."""
     from .reseal import reseal_all
+
     counts = reseal_all()
     _audit(None, "Re-seal secrets under the current encryption key", "encryptionKey", None, counts)
     db.session.commit()
@@ -167,18 +302,40 @@ def reseal_cmd(as_json):
 @click.option("--base-url", default=None, help="Where the demo relying party is served (default from HOST/PORT).")
 @click.option("--json", "as_json", is_flag=True)
 def seed_demo_cmd(base_url, as_json):
-    base_url = (base_url or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}").rstrip("/")
+    base_url = (base_url or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}").rstrip(
+        "/"
+    )
     result = seed_demo(base_url)
     text = [f"Demo tenant Contoso ({result['tenant_id']}), domain contoso.test", "Sign in with:"]
-    text += [f"  {u['upn']:<22} password {u['password']:<18} {', '.join(u['roles']) or 'member'}" for u in result["users"]]
-    text.append(f"Open {base_url}/_demo/ and choose 'Sign in'.")
-    text.append(f"Admin console: {base_url}/contoso.test/admin/  ·  My Security Info: {base_url}/contoso.test/mysecurityinfo/")
+    text += [
+        f"  {u['upn']:<22} password {u['password']:<18} {', '.join(u['roles']) or 'member'}" for u in result["users"]
+    ]
+    # Browsers refuse passkeys (WebAuthn) on an IP address: the links say localhost.
+    shown = base_url.replace("//127.0.0.1:", "//localhost:").replace("//[::1]:", "//localhost:")
+    text.append(f"Open {shown}/_demo/ and choose 'Sign in'.")
+    text.append(f"Admin console:    {shown}/contoso.test/admin/")
+    text.append(f"My Security Info: {shown}/contoso.test/mysecurityinfo/")
+    text.append("Use localhost, not 127.0.0.1: browsers refuse passkeys on an IP address.")
     _emit(as_json, result, "\n".join(text))
+
+
+#: the methods the demo tenant turns on for everyone
+DEMO_METHODS = (
+    "TemporaryAccessPass",
+    "SoftwareOath",
+    "HardwareOath",
+    "Fido2",
+    "Email",
+    "Sms",
+    "Voice",
+    "MicrosoftAuthenticator",
+)
 
 
 def seed_demo(base_url: str) -> dict:
     """Idempotent: the Contoso tenant, its two users and the demo app; adds `base_url` to the app's URIs."""
     from .demo import DEMO_CLIENT_NAME, DEMO_DOMAIN
+
     keys.ensure_keys()
     tenant = directory.find_tenant(DEMO_DOMAIN) or directory.create_tenant("Contoso", [DEMO_DOMAIN])
     users = []
@@ -186,10 +343,11 @@ def seed_demo(base_url: str) -> dict:
         if directory.find_user(tenant, upn) is None:
             directory.create_user(tenant, upn, name, password, roles)
         users.append({"upn": upn, "password": password, "roles": roles})
-    tap = policy.get(tenant.id, "TemporaryAccessPass")
-    if tap.state != "enabled":  # so that a developer can try a pass from the console straight away
-        tap.state = "enabled"
-        policy.save(tenant.id, tap)
+    for method_id in DEMO_METHODS:  # so that a newcomer can add and try every method straight away
+        config = policy.get(tenant.id, method_id)
+        if config.state != "enabled":
+            config.state = "enabled"
+            policy.save(tenant.id, config)
     client = db.session.scalar(select(Client).where(Client.tenant_id == tenant.id, Client.name == DEMO_CLIENT_NAME))
     if client is None:
         client, _ = create_client(tenant, DEMO_CLIENT_NAME, [], public=True)
@@ -214,7 +372,11 @@ def tls_cmd(names, as_json):
     from flask import current_app
 
     from . import devtls
+
     wanted = list(dict.fromkeys([*devtls.names_from_env(), *names]))
     files = devtls.ensure(current_app.instance_path, wanted)
-    _emit(as_json, {"ca": str(files.ca_cert), "cert": str(files.cert), "key": str(files.key), "names": wanted},
-          devtls.hints(files))
+    _emit(
+        as_json,
+        {"ca": str(files.ca_cert), "cert": str(files.cert), "key": str(files.key), "names": wanted},
+        devtls.hints(files),
+    )

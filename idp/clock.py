@@ -1,4 +1,5 @@
 """The one source of "now". Expiry, drift and lockout read time here, so tests move it instead of sleeping."""
+
 from datetime import datetime, timedelta, timezone
 
 _offset = timedelta(0)

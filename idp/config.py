@@ -1,12 +1,20 @@
 """Configuration: defaults, then instance/config.py, then the environment, then the caller's overrides."""
+
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import crypto
 
 DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Request bodies: 1 MiB (413 above), form fields held in memory 512 KiB; uploads have their own caps.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 512 * 1024,
+    "MAX_FORM_PARTS": 200,
+    "IDP_OATH_CSV_MAX_BYTES": 16 * 1024 * 1024,
+    "IDP_FIDO_MDS_MAX_BYTES": 32 * 1024 * 1024,
     "IDP_DB_PING_IDLE_SECONDS": 1.0,  # ping a pooled connection idle this long before use (idp/dbpool.py)
     "SESSION_COOKIE_NAME": "idp_flow",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -17,6 +25,9 @@ DEFAULTS = {
     "IDP_ID_TOKEN_LIFETIME": 3600,
     "IDP_REFRESH_TOKEN_LIFETIME": 90 * 24 * 3600,
     "IDP_AUTH_CODE_LIFETIME": 300,
+    # Access tokens are not stored; a revocation made in one process reaches every other one within this
+    # (seconds; idp/oidc/revocation.py)
+    "IDP_REVOCATION_SYNC_SECONDS": 0.5,
     "IDP_SIGNIN_TXN_LIFETIME": 60 * 60,  # longer than an emailed code lives (30 minutes)
     "IDP_SSO_LIFETIME": 24 * 3600,  # browser-session SSO, without "stay signed in"
     "IDP_SSO_PERSISTENT_LIFETIME": 90 * 24 * 3600,  # with "stay signed in"
@@ -25,6 +36,9 @@ DEFAULTS = {
     "IDP_ARGON2_MEMORY_KIB": 19 * 1024,
     "IDP_ARGON2_PARALLELISM": 1,
     "IDP_TRUSTED_PROXIES": 0,
+    # Smart lockout of first factors: failures per username and location kind (familiar or not) per window.
+    "IDP_SIGNIN_LOCKOUT_THRESHOLD": 10,
+    "IDP_SIGNIN_LOCKOUT_WINDOW": 5 * 60,
     "IDP_DEV_MODE": False,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -37,13 +51,36 @@ DEFAULTS = {
     "IDP_FIDO_MDS_ROOT_CERT": None,
     "IDP_FIDO_MDS_PATH": None,
     "IDP_PASSKEY_REGISTRATION_FRESHNESS": 15 * 60,  # a registration needs an MFA sign-in this recent (seconds)
+    # Telephony: the simulator (development phone page) unless a real provider is configured.
+    "IDP_TELEPHONY_PROVIDER": "simulator",
+    "IDP_TWILIO_ACCOUNT_SID": None,
+    "IDP_TWILIO_AUTH_TOKEN": None,
+    "IDP_TWILIO_FROM": None,
+    "IDP_TWILIO_API_BASE": None,
+    "IDP_REGISTRATION_MFA_FRESHNESS": 15 * 60,  # adding a method next to an MFA method: MFA this recent (seconds)
 }
 
 ENV_INT = {"IDP_TRUSTED_PROXIES", "IDP_ARGON2_TIME_COST", "IDP_ARGON2_MEMORY_KIB", "MAIL_PORT"}
 ENV_BOOL = {"IDP_COUNT_SQL", "IDP_DEV_MODE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED", "IDP_TLS"}
-ENV_STR = {"SECRET_KEY", "IDP_BASE_URL", "REDIS_URL", "MAIL_SERVER", "MAIL_USERNAME",
-           "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
-           "IDP_WEBAUTHN_RP_ID", "IDP_WEBAUTHN_RP_NAME", "IDP_FIDO_MDS_ROOT_CERT", "IDP_FIDO_MDS_PATH"}
+ENV_STR = {
+    "SECRET_KEY",
+    "IDP_BASE_URL",
+    "IDP_ALLOWED_HOSTS",
+    "REDIS_URL",
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "IDP_WEBAUTHN_RP_ID",
+    "IDP_WEBAUTHN_RP_NAME",
+    "IDP_FIDO_MDS_ROOT_CERT",
+    "IDP_FIDO_MDS_PATH",
+    "IDP_TELEPHONY_PROVIDER",
+    "IDP_TWILIO_ACCOUNT_SID",
+    "IDP_TWILIO_AUTH_TOKEN",
+    "IDP_TWILIO_FROM",
+    "IDP_TWILIO_API_BASE",
+}
 
 
 def load(app, overrides: dict | None) -> None:
@@ -58,6 +95,7 @@ def load(app, overrides: dict | None) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     if app.config.get("IDP_TLS") or str(app.config.get("IDP_BASE_URL") or "").startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True  # every cookie is Secure when served over HTTPS
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key", lambda: secrets.token_urlsafe(48))
     keys = app.config.get("IDP_ENCRYPTION_KEYS") or _instance_secret(instance / "encryption.key", crypto.new_key)
@@ -67,6 +105,21 @@ def load(app, overrides: dict | None) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite: one writer at a time; wait for the lock instead of failing under concurrency.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+
+
+LOCAL_HOSTS = ("localhost", ".localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def trusted_hosts(config) -> list[str]:
+    """The Host headers this server answers: the configured list (`IDP_ALLOWED_HOSTS`, comma-separated, a
+    leading dot for subdomains), the host of `IDP_BASE_URL`, and local names. Anything else is a 400, so a
+    forged Host can never end up in a link or an issuer."""
+    if config.get("TRUSTED_HOSTS") is not None:
+        return list(config["TRUSTED_HOSTS"])
+    allowed = config.get("IDP_ALLOWED_HOSTS") or []
+    hosts = [h.strip() for h in allowed.split(",")] if isinstance(allowed, str) else list(allowed)
+    base = urlsplit(str(config.get("IDP_BASE_URL") or "")).hostname
+    return [h for h in hosts if h] + ([base] if base else []) + list(LOCAL_HOSTS)
 
 
 def _from_environment(config) -> None:

@@ -4,6 +4,7 @@ Sealed values are AES-GCM with a key kept outside the database (instance/encrypt
 IDP_ENCRYPTION_KEYS). Each sealed value names its key id, so keys can be rotated: new values use the
 first key, old values stay readable while their key is still listed.
 """
+
 import base64
 import hashlib
 import hmac
@@ -15,7 +16,8 @@ from flask import current_app
 
 
 def _keys() -> dict[str, bytes]:
-    return current_app.config["IDP_ENCRYPTION_KEYS"]
+    keys: dict[str, bytes] = current_app.config["IDP_ENCRYPTION_KEYS"]
+    return keys
 
 
 def seal(plaintext: bytes, context: str) -> str:

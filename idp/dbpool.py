@@ -5,18 +5,20 @@ request's time. A connection checked in moments ago is as good as the ping would
 away in between, the statement fails as a disconnect, the request answers 503 and SQLAlchemy invalidates the
 whole pool, so the next request reconnects.
 """
+
 import time
+from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Engine, event, exc
 
 
-def ping_idle_connections(engine, idle_seconds: float) -> None:
+def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
     @event.listens_for(engine, "checkin")
-    def _stamp(dbapi_connection, record):
+    def _stamp(dbapi_connection: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()  # `info` lives as long as this DBAPI connection
 
     @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, proxy):
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < idle_seconds:
             return  # just connected, or just used

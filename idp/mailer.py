@@ -1,11 +1,14 @@
 """Mail delivery: Flask-Mail over SMTP when MAIL_SERVER is set; otherwise a local outbox in the database that
 the development mailbox (/_dev/mailbox, dev mode only) shows, so a guest sign-in can be completed locally."""
+
 import logging
 import smtplib
 import socket
+from collections.abc import Callable
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, has_request_context, render_template
+from flask_babel import force_locale
 from flask_mail import Message
 from sqlalchemy import DateTime, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,6 +43,27 @@ def send(recipient: str, subject: str, body: str) -> None:
     except (smtplib.SMTPException, OSError, socket.timeout) as error:
         log.warning("mail to %s not sent: %s", recipient, error.__class__.__name__)
         raise MailError(str(error)) from error
+
+
+def recipient_language(preferred: str | None = None, page_language: bool = True) -> str:
+    """The language a message goes out in: the recipient's preferredLanguage when we offer it ("ja-JP" is
+    "ja"), else (with `page_language`) the language of the page the recipient is on (the guest asking for a
+    code), else English."""
+    from . import i18n
+
+    offered = current_app.config["IDP_LANGUAGES"]
+    base = (preferred or "").replace("_", "-").split("-")[0].lower()
+    if base in offered:
+        return base
+    return i18n.select_locale() if page_language and has_request_context() else i18n.DEFAULT
+
+
+def send_in(language: str, recipient: str, compose: Callable[[], tuple[str, str]]) -> None:
+    """Send (subject, body) as `compose` builds them with gettext under `language`: the subject is
+    translated along with the body, whatever language the current page is in."""
+    with force_locale(language):
+        subject, body = compose()
+    send(recipient, subject, body)
 
 
 bp = Blueprint("devmail", __name__, url_prefix="/_dev")

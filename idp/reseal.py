@@ -3,6 +3,7 @@
 Rotate by putting a new key first (`k2:new,k1:old`), restarting, running `flask idp reseal`, and then dropping
 the old key. Keyed hashes (TAP and email codes) name their key and expire within hours; they need no re-keying.
 """
+
 from sqlalchemy import select
 
 from . import crypto
@@ -13,8 +14,12 @@ def _targets():
     from .methods.oath.models import HardwareOathDevice, OathMethod
     from .methods.oath.service import SEALING_CONTEXT
     from .oidc.models import SigningKey
-    return [(HardwareOathDevice, "secret", SEALING_CONTEXT), (OathMethod, "secret", SEALING_CONTEXT),
-            (SigningKey, "private_jwk", "signing-key")]
+
+    return [
+        (HardwareOathDevice, "secret", SEALING_CONTEXT),
+        (OathMethod, "secret", SEALING_CONTEXT),
+        (SigningKey, "private_jwk", "signing-key"),
+    ]
 
 
 def reseal_all(batch: int = 500) -> dict[str, int]:

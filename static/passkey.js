@@ -48,7 +48,9 @@
         form.querySelector("input[name=credential]").value = serialise(credential);
         form.submit();
       } catch (error) {
-        if (error.name !== "AbortError" && status) status.textContent = "The passkey request was cancelled or timed out. Try again.";
+        if (error.name !== "AbortError" && status) {
+          status.textContent = error.name === "SecurityError" ? status.dataset.insecure : status.dataset.cancelled;
+        }
       }
     }
 
@@ -59,7 +61,7 @@
   }
 
   if (!window.PublicKeyCredential) {
-    document.querySelectorAll("[data-webauthn] .webauthn-status").forEach((el) => { el.textContent = "This browser does not support passkeys."; });
+    document.querySelectorAll("[data-webauthn] .webauthn-status").forEach((el) => { el.textContent = el.dataset.unsupported; });
     return;
   }
   document.querySelectorAll("form[data-webauthn]").forEach(wire);

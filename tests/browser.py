@@ -1,4 +1,5 @@
 """Headless Debian Chromium for browser tests (never a downloaded browser build)."""
+
 import os
 import shutil
 import tempfile
@@ -21,12 +22,23 @@ def browser():
         pytest.skip("Debian chromium/chromium-driver are not installed (make test installs them as root)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     profile = tempfile.mkdtemp(prefix="idp-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", "--window-size=1100,900", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--window-size=1100,900",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(15)
@@ -73,11 +85,13 @@ def _settled(step):
 def fill_and_submit(driver, field_id: str, text: str) -> None:
     """Type into a field, then submit its form. Submitting by script returns at once: a keystroke or a
     click that navigates can be reported as an error by the driver after it took effect."""
+
     def typed():
         field = driver.find_element(By.ID, field_id)
         field.clear()
         field.send_keys(text)
         return field
+
     field = _settled(typed)
     with new_page(driver):
         driver.execute_script("arguments[0].form.requestSubmit()", field)

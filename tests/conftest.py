@@ -1,5 +1,6 @@
 """Shared fixtures: an app on a fresh database (SQLite, or PostgreSQL where marked), a live server
 in a thread, a movable clock, and a seeded tenant."""
+
 import os
 import shutil
 import threading
@@ -22,19 +23,27 @@ FAST_HASH = {"IDP_ARGON2_TIME_COST": 1, "IDP_ARGON2_MEMORY_KIB": 1024, "IDP_ARGO
 
 
 def _config(instance: Path, url: str) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret-key",
-            "IDP_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=", "RATELIMIT_ENABLED": False, **FAST_HASH}
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key",
+        "IDP_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+        "RATELIMIT_ENABLED": False,
+        **FAST_HASH,
+    }
 
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> Path:
     """A SQLite database built once by the migrations; each test gets a copy."""
     from flask_migrate import upgrade
+
     path = tmp_path_factory.mktemp("template") / "idp.db"
     app = create_app(_config(path.parent, f"sqlite:///{path}"))
     with app.app_context():
         upgrade()
         from idp.oidc import keys
+
         keys.ensure_keys()  # RSA generation is slow: do it once, every test copies the keys
         db.engine.dispose()
     return path
@@ -42,6 +51,7 @@ def template_db(tmp_path_factory) -> Path:
 
 def make_pg_database(template: str | None = None) -> str:
     from sqlalchemy import create_engine, text
+
     name = f"idp_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -57,6 +67,7 @@ class _ClonePool:
     def __init__(self, template: str, ahead: int = 2):
         import queue
         import threading
+
         self.template, self.ready = template, queue.Queue(maxsize=ahead)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._fill, daemon=True)
@@ -65,6 +76,7 @@ class _ClonePool:
     def _fill(self):
         import queue
         import time
+
         while not self.stopped.is_set():
             try:
                 url = make_pg_database(self.template)
@@ -85,6 +97,7 @@ class _ClonePool:
 
     def close(self):
         import queue
+
         self.stopped.set()
         self.thread.join(timeout=30)
         while True:
@@ -107,11 +120,13 @@ def pg_template(tmp_path_factory):
     if not pg_available(PG_ADMIN_URL):
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
     from flask_migrate import upgrade
+
     url = make_pg_database()
     app = create_app(_config(tmp_path_factory.mktemp("pg"), url))
     with app.app_context():
         upgrade()
         from idp.oidc import keys
+
         keys.ensure_keys()
         db.session.remove()
         db.engine.dispose()
@@ -121,6 +136,7 @@ def pg_template(tmp_path_factory):
 
 def drop_pg_database(url: str) -> None:
     from sqlalchemy import create_engine, text
+
     name = url.rsplit("/", 1)[1]
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -186,4 +202,5 @@ def live(app):
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_werkzeug():
     import logging
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,4 +1,5 @@
 """Fixtures for admin API tests: staff in each of Entra's roles, and a Graph client signed in as any of them."""
+
 import pytest
 
 from idp.directory import service as directory
@@ -24,8 +25,14 @@ def staff(app, seed):
     return people
 
 
-PASSWORDS = {"paa": "pw-paa-123", "aa": "pw-aa-1234", "gr": "pw-gr-1234", "apa": "pw-apa-123", "bob": "pw-bob-123",
-             "carol": "pw-carol-12"}
+PASSWORDS = {
+    "paa": "pw-paa-123",
+    "aa": "pw-aa-1234",
+    "gr": "pw-gr-1234",
+    "apa": "pw-apa-123",
+    "bob": "pw-bob-123",
+    "carol": "pw-carol-12",
+}
 
 
 @pytest.fixture
@@ -36,9 +43,9 @@ def graph_as(live, seed, staff):
     def make(who: str) -> GraphClient:
         if who not in cache:
             upn = "admin@contoso.test" if who == "ga" else f"{who}@contoso.test"
-            cache[who] = GraphClient(live.url, delegated_token(live.url, "contoso.test", tool, upn,
-                                                               PASSWORDS.get(who, PASSWORD)))
+            cache[who] = GraphClient(
+                live.url, delegated_token(live.url, "contoso.test", tool, upn, PASSWORDS.get(who, PASSWORD))
+            )
         return cache[who]
+
     return make
-
-

@@ -1,12 +1,14 @@
-"""Independent server processes (gunicorn) over one database, for multi-process tests."""
+"""Independent server processes (granian, as `make run` serves) over one database, for multi-process tests."""
+
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import requests
+
+from idp import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,11 +24,20 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cfg = app.config
-        env = {**os.environ, "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": cfg["SECRET_KEY"],
-               "IDP_ENCRYPTION_KEYS": ",".join(f"{k}:{__import__('base64').urlsafe_b64encode(v).decode()}"
-                                               for k, v in cfg["IDP_ENCRYPTION_KEYS"].items()),
-               "IDP_ARGON2_TIME_COST": "1", "IDP_ARGON2_MEMORY_KIB": "1024", "IDP_INSTANCE_PATH": str(instance), "RATELIMIT_ENABLED": "0",
-               **(extra_env or {})}
+        env = {
+            **os.environ,
+            "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": cfg["SECRET_KEY"],
+            "IDP_ENCRYPTION_KEYS": ",".join(
+                f"{k}:{__import__('base64').urlsafe_b64encode(v).decode()}"
+                for k, v in cfg["IDP_ENCRYPTION_KEYS"].items()
+            ),
+            "IDP_ARGON2_TIME_COST": "1",
+            "IDP_ARGON2_MEMORY_KIB": "1024",
+            "IDP_INSTANCE_PATH": str(instance),
+            "RATELIMIT_ENABLED": "0",
+            **(extra_env or {}),
+        }
         # output goes to a file (a pipe nobody reads would block a server that logs a lot); kept under
         # test-artifacts so that a failure in CI shows the server's side
         artifacts = ROOT / "test-artifacts"
@@ -34,9 +45,12 @@ class ServerProcess:
         self.log_path = artifacts / f"server-{self.port}.log"
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "32",
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "app:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            serve.command(port=self.port, workers=1, threads=32),
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -44,7 +58,7 @@ class ServerProcess:
                 return
             except requests.RequestException:  # refused before the bind, or a read timeout while the worker boots
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.log_path.read_text(errors="replace")[-4000:])
+                    raise RuntimeError(self.log_path.read_text(errors="replace")[-4000:]) from None
                 time.sleep(0.2)
         self.stop()  # never leave a half-started server behind
         raise RuntimeError("server did not start within 60 s")

@@ -1,4 +1,5 @@
 """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+
 import email
 import re
 import socket
@@ -27,8 +28,15 @@ class Inbox:
 def point_mail_at(app, port: int) -> None:
     """Configure Flask-Mail for a local SMTP server (re-initialised: the test app suppresses mail by default)."""
     from idp.extensions import mail
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_USE_SSL=False,
-                      MAIL_SUPPRESS_SEND=False, MAIL_DEFAULT_SENDER="IdP <no-reply@idp.test>")
+
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_DEFAULT_SENDER="IdP <no-reply@idp.test>",
+    )
     app.extensions["mail"] = mail.init_mail(app.config, app.debug, False)
 
 

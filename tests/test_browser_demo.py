@@ -1,4 +1,5 @@
 """A person signs in to the demo relying party in headless Chromium."""
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_sign_in_through_the_demo_relying_party(app, live, browser):
+    app.config["IDP_DEV_MODE"] = True  # the demo app exists in development mode only
     seed_demo(live.url)
     browser.get(f"{live.url}/_demo/")
     screenshot(browser, "demo-start")
@@ -39,6 +41,7 @@ def test_sign_in_through_the_demo_relying_party(app, live, browser):
 
 
 def test_wrong_password_is_announced(app, live, browser):
+    app.config["IDP_DEV_MODE"] = True  # the demo app exists in development mode only
     seed_demo(live.url)
     browser.get(f"{live.url}/_demo/")
     press(browser, "#demo-sign-in")

@@ -1,4 +1,5 @@
 """A B2B guest redeems an invitation in headless Chromium with the code read from a real SMTP server."""
+
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -25,5 +26,7 @@ def test_guest_redeems_an_invitation_with_an_emailed_code(app, live, seed, smtp,
     screenshot(browser, "guest-code")
     with new_page(browser):
         browser.execute_script("arguments[0].form.requestSubmit()", field)
-    assert wait_for(lambda: browser.current_url.startswith("https://apps.contoso.example/welcome"), 15) or \
-        "apps.contoso.example" in browser.current_url
+    assert (
+        wait_for(lambda: browser.current_url.startswith("https://apps.contoso.example/welcome"), 15)
+        or "apps.contoso.example" in browser.current_url
+    )

@@ -1,4 +1,5 @@
 """A person enrols an authenticator app in My Security Info (headless Chromium), then signs in with it."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,5 +1,6 @@
 """Passkeys in headless Chromium with its virtual authenticator: a newcomer signs in with a TAP, registers a
 passkey, signs out, signs in with the passkey alone; then the administrator blocks that model."""
+
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -62,13 +63,15 @@ def test_tap_then_register_a_passkey_then_sign_in_with_it_then_blocked(app, live
     restrict(seed.tenant.id, "block", VIRTUAL_AAGUID)
     browser.delete_all_cookies()
     browser.get(f"{base}/contoso.test/mysecurityinfo/")
-    alert = WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "[role=alert]"))
+    alert = WebDriverWait(
+        browser, 15, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(lambda d: d.find_element(By.CSS_SELECTOR, "[role=alert]"))
     assert "security key model is not allowed by your organization" in alert.text
     assert browser.find_element(By.ID, "username")  # back on the username page, nothing signed in
     screenshot(browser, "signin-passkey-blocked")
 
 
 def wait_for_heading(browser, text):
-    return WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
-        lambda d: d.find_element(By.TAG_NAME, "h1").text == text)
+    return WebDriverWait(
+        browser, 15, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == text)

@@ -1,5 +1,6 @@
 """An administrator creates a Temporary Access Pass in the console; the newcomer signs in with it in
 headless Chromium and lands on My Security Info, asked to add a method."""
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait

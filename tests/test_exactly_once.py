@@ -1,5 +1,6 @@
 """One-time things succeed exactly once under concurrent requests (SQLite here; PostgreSQL in the second
 pass of `make test`)."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,8 +33,9 @@ def test_an_authorization_code_is_redeemed_once(live, seed):
     password_sign_in(agent, "alice@contoso.test")
     code = agent.redirect_params()["code"]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": rp.verifier}
-    results = race(20, lambda _: requests.post(rp.meta["token_endpoint"], data=form,
-                                               auth=(seed.client_id, seed.client_secret)))
+    results = race(
+        20, lambda _: requests.post(rp.meta["token_endpoint"], data=form, auth=(seed.client_id, seed.client_secret))
+    )
     assert sorted(r.status_code for r in results) == [200] + [400] * 19
     assert all(r.json()["error"] == "invalid_grant" for r in results if r.status_code == 400)
 
@@ -48,8 +50,9 @@ def test_concurrent_refreshes_one_wins_and_the_family_is_revoked(live, seed):
     password_sign_in(agent, "alice@contoso.test")
     token = rp.redeem(agent)
     form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
-    results = race(2, lambda _: requests.post(rp.meta["token_endpoint"], data=form,
-                                              auth=(seed.client_id, seed.client_secret)))
+    results = race(
+        2, lambda _: requests.post(rp.meta["token_endpoint"], data=form, auth=(seed.client_id, seed.client_secret))
+    )
     assert sorted(r.status_code for r in results) == [200, 400]
     winner = next(r for r in results if r.status_code == 200).json()
     assert introspect(rp, seed, winner["refresh_token"], "refresh_token")["active"] is False
@@ -57,6 +60,7 @@ def test_concurrent_refreshes_one_wins_and_the_family_is_revoked(live, seed):
 
 def test_an_email_code_signs_in_once(live, seed, app):
     from .test_guests import invite
+
     _, response = invite(live, seed, send=False)
     link = response.json()["inviteRedeemUrl"].replace("http://localhost", live.url)
     agents = []
@@ -67,6 +71,7 @@ def test_an_email_code_signs_in_once(live, seed, app):
     agents[0].submit("/login/method/email_otp", action="send")  # one code for the address
     from idp.mailer import OutboxMessage
     import re
+
     body = db.session.scalars(db.select(OutboxMessage)).all()[-1].body
     code = re.search(r"\b(\d{8})\b", body).group(1)
 
@@ -74,19 +79,25 @@ def test_an_email_code_signs_in_once(live, seed, app):
         agent = agents[index]
         form = next(f for f in forms(agent.page.text) if "/method/email_otp" in f["action"])
         agent.http.close()
-        response = agent.http.post(agent.page.url, data={**form["fields"], "otc": code}, allow_redirects=False,
-                                   headers={"Referer": agent.page.url})
+        response = agent.http.post(
+            agent.page.url,
+            data={**form["fields"], "otc": code},
+            allow_redirects=False,
+            headers={"Referer": agent.page.url},
+        )
         return response.status_code == 302 and "/login/kmsi" in response.headers["Location"]
 
     assert race(10, attempt).count(True) == 1
     # the invitation was redeemed once: one success in the sign-in log, the guest Accepted
     from idp.audit.models import SignInLog
     from idp.directory.models import User
+
     db.session.expire_all()
     guest = db.session.scalar(db.select(User).where(User.user_type == "Guest"))
     assert guest.external_user_state == "Accepted" and guest.redemption_method
-    successes = db.session.scalars(db.select(SignInLog).where(SignInLog.user_id == guest.id,
-                                                              SignInLog.result == "success")).all()
+    successes = db.session.scalars(
+        db.select(SignInLog).where(SignInLog.user_id == guest.id, SignInLog.result == "success")
+    ).all()
     assert len(successes) <= 1  # (the winner has not finished "stay signed in?" yet: zero or one, never two)
 
 
@@ -103,6 +114,7 @@ def test_an_oath_time_step_is_accepted_once(app, seed):
     def attempt(_):
         with app.app_context():
             from idp.directory.models import User
+
             user = db.session.get(User, seed.alice.id)
             found = oath.verify(user, code, {"software"})
             won = found is not None and found.id == method_id
@@ -116,17 +128,20 @@ def test_an_oath_time_step_is_accepted_once(app, seed):
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_two_users_racing_for_one_hardware_token_one_wins(app, live, seed, graph_as, staff):
     from .test_oath_api_and_signin import enable, new_device
+
     enable(seed.tenant.id, "HardwareOath")
     device = new_device(graph_as("apa")).json()
     paa = graph_as("paa")
     targets = [staff["bob"].id, staff["carol"].id] * 5
 
     def attempt(index):
-        return paa("POST", f"/users/{targets[index]}/authentication/hardwareOathMethods",
-                   {"device": {"id": device["id"]}}).status_code
+        return paa(
+            "POST", f"/users/{targets[index]}/authentication/hardwareOathMethods", {"device": {"id": device["id"]}}
+        ).status_code
 
     results = race(10, attempt)
     assert results.count(201) == 1 and results.count(409) == 9, results
     db.session.expire_all()
     from idp.methods.oath.models import OathMethod
+
     assert len(db.session.scalars(db.select(OathMethod).where(OathMethod.device_id == device["id"])).all()) == 1

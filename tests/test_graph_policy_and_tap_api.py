@@ -1,5 +1,6 @@
 """The Graph-shaped admin API: authentication methods policy, TAP methods, Entra's roles, errors, audit,
 and the OpenAPI document."""
+
 import pytest
 import requests
 from sqlalchemy import select
@@ -15,8 +16,12 @@ TAP_CONFIG = "/policies/authenticationMethodsPolicy/authenticationMethodConfigur
 
 
 def enable_tap(graph, **settings):
-    body = {"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "state": "enabled",
-            "includeTargets": [{"id": "all_users", "targetType": "group", "isRegistrationRequired": False}], **settings}
+    body = {
+        "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+        "state": "enabled",
+        "includeTargets": [{"id": "all_users", "targetType": "group", "isRegistrationRequired": False}],
+        **settings,
+    }
     response = graph("PATCH", TAP_CONFIG, body)
     assert response.status_code == 204, response.text
     return response
@@ -27,8 +32,13 @@ def test_policy_defaults_and_round_trip(graph_as):
     policy = ga("GET", "/policies/authenticationMethodsPolicy").json()
     tap = next(c for c in policy["authenticationMethodConfigurations"] if c["id"] == "TemporaryAccessPass")
     assert tap["state"] == "disabled"
-    assert (tap["minimumLifetimeInMinutes"], tap["maximumLifetimeInMinutes"], tap["defaultLifetimeInMinutes"],
-            tap["isUsableOnce"], tap["defaultLength"]) == (60, 480, 60, False, 8)
+    assert (
+        tap["minimumLifetimeInMinutes"],
+        tap["maximumLifetimeInMinutes"],
+        tap["defaultLifetimeInMinutes"],
+        tap["isUsableOnce"],
+        tap["defaultLength"],
+    ) == (60, 480, 60, False, 8)
     enable_tap(ga, defaultLength=12, maximumLifetimeInMinutes=43200)
     for version in ("v1.0", "beta"):
         got = GraphClient(ga.base, ga.http.headers["Authorization"][7:], version)("GET", TAP_CONFIG).json()
@@ -37,13 +47,25 @@ def test_policy_defaults_and_round_trip(graph_as):
         assert got["@odata.type"] == "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
 
 
-@pytest.mark.parametrize("prop,value,ok", [
-    ("minimumLifetimeInMinutes", 9, False), ("minimumLifetimeInMinutes", 10, True),
-    ("maximumLifetimeInMinutes", 43200, True), ("maximumLifetimeInMinutes", 43201, False),
-    ("defaultLength", 7, False), ("defaultLength", 8, True), ("defaultLength", 48, True), ("defaultLength", 49, False),
-    ("defaultLifetimeInMinutes", 9, False), ("defaultLifetimeInMinutes", 500, False),
-    ("isUsableOnce", "yes", False), ("defaultLength", True, False), ("bogus", 1, False), ("state", "on", False),
-])
+@pytest.mark.parametrize(
+    "prop,value,ok",
+    [
+        ("minimumLifetimeInMinutes", 9, False),
+        ("minimumLifetimeInMinutes", 10, True),
+        ("maximumLifetimeInMinutes", 43200, True),
+        ("maximumLifetimeInMinutes", 43201, False),
+        ("defaultLength", 7, False),
+        ("defaultLength", 8, True),
+        ("defaultLength", 48, True),
+        ("defaultLength", 49, False),
+        ("defaultLifetimeInMinutes", 9, False),
+        ("defaultLifetimeInMinutes", 500, False),
+        ("isUsableOnce", "yes", False),
+        ("defaultLength", True, False),
+        ("bogus", 1, False),
+        ("state", "on", False),
+    ],
+)
 def test_policy_bounds(graph_as, prop, value, ok):
     ga = graph_as("ga")
     response = ga("PATCH", TAP_CONFIG, {prop: value})
@@ -52,7 +74,7 @@ def test_policy_bounds(graph_as, prop, value, ok):
     else:
         assert response.status_code == 400
         assert f"'{prop}'" in response.json()["error"]["message"]
-        assert response.json()["error"]["code"] == "badRequest"
+        assert response.json()["error"]["code"] == "BadRequest"
 
 
 def test_inconsistent_min_max(graph_as):
@@ -80,8 +102,10 @@ def test_policy_targets_validate_groups(graph_as, seed):
 
 def test_app_permissions_on_the_policy(live, seed):
     reader = GraphClient(live.url, app_token(live.url, "contoso.test", *app_client(seed.tenant, ["Policy.Read.All"])))
-    writer = GraphClient(live.url, app_token(live.url, "contoso.test",
-                                             *app_client(seed.tenant, ["Policy.ReadWrite.AuthenticationMethod"])))
+    writer = GraphClient(
+        live.url,
+        app_token(live.url, "contoso.test", *app_client(seed.tenant, ["Policy.ReadWrite.AuthenticationMethod"])),
+    )
     assert reader("GET", TAP_CONFIG).status_code == 200
     assert reader("PATCH", TAP_CONFIG, {"state": "enabled"}).status_code == 403
     assert writer("PATCH", TAP_CONFIG, {"state": "enabled"}).status_code == 204
@@ -114,8 +138,9 @@ def test_tap_roles_by_target(graph_as, seed, staff):
                 method_id = created.json()["id"]
             read = graph("GET", f"{base}/{method_id}")
             deleted = graph("DELETE", f"{base}/{method_id}")
-            actual[actor][target] = "".join("y" if r.status_code in (200, 201, 204) else "n"
-                                            for r in (created, read, deleted))
+            actual[actor][target] = "".join(
+                "y" if r.status_code in (200, 201, 204) else "n" for r in (created, read, deleted)
+            )
             for r in (created, read, deleted):
                 assert r.status_code in (200, 201, 204, 403), r.text
     assert actual == EXPECTED
@@ -124,8 +149,11 @@ def test_tap_roles_by_target(graph_as, seed, staff):
 def test_create_returns_code_once_and_never_again(graph_as, staff):
     ga = graph_as("ga")
     enable_tap(ga)
-    created = ga("POST", "/users/bob@contoso.test/authentication/temporaryAccessPassMethods",
-                 {"lifetimeInMinutes": 120, "isUsableOnce": True})
+    created = ga(
+        "POST",
+        "/users/bob@contoso.test/authentication/temporaryAccessPassMethods",
+        {"lifetimeInMinutes": 120, "isUsableOnce": True},
+    )
     assert created.status_code == 201
     body = created.json()
     assert len(body["temporaryAccessPass"]) == 8 and body["lifetimeInMinutes"] == 120 and body["isUsableOnce"] is True
@@ -136,6 +164,7 @@ def test_create_returns_code_once_and_never_again(graph_as, staff):
     got = ga("GET", f"/users/{staff['bob'].id}/authentication/temporaryAccessPassMethods/{body['id']}").json()
     assert "temporaryAccessPass" not in got
     from idp.methods.tap.models import TemporaryAccessPass
+
     stored = db.session.get(TemporaryAccessPass, body["id"])
     assert body["temporaryAccessPass"] not in stored.code_hash and "$" in stored.code_hash
 
@@ -151,12 +180,18 @@ def test_creating_replaces_the_existing_pass(graph_as):
     assert ga("GET", f"{base}/{first['id']}").status_code == 404
 
 
-@pytest.mark.parametrize("body,fragment", [
-    ({"lifetimeInMinutes": 59}, "lifetimeInMinutes"), ({"lifetimeInMinutes": 481}, "lifetimeInMinutes"),
-    ({"lifetimeInMinutes": "60"}, "lifetimeInMinutes"), ({"startDateTime": "tomorrow"}, "startDateTime"),
-    ({"startDateTime": "2001-01-01T00:00:00Z"}, "past"), ({"isUsableOnce": "true"}, "isUsableOnce"),
-    ({"temporaryAccessPass": "mine"}, "temporaryAccessPass"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        ({"lifetimeInMinutes": 59}, "lifetimeInMinutes"),
+        ({"lifetimeInMinutes": 481}, "lifetimeInMinutes"),
+        ({"lifetimeInMinutes": "60"}, "lifetimeInMinutes"),
+        ({"startDateTime": "tomorrow"}, "startDateTime"),
+        ({"startDateTime": "2001-01-01T00:00:00Z"}, "past"),
+        ({"isUsableOnce": "true"}, "isUsableOnce"),
+        ({"temporaryAccessPass": "mine"}, "temporaryAccessPass"),
+    ],
+)
 def test_create_validation(graph_as, body, fragment):
     ga = graph_as("ga")
     response = ga("POST", "/users/bob@contoso.test/authentication/temporaryAccessPassMethods", body)
@@ -200,10 +235,13 @@ def test_disabled_policy_marks_passes_unusable(graph_as):
 
 
 def test_app_permissions_for_passes(live, seed, staff):
-    reader = GraphClient(live.url, app_token(live.url, "contoso.test",
-                                             *app_client(seed.tenant, ["UserAuthenticationMethod.Read.All"])))
-    writer = GraphClient(live.url, app_token(live.url, "contoso.test",
-                                             *app_client(seed.tenant, ["UserAuthenticationMethod.ReadWrite.All"])))
+    reader = GraphClient(
+        live.url, app_token(live.url, "contoso.test", *app_client(seed.tenant, ["UserAuthenticationMethod.Read.All"]))
+    )
+    writer = GraphClient(
+        live.url,
+        app_token(live.url, "contoso.test", *app_client(seed.tenant, ["UserAuthenticationMethod.ReadWrite.All"])),
+    )
     base = "/users/carol@contoso.test/authentication/temporaryAccessPassMethods"
     assert reader("POST", base, {}).status_code == 403
     created = writer("POST", base, {})
@@ -228,19 +266,25 @@ def test_changes_are_audited(graph_as, staff):
     db.session.expire_all()
     rows = db.session.scalars(select(AuditLog).order_by(AuditLog.created_at)).all()
     activities = [r.activity for r in rows]
-    assert activities == ["Update authentication methods policy",
-                          "Admin registered temporary access pass method for user",
-                          "Admin deleted temporary access pass method for user"]
+    assert activities == [
+        "Update authentication methods policy",
+        "Admin registered temporary access pass method for user",
+        "Admin deleted temporary access pass method for user",
+    ]
     policy_row = rows[0]
     assert policy_row.before["state"] == "disabled" and policy_row.after["state"] == "enabled"
     assert rows[1].target_id == staff["bob"].id and rows[1].actor_type == "user"
     assert "temporaryAccessPass" not in rows[1].after  # the code is never written anywhere
 
 
-@pytest.mark.parametrize("headers,status,code", [
-    ({}, 401, "InvalidAuthenticationToken"), ({"Authorization": "Bearer nonsense"}, 401, "InvalidAuthenticationToken"),
-    ({"Authorization": "Basic abc"}, 401, "InvalidAuthenticationToken"),
-])
+@pytest.mark.parametrize(
+    "headers,status,code",
+    [
+        ({}, 401, "InvalidAuthenticationToken"),
+        ({"Authorization": "Bearer nonsense"}, 401, "InvalidAuthenticationToken"),
+        ({"Authorization": "Basic abc"}, 401, "InvalidAuthenticationToken"),
+    ],
+)
 def test_unauthenticated_requests(live, seed, headers, status, code):
     response = requests.get(f"{live.url}/v1.0/policies/authenticationMethodsPolicy", headers=headers)
     assert response.status_code == status and response.json()["error"]["code"] == code
@@ -251,7 +295,7 @@ def test_not_found_and_bad_bodies(graph_as):
     assert ga("GET", "/users/nobody@contoso.test/authentication/temporaryAccessPassMethods").status_code == 404
     assert ga("GET", "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Nope").status_code == 404
     raw = ga.http.patch(f"{ga.base}/v1.0{TAP_CONFIG}", data="{not json", headers={"Content-Type": "application/json"})
-    assert raw.status_code == 400 and raw.json()["error"]["code"] == "badRequest"
+    assert raw.status_code == 400 and raw.json()["error"]["code"] == "BadRequest"
     listing = ga.http.patch(f"{ga.base}/v1.0{TAP_CONFIG}", json=[1, 2])
     assert listing.status_code == 400
     assert ga("GET", "/no/such/path").status_code == 404

@@ -1,4 +1,7 @@
 """B2B guests: invitations, tenant context, email one-time passcodes over a real SMTP server, home accounts."""
+
+import re
+import time
 from datetime import timedelta
 
 import requests
@@ -9,7 +12,16 @@ from idp.extensions import db
 from idp.policy import service as policy
 
 from .smtp import free_port, point_mail_at, wait_for
-from .support import PASSWORD, REDIRECT, Agent, GraphClient, admin_tool, delegated_token, password_sign_in
+from .support import (
+    PASSWORD,
+    REDIRECT,
+    Agent,
+    GraphClient,
+    admin_tool,
+    delegated_token,
+    forms,
+    password_sign_in,
+)
 from .test_oidc_flow import Rp
 
 GUEST = "gina@partner.example"
@@ -17,9 +29,20 @@ LANDING = "https://apps.contoso.example/welcome"
 
 
 def invite(live, seed, address=GUEST, send=True, **extra):
-    graph = GraphClient(live.url, delegated_token(live.url, "contoso.test", admin_tool(seed.tenant), "admin@contoso.test"))
-    response = graph("POST", "/invitations", {"invitedUserEmailAddress": address, "inviteRedirectUrl": LANDING,
-                                              "sendInvitationMessage": send, "invitedUserDisplayName": "Gina", **extra})
+    graph = GraphClient(
+        live.url, delegated_token(live.url, "contoso.test", admin_tool(seed.tenant), "admin@contoso.test")
+    )
+    response = graph(
+        "POST",
+        "/invitations",
+        {
+            "invitedUserEmailAddress": address,
+            "inviteRedirectUrl": LANDING,
+            "sendInvitationMessage": send,
+            "invitedUserDisplayName": "Gina",
+            **extra,
+        },
+    )
     return graph, response
 
 
@@ -123,9 +146,11 @@ def test_guest_session_and_tokens_end_24_hours_after_the_code(live, seed, smtp):
     clock.advance(timedelta(hours=1, minutes=1))
     agent.go(rp.authorize_url(prompt="none"))
     assert agent.redirect_params()["error"] == "login_required"
-    refreshed = requests.post(rp.meta["token_endpoint"], data={"grant_type": "refresh_token",
-                                                              "refresh_token": token["refresh_token"]},
-                              auth=(seed.client_id, seed.client_secret))
+    refreshed = requests.post(
+        rp.meta["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(seed.client_id, seed.client_secret),
+    )
     assert refreshed.json()["error"] == "invalid_grant"
 
 
@@ -148,9 +173,17 @@ def test_tenant_context_entry_points(live, seed, smtp):
         guest.go(entry)
         guest.submit("", username=GUEST)
         assert guest.page.status_code == 400 and "link that contains the organization" in guest.text()
-    # an app's authorize URL under /common: members fine, guests refused with the explanation
+    # an app's authorize URL under /common: a single-tenant app is refused as Entra does (AADSTS50194); for a
+    # multi-tenant app members are fine, guests refused with the explanation
     rp = Rp(live, seed)
     url = rp.authorize_url().replace("/contoso.test/", "/common/").replace(f"/{seed.tenant.id}/", "/common/")
+    single = Agent(live.url)
+    single.go(url)
+    assert single.redirect_params()["error_codes"] == "50194" and single.redirect_params()["state"]
+    from idp.oidc.models import Client
+
+    db.session.get(Client, seed.client_id).sign_in_audience = "AzureADMultipleOrgs"
+    db.session.commit()
     guest = Agent(live.url)
     guest.go(url)
     guest.submit("/login", username=GUEST)
@@ -159,9 +192,11 @@ def test_tenant_context_entry_points(live, seed, smtp):
     member.go(url)
     password_sign_in(member, "alice@contoso.test")
     code = member.redirect_params()["code"]
-    token = requests.post(f"{live.url}/common/oauth2/v2.0/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": rp.verifier},
-        auth=(seed.client_id, seed.client_secret))
+    token = requests.post(
+        f"{live.url}/common/oauth2/v2.0/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": rp.verifier},
+        auth=(seed.client_id, seed.client_secret),
+    )
     assert token.status_code == 200 and rp.id_claims(token.json())["tid"] == seed.tenant.id
 
 
@@ -173,14 +208,23 @@ def test_setting_values_and_redemption_reset(live, seed, smtp):
     set_email_otp(seed.tenant.id, "disabled")
     agent = Agent(live.url)
     agent.go("/contoso.test/login/")
-    agent.submit("/login", username=GUEST)
-    agent.submit("/login/method/email_otp", action="send")
+    agent.submit("/login", username=GUEST)  # not offered a "Send code" that would be refused
     assert agent.page.status_code == 400 and "turned off sign-in with one-time passcodes" in agent.text()
+    assert "Send code" not in agent.text() and "/login/method/email_otp" not in agent.page.text
     set_email_otp(seed.tenant.id, "default")  # default means enabled
+    agent.go("/contoso.test/login/method/email_otp")
     agent.submit("/login/method/email_otp", action="send")
     assert agent.page.status_code == 200 and "We sent a code" in agent.text()
-    reset = graph("POST", "/invitations", {"invitedUserEmailAddress": GUEST, "inviteRedirectUrl": LANDING,
-                                           "resetRedemption": True, "invitedUser": {"id": guest_id}})
+    reset = graph(
+        "POST",
+        "/invitations",
+        {
+            "invitedUserEmailAddress": GUEST,
+            "inviteRedirectUrl": LANDING,
+            "resetRedemption": True,
+            "invitedUser": {"id": guest_id},
+        },
+    )
     assert reset.status_code == 201 and reset.json()["status"] == "PendingAcceptance"
 
 
@@ -251,6 +295,7 @@ def test_guests_who_redeemed_otherwise_keep_their_method(live, seed, smtp):
     _, response = invite(live, seed, address="dana@fabrikam.test", send=False)
     guest = directory.find_by_sign_in_name(seed.tenant, "dana@fabrikam.test")
     from idp.methods.email_otp import service as email_otp
+
     email_otp.redeem(guest, "home_account")  # redeemed at home while email OTP was off
     db.session.commit()
     set_email_otp(seed.tenant.id, "enabled")
@@ -259,3 +304,74 @@ def test_guests_who_redeemed_otherwise_keep_their_method(live, seed, smtp):
     agent.submit("/login", username="dana@fabrikam.test")
     assert agent.page.url.endswith("/login/method/home_account")
     assert "Email one-time passcode" not in agent.text()
+
+
+def test_a_guest_who_did_mfa_at_home_gets_acr_mfa(live, seed, smtp):
+    from idp.signin.models import SigninSession
+
+    from .test_oath_api_and_signin import current_code
+    from .test_strengths import with_totp
+
+    fabrikam = directory.create_tenant("Fabrikam", ["fabrikam.test"])
+    bob = directory.create_user(fabrikam, "bob@fabrikam.test", "Bob", PASSWORD)
+    db.session.commit()
+    secret = with_totp(bob)
+    _, response = invite(live, seed, address="bob@fabrikam.test", send=False)
+    agent = Agent(live.url, stop_at=LANDING)
+    agent.go(response.json()["inviteRedeemUrl"].replace("http://localhost", live.url))
+    home_link = next(a for a in re.findall(r'href="([^"]+)"', agent.page.text) if "return_to" in a)
+    agent.go(home_link.replace("&amp;", "&"))
+    agent.submit("/login", username="bob@fabrikam.test")
+    agent.submit("/login/method/password", password=PASSWORD)
+    agent.submit("/login/method/oath", otc=current_code(secret))
+    agent.submit("/login/kmsi", stay="no")
+    agent.submit("/login/method/home_account")
+    assert agent.location == LANDING
+    guest = directory.find_by_sign_in_name(seed.tenant, "bob@fabrikam.test")
+    session = db.session.scalar(db.select(SigninSession).where(SigninSession.user_id == guest.id))
+    assert "mfa" in session.amr and session.acr == "mfa"
+
+
+def test_security_info_offers_guests_only_what_they_may_add(live, seed, smtp):
+    from .test_oath_api_and_signin import enable
+    from .test_passkeys import enable_fido2
+
+    enable(seed.tenant.id, "SoftwareOath", "HardwareOath")
+    enable_fido2(seed.tenant.id)
+    _, response = invite(live, seed, send=False)
+    agent = open_invitation(live, response.json()["inviteRedeemUrl"])
+    redeem_with_code(agent, smtp)
+    agent.go(f"/{seed.tenant.id}/mysecurityinfo/")
+    assert agent.page.status_code == 200
+    for label in ("Add a passkey", "Add an authenticator app", "Add a hardware token"):
+        assert label not in agent.text()
+
+
+def test_a_blocked_guest_is_not_mailed_codes(live, seed, smtp):
+    from idp.mfa import blocks
+
+    _, response = invite(live, seed, send=False)
+    guest = directory.find_user(seed.tenant, response.json()["invitedUser"]["id"])
+    blocks.block(guest, "Reported", "admin@contoso.test")
+    db.session.commit()
+    agent = open_invitation(live, response.json()["inviteRedeemUrl"])
+    assert "blocked from multifactor authentication" in agent.text()
+    form = next(f for f in forms(agent.page.text) if "/method/email_otp" in f["action"])
+    agent.go(form["action"], "post", {**form["fields"], "action": "send"})
+    assert agent.page.status_code == 403 and "blocked from multifactor authentication" in agent.text()
+    time.sleep(0.5)
+    assert smtp.to(GUEST) == []
+
+
+def test_invitation_properties_are_validated_by_type_and_length(live, seed):
+    for bad, fragment in (
+        (({"a": 1}), "invitedUserDisplayName"),
+        ("n" * 257, "invitedUserDisplayName"),
+        (5, "invitedUserDisplayName"),
+    ):
+        _, response = invite(live, seed, send=False, invitedUserDisplayName=bad)
+        assert response.status_code == 400 and fragment in response.json()["error"]["message"]
+    long_address = "a" * 64 + "@" + "b" * 200 + ".example"
+    _, response = invite(live, seed, address=long_address, send=False)
+    assert response.status_code == 400 and "invitedUserEmailAddress" in response.json()["error"]["message"]
+    assert directory.find_by_sign_in_name(seed.tenant, GUEST) is None

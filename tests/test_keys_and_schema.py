@@ -1,4 +1,5 @@
 """Signing keys (database, JWKS, rotation), the migrations matching the models, and the CLI."""
+
 import json
 from datetime import timedelta
 
@@ -30,8 +31,11 @@ def test_private_keys_are_sealed_at_rest(app, seed):
 
 
 def client_credentials(live, seed):
-    response = requests.post(f"{live.url}/contoso.test/oauth2/v2.0/token", data={"grant_type": "client_credentials"},
-                             auth=(seed.app_client_id, seed.app_client_secret))
+    response = requests.post(
+        f"{live.url}/contoso.test/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials"},
+        auth=(seed.app_client_id, seed.app_client_secret),
+    )
     return response.json()["access_token"]
 
 
@@ -67,21 +71,59 @@ def test_cli_creates_tenant_user_group_client_with_json_and_audit(app):
     tenant = json.loads(out.output)
     out = runner.invoke(args=["idp", "create-group", "--tenant", "fabrikam.test", "--name", "Pilot", "--json"])
     group = json.loads(out.output)
-    out = runner.invoke(args=["idp", "create-user", "--tenant", "fabrikam.test", "--upn", "bob@fabrikam.test",
-                              "--password", "pw-123456", "--role", "Authentication Administrator",
-                              "--group", "Pilot", "--json"])
+    out = runner.invoke(
+        args=[
+            "idp",
+            "create-user",
+            "--tenant",
+            "fabrikam.test",
+            "--upn",
+            "bob@fabrikam.test",
+            "--password",
+            "pw-123456",
+            "--role",
+            "Authentication Administrator",
+            "--group",
+            "Pilot",
+            "--json",
+        ]
+    )
     user = json.loads(out.output)
     assert user["roles"] == ["Authentication Administrator"]
-    out = runner.invoke(args=["idp", "create-client", "--tenant", tenant["id"], "--name", "App", "--redirect-uri",
-                              "http://localhost:8080/cb", "--json"])
+    out = runner.invoke(
+        args=[
+            "idp",
+            "create-client",
+            "--tenant",
+            tenant["id"],
+            "--name",
+            "App",
+            "--redirect-uri",
+            "http://localhost:8080/cb",
+            "--json",
+        ]
+    )
     client = json.loads(out.output)
     assert client["client_secret"] and client["grant_types"] == ["authorization_code", "refresh_token"]
-    out = runner.invoke(args=["idp", "create-client", "--tenant", tenant["id"], "--name", "SPA", "--public",
-                              "--redirect-uri", "http://localhost:8080/cb", "--json"])
+    out = runner.invoke(
+        args=[
+            "idp",
+            "create-client",
+            "--tenant",
+            tenant["id"],
+            "--name",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:8080/cb",
+            "--json",
+        ]
+    )
     assert json.loads(out.output)["client_secret"] is None
     activities = set(db.session.scalars(select(AuditLog.activity)))
     assert {"Add tenant", "Add group", "Add user", "Add application"} <= activities
     from idp.directory.models import GroupMember
+
     assert db.session.get(GroupMember, (group["id"], user["id"]))
 
 
@@ -91,17 +133,21 @@ def test_cli_refuses_bad_input(app):
     runner.invoke(args=["idp", "create-tenant", "--name", "F", "--domain", "f.test"])
     again = runner.invoke(args=["idp", "create-tenant", "--name", "G", "--domain", "f.test"])
     assert again.exit_code != 0 and "already verified" in again.output
-    bad = runner.invoke(args=["idp", "create-client", "--tenant", "f.test", "--name", "x", "--public", "--grant",
-                              "client_credentials"])
+    bad = runner.invoke(
+        args=["idp", "create-client", "--tenant", "f.test", "--name", "x", "--public", "--grant", "client_credentials"]
+    )
     assert bad.exit_code != 0 and "public client" in bad.output
 
 
 def test_seed_demo_is_idempotent(app):
     runner = app.test_cli_runner()
     first = json.loads(runner.invoke(args=["idp", "seed-demo", "--json", "--base-url", "http://127.0.0.1:5000"]).output)
-    second = json.loads(runner.invoke(args=["idp", "seed-demo", "--json", "--base-url", "http://127.0.0.1:5000"]).output)
+    second = json.loads(
+        runner.invoke(args=["idp", "seed-demo", "--json", "--base-url", "http://127.0.0.1:5000"]).output
+    )
     assert first == second
     from idp.directory.models import User
+
     assert db.session.scalar(select(db.func.count()).select_from(User)) == 2
     out = runner.invoke(args=["idp", "seed-demo", "--base-url", "http://127.0.0.1:5000"]).output
     assert "admin@contoso.test" in out and "Contoso-Admin-1" in out
@@ -109,11 +155,27 @@ def test_seed_demo_is_idempotent(app):
 
 def test_es256_client_gets_es256_tokens(app, live, seed):
     runner = app.test_cli_runner()
-    out = runner.invoke(args=["idp", "create-client", "--tenant", "contoso.test", "--name", "Edge", "--grant",
-                              "client_credentials", "--signing-alg", "ES256", "--json"])
+    out = runner.invoke(
+        args=[
+            "idp",
+            "create-client",
+            "--tenant",
+            "contoso.test",
+            "--name",
+            "Edge",
+            "--grant",
+            "client_credentials",
+            "--signing-alg",
+            "ES256",
+            "--json",
+        ]
+    )
     client = json.loads(out.output)
-    token = requests.post(f"{live.url}/contoso.test/oauth2/v2.0/token", data={"grant_type": "client_credentials"},
-                          auth=(client["client_id"], client["client_secret"])).json()["access_token"]
+    token = requests.post(
+        f"{live.url}/contoso.test/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client["client_id"], client["client_secret"]),
+    ).json()["access_token"]
     decoded = jwt.decode(token, KeySet.import_key_set(jwks(live)))
     assert decoded.header["alg"] == "ES256" and decoded.header["kid"]
 
@@ -122,6 +184,7 @@ def test_first_run_generates_owner_only_secrets_in_instance(tmp_path, monkeypatc
     import os
     import stat
     from idp import create_app
+
     for name in ("SECRET_KEY", "IDP_ENCRYPTION_KEYS", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IDP_INSTANCE_PATH", str(tmp_path))

@@ -1,5 +1,6 @@
 """MFA settings: lockout, blocks, fraud reports, notifications, trusted IPs and named locations, verification
 methods, remember MFA. Time moves by the injectable clock; state lives in the database."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -24,6 +25,11 @@ from .test_oidc_flow import Rp
 from .test_strengths import with_totp
 
 SECTIONS = "/policies/mfaSettings"
+#: well-formed (the shape of a WebAuthn assertion) and wrong: a denial, where malformed input is not
+FORGED_ASSERTION = (
+    '{"id": "forged", "rawId": "forged", "type": "public-key", "response": {'
+    '"clientDataJSON": "e30", "authenticatorData": "AAAA", "signature": "AAAA"}}'
+)
 LOCKED = "temporarily locked"
 
 
@@ -49,16 +55,22 @@ def wrong(agent):
 
 def audit_activities(tenant_id):
     db.session.expire_all()
-    return [a.activity for a in db.session.scalars(select(AuditLog).where(AuditLog.tenant_id == tenant_id)
-                                                   .order_by(AuditLog.created_at))]
+    return [
+        a.activity
+        for a in db.session.scalars(
+            select(AuditLog).where(AuditLog.tenant_id == tenant_id).order_by(AuditLog.created_at)
+        )
+    ]
 
 
 # --- account lockout -------------------------------------------------------------------------------------
 
+
 def test_lockout_threshold_reset_and_automatic_unlock(app, live, seed):
     secret = with_totp(seed.alice)
-    configure(seed.tenant.id, "accountLockout", mfaDenialsBeforeLockout=3, minutesUntilCounterReset=5,
-              minutesUntilUnlock=15)
+    configure(
+        seed.tenant.id, "accountLockout", mfaDenialsBeforeLockout=3, minutesUntilCounterReset=5, minutesUntilUnlock=15
+    )
     _, agent = at_oath_step(live, seed)
     wrong(agent), wrong(agent)
     clock.advance(timedelta(minutes=6))  # the counter resets after 5 minutes
@@ -92,8 +104,9 @@ def test_fifty_parallel_wrong_codes_check_at_most_the_threshold(app, live, seed,
     def attempt(agent):
         form = next(f for f in forms(agent.page.text) if "/method/oath" in f["action"])
         barrier.wait(timeout=60)
-        return agent.http.post(agent.page.url, data={**form["fields"], "otc": "000000"},
-                               headers={"Referer": agent.page.url}).text
+        return agent.http.post(
+            agent.page.url, data={**form["fields"], "otc": "000000"}, headers={"Referer": agent.page.url}
+        ).text
 
     with ThreadPoolExecutor(50) as pool:
         pages = list(pool.map(attempt, agents))
@@ -107,22 +120,25 @@ def test_fifty_parallel_wrong_codes_check_at_most_the_threshold(app, live, seed,
 def test_failed_passkey_assertions_count_as_denials(app, live, seed):
     from .authenticator import SoftAuthenticator
     from .test_passkeys import enable_fido2, msi_agent, register
+
     configure(seed.tenant.id, "accountLockout", mfaDenialsBeforeLockout=2)
     enable_fido2(seed.tenant.id)
     register(msi_agent(live, seed), SoftAuthenticator(), live)
     agent = Agent(live.url)
     agent.go(Rp(live, seed).authorize_url())
     agent.submit("/login", username="alice@contoso.test")
-    for _ in range(3):
+    for _ in range(2):
         agent.go("/contoso.test/login/method/passkey")
-        agent.submit("/login/method/passkey", credential='{"id": "forged", "response": {}}')
-    assert LOCKED in agent.text()
+        agent.submit("/login/method/passkey", credential=FORGED_ASSERTION)
+    agent.go("/contoso.test/login/method/passkey")  # locked: the prompt is not even shown
+    assert LOCKED in agent.text() and agent.page.status_code == 403 and 'name="credential"' not in agent.page.text
     db.session.expire_all()
     assert db.session.get(MfaUserState, seed.alice.id).locked_until is not None
 
 
 def test_wrong_email_codes_count_as_denials(app, live, seed):
     from .test_guests import invite
+
     configure(seed.tenant.id, "accountLockout", mfaDenialsBeforeLockout=2)
     _, response = invite(live, seed, send=False)
     agent = Agent(live.url)
@@ -135,12 +151,17 @@ def test_wrong_email_codes_count_as_denials(app, live, seed):
 
 # --- block / unblock ---------------------------------------------------------------------------------------
 
+
 def test_block_refuses_mfa_lasts_90_days_and_unblock_needs_a_reason(app, live, seed, graph_as):
     secret = with_totp(seed.alice)
     apa = graph_as("apa")
-    assert apa("POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": ""}).status_code == 400
-    block = apa("POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test",
-                                                     "reason": "Lost phone reported"}).json()
+    assert (
+        apa("POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": ""}).status_code
+        == 400
+    )
+    block = apa(
+        "POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": "Lost phone reported"}
+    ).json()
     assert block["isActive"] and block["blockedBy"] == "apa@contoso.test" and block["reason"] == "Lost phone reported"
     _, agent = at_oath_step(live, seed)
     agent.submit("/login/method/oath", otc=current_code(secret))
@@ -162,21 +183,31 @@ def test_block_refuses_mfa_lasts_90_days_and_unblock_needs_a_reason(app, live, s
 
 def test_unblock_requires_a_reason_and_is_listed(app, live, seed, graph_as):
     apa = graph_as("apa")
-    block = apa("POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": "Test"}).json()
+    block = apa(
+        "POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": "Test"}
+    ).json()
     assert apa("POST", f"{SECTIONS}/blockedUsers/{block['id']}/unblock", {"reason": " "}).status_code == 400
     done = apa("POST", f"{SECTIONS}/blockedUsers/{block['id']}/unblock", {"reason": "Found the phone"}).json()
-    assert done["isActive"] is False and done["unblockReason"] == "Found the phone" and done["unblockedBy"] == "apa@contoso.test"
+    assert (
+        done["isActive"] is False
+        and done["unblockReason"] == "Found the phone"
+        and done["unblockedBy"] == "apa@contoso.test"
+    )
     assert "Unblock user from MFA" in audit_activities(seed.tenant.id)
 
 
 # --- fraud alert and suspicious activity --------------------------------------------------------------------
 
-@pytest.mark.parametrize("allow,auto_block,suspicious,expected", [
-    (True, True, "disabled", ["Fraud reported - user is blocked for MFA"]),
-    (True, False, "disabled", ["Fraud reported - no action taken"]),
-    (False, False, "enabled", ["Suspicious activity reported"]),
-    (True, True, "enabled", ["Fraud reported - user is blocked for MFA", "Suspicious activity reported"]),
-])
+
+@pytest.mark.parametrize(
+    "allow,auto_block,suspicious,expected",
+    [
+        (True, True, "disabled", ["Fraud reported - user is blocked for MFA"]),
+        (True, False, "disabled", ["Fraud reported - no action taken"]),
+        (False, False, "enabled", ["Suspicious activity reported"]),
+        (True, True, "enabled", ["Fraud reported - user is blocked for MFA", "Suspicious activity reported"]),
+    ],
+)
 def test_fraud_report_under_each_setting(app, live, seed, allow, auto_block, suspicious, expected):
     with_totp(seed.alice)
     configure(seed.tenant.id, "fraudAlert", allowUsersToSubmitFraudAlerts=allow, blockUserWhenFraudReported=auto_block)
@@ -198,7 +229,10 @@ def test_fraud_report_under_each_setting(app, live, seed, allow, auto_block, sus
     assert (detection is not None) == raised
     if raised:
         assert (detection.risk_event_type, detection.risk_level, detection.source) == (
-            "userReportedSuspiciousActivity", "high", "End user reported")
+            "userReportedSuspiciousActivity",
+            "high",
+            "End user reported",
+        )
     # the reported sign-in cannot continue
     agent.go("/contoso.test/login/method/oath")
     assert agent.page.status_code == 400
@@ -212,19 +246,26 @@ def test_default_state_means_disabled_and_both_off_offers_no_report(app, live, s
 
 
 def test_passwordless_sign_in_report_does_not_raise_risk(app, live, seed):
-    from .test_passkeys import enable_fido2, msi_agent, register
-    from .authenticator import SoftAuthenticator
+    """A guest's code mail is a passwordless sign-in: its report is recorded but raises no risk. (A passkey's
+    first step offers no report at all: nothing was proved yet, issue 14 H-1.)"""
+    from idp.mailer import OutboxMessage
+
+    from .test_guests import GUEST, invite
+
     configure(seed.tenant.id, "reportSuspiciousActivity", state="enabled")
     configure(seed.tenant.id, "fraudAlert", allowUsersToSubmitFraudAlerts=False)
-    enable_fido2(seed.tenant.id)
-    register(msi_agent(live, seed), SoftAuthenticator(), live)
+    _, response = invite(live, seed, send=False)
     agent = Agent(live.url)
-    agent.go(Rp(live, seed).authorize_url())
-    agent.submit("/login", username="alice@contoso.test")
-    assert "/login/method/passkey" in agent.page.url
-    agent.submit("/login/report")
+    agent.go(response.json()["inviteRedeemUrl"])
+    agent.submit("", action="send")
     db.session.expire_all()
-    state = db.session.get(MfaUserState, seed.alice.id)
+    body = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == GUEST)).all()[-1].body
+    reporter = Agent(live.url)
+    reporter.go(next(word for word in body.split() if "/report?r=" in word))
+    reporter.submit("")
+    db.session.expire_all()
+    guest = db.session.scalar(select(directory.User).where(directory.User.mail == GUEST))
+    state = db.session.get(MfaUserState, guest.id)
     assert state is None or state.risk_level == "none"
     assert "Suspicious activity reported" in audit_activities(seed.tenant.id)
 
@@ -251,8 +292,13 @@ def test_admins_list_and_dismiss_risk_and_can_block_high_risk_sign_in(app, live,
     agent.submit("/login/report")
     ga = graph_as("ga")
     risky = ga("GET", "/identityProtection/riskyUsers").json()["value"]
-    assert [(u["userPrincipalName"], u["riskLevel"], u["riskState"]) for u in risky] == [("alice@contoso.test", "high", "atRisk")]
-    assert ga("GET", "/identityProtection/riskDetections").json()["value"][0]["riskEventType"] == "userReportedSuspiciousActivity"
+    assert [(u["userPrincipalName"], u["riskLevel"], u["riskState"]) for u in risky] == [
+        ("alice@contoso.test", "high", "atRisk")
+    ]
+    assert (
+        ga("GET", "/identityProtection/riskDetections").json()["value"][0]["riskEventType"]
+        == "userReportedSuspiciousActivity"
+    )
     configure(seed.tenant.id, "riskPolicy", blockSignInForHighRiskUsers=True)
     agent = Agent(live.url)
     agent.go(Rp(live, seed).authorize_url())
@@ -269,11 +315,13 @@ def test_admins_list_and_dismiss_risk_and_can_block_high_risk_sign_in(app, live,
 
 def test_report_link_in_the_guest_code_email_denies_the_pending_sign_in(app, live, seed):
     from .test_guests import GUEST, invite
+
     _, response = invite(live, seed, send=False)
     agent = Agent(live.url)
     agent.go(response.json()["inviteRedeemUrl"].replace("http://localhost", live.url))
     agent.submit("", action="send")
     from idp.mailer import OutboxMessage
+
     db.session.expire_all()
     body = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == GUEST)).all()[-1].body
     link = next(word for word in body.split() if "/report?r=" in word).replace("http://localhost", live.url)
@@ -288,9 +336,12 @@ def test_report_link_in_the_guest_code_email_denies_the_pending_sign_in(app, liv
 
 # --- trusted IPs and named locations ------------------------------------------------------------------------
 
+
 def test_trusted_ip_rules(graph_as):
     apa = graph_as("apa")
-    ok = apa("PATCH", f"{SECTIONS}/trustedIps", {"skipMfaForTrustedIps": True, "ranges": ["81.2.69.0/24", "8.8.8.8/32"]})
+    ok = apa(
+        "PATCH", f"{SECTIONS}/trustedIps", {"skipMfaForTrustedIps": True, "ranges": ["81.2.69.0/24", "8.8.8.8/32"]}
+    )
     assert ok.status_code == 204
     assert apa("GET", f"{SECTIONS}/trustedIps").json()["ranges"] == ["81.2.69.0/24", "8.8.8.8/32"]
     too_many = [f"81.{i}.0.0/16" for i in range(51)]
@@ -301,32 +352,51 @@ def test_trusted_ip_rules(graph_as):
     assert private.status_code == 400 and "private" in private.json()["error"]["message"]
     ipv6 = apa("PATCH", f"{SECTIONS}/trustedIps", {"ranges": ["2001:db8::/32"]})
     assert ipv6.status_code == 400 and "named location" in ipv6.json()["error"]["message"]
-    # named locations take IPv6 (and any range)
-    created = apa("POST", "/identity/conditionalAccess/namedLocations", {
-        "@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "HQ", "isTrusted": True,
-        "ipRanges": [{"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8::/32"},
-                     {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "10.1.0.0/16"}]})
+    # named locations take IPv6 too (public ranges only, as in Entra)
+    created = apa(
+        "POST",
+        "/identity/conditionalAccess/namedLocations",
+        {
+            "@odata.type": "#microsoft.graph.ipNamedLocation",
+            "displayName": "HQ",
+            "isTrusted": True,
+            "ipRanges": [
+                {"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2a01:111:f400::/48"},
+                {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "81.2.69.0/24"},
+            ],
+        },
+    )
     assert created.status_code == 201, created.text
-    assert [r["cidrAddress"] for r in created.json()["ipRanges"]] == ["2001:db8::/32", "10.1.0.0/16"]
-    bad = apa("POST", "/identity/conditionalAccess/namedLocations", {"displayName": "x", "ipRanges": [{"cidrAddress": "nope"}]})
+    assert [r["cidrAddress"] for r in created.json()["ipRanges"]] == ["2a01:111:f400::/48", "81.2.69.0/24"]
+    bad = apa(
+        "POST",
+        "/identity/conditionalAccess/namedLocations",
+        {"displayName": "x", "ipRanges": [{"cidrAddress": "nope"}]},
+    )
     assert bad.status_code == 400
 
 
-def test_trusted_named_location_skips_mfa_and_a_forged_header_does_not(app, live, seed, graph_as):
+def test_trusted_named_location_skips_mfa_and_a_forged_header_does_not(app, live, seed, graph_as, tmp_path):
     with_totp(seed.alice)
-    graph_as("apa")("POST", "/identity/conditionalAccess/namedLocations", {
-        "displayName": "Branch office", "isTrusted": True, "ipRanges": [{"cidrAddress": "81.2.69.0/24"}]})
+    graph_as("apa")(
+        "POST",
+        "/identity/conditionalAccess/namedLocations",
+        {"displayName": "Branch office", "isTrusted": True, "ipRanges": [{"cidrAddress": "81.2.69.0/24"}]},
+    )
     # no trusted proxies: X-Forwarded-For is ignored, the socket address (127.0.0.1) is not trusted
     _, agent = at_oath_step(live, seed, headers={"X-Forwarded-For": "81.2.69.10"})
     assert "/login/method/oath" in agent.page.url
-    graph_as("apa")("POST", "/identity/conditionalAccess/namedLocations", {
-        "displayName": "This machine", "isTrusted": True, "ipRanges": [{"cidrAddress": "127.0.0.0/8"}]})
-    _, agent = at_oath_step(live, seed)
-    assert "/login/kmsi" in agent.page.url
-    agent.submit("/login/kmsi", stay="no")
+    proxied = create_app({**_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]), "IDP_TRUSTED_PROXIES": 1})
+    server = LiveServer(proxied)
+    try:
+        _, agent = at_oath_step(server, seed, headers={"X-Forwarded-For": "81.2.69.10"})
+        assert "/login/kmsi" in agent.page.url
+        agent.submit("/login/kmsi", stay="no")
+    finally:
+        server.stop()
     db.session.expire_all()
     log = db.session.scalars(select(SignInLog).where(SignInLog.result == "success")).all()[-1]
-    assert log.failure_reason == "MFA skipped: the sign-in came from the trusted named location 'This machine'"
+    assert log.failure_reason == "MFA skipped: the sign-in came from the trusted named location 'Branch office'"
 
 
 def test_trusted_ips_behind_a_trusted_proxy(app, seed, tmp_path):
@@ -346,11 +416,12 @@ def test_trusted_ips_behind_a_trusted_proxy(app, seed, tmp_path):
 
 # --- verification methods -------------------------------------------------------------------------------------
 
-def test_disabled_verification_method_is_not_offered_and_telephony_cannot_be_enabled(app, live, seed, graph_as):
+
+def test_disabled_verification_method_is_not_offered(app, live, seed, graph_as):
     with_totp(seed.alice)
     apa = graph_as("apa")
-    refused = apa("PATCH", f"{SECTIONS}/verificationMethods", {"textMessage": True})
-    assert refused.status_code == 400 and "not available" in refused.json()["error"]["message"]
+    refused = apa("PATCH", f"{SECTIONS}/verificationMethods", {"textMessage": "yes"})
+    assert refused.status_code == 400 and "true or false" in refused.json()["error"]["message"]
     assert apa("PATCH", f"{SECTIONS}/verificationMethods", {"verificationCode": False}).status_code == 204
     _, agent = at_oath_step(live, seed)
     assert "/login/method/oath" not in agent.page.url  # no longer asked for a code
@@ -359,6 +430,7 @@ def test_disabled_verification_method_is_not_offered_and_telephony_cannot_be_ena
 
 
 # --- remember MFA ---------------------------------------------------------------------------------------------
+
 
 def mfa_sign_in(live, seed, secret, agent=None, remember=False):
     rp = Rp(live, seed)
@@ -419,16 +491,21 @@ def test_remembered_sign_in_refresh_needs_a_recent_real_mfa(app, live, seed):
     token = rp.redeem(agent)
     assert "mfa" in rp.id_claims(token)["amr"]
     clock.advance(timedelta(days=1, minutes=1))  # the real MFA is now more than 3 days old
-    refused = requests.post(rp.meta["token_endpoint"], data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
-                            auth=(seed.client_id, seed.client_secret))
+    refused = requests.post(
+        rp.meta["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(seed.client_id, seed.client_secret),
+    )
     assert refused.status_code == 400 and "remembered device" in refused.json()["error_description"]
 
 
 def test_remember_mfa_is_never_offered_to_guests(app, live, seed):
     configure(seed.tenant.id, "rememberMfa", isEnabled=True)
     from idp.mfa import remember
-    guest = directory.create_user(seed.tenant, "g_partner.example#EXT#@contoso.test", "G", guest="external",
-                                  mail="g@partner.example")
+
+    guest = directory.create_user(
+        seed.tenant, "g_partner.example#EXT#@contoso.test", "G", guest="external", mail="g@partner.example"
+    )
     db.session.commit()
     assert remember.days_offered(guest) is None and remember.days_offered(seed.alice) == 90
 
@@ -445,26 +522,51 @@ def test_settings_are_audited_and_in_the_openapi_document(app, live, graph_as, s
     assert "/policies/mfaSettings/{section}" in paths and "/identity/conditionalAccess/namedLocations" in paths
     policy = apa("GET", "/policies/authenticationMethodsPolicy").json()
     assert policy["reportSuspiciousActivitySettings"]["state"] == "default"
-    assert apa("PATCH", "/policies/authenticationMethodsPolicy",
-               {"reportSuspiciousActivitySettings": {"state": "enabled", "includeTarget": {"targetType": "group", "id": "all_users"},
-                                                     "voiceReportingCode": 0}}).status_code == 204
-    assert apa("GET", "/policies/authenticationMethodsPolicy").json()["reportSuspiciousActivitySettings"]["state"] == "enabled"
+    assert (
+        apa(
+            "PATCH",
+            "/policies/authenticationMethodsPolicy",
+            {
+                "reportSuspiciousActivitySettings": {
+                    "state": "enabled",
+                    "includeTarget": {"targetType": "group", "id": "all_users"},
+                    "voiceReportingCode": 0,
+                }
+            },
+        ).status_code
+        == 204
+    )
+    assert (
+        apa("GET", "/policies/authenticationMethodsPolicy").json()["reportSuspiciousActivitySettings"]["state"]
+        == "enabled"
+    )
 
 
 def test_console_page_changes_settings_blocks_and_revokes(app, live, seed):
     agent = Agent(live.url)
     agent.go("/contoso.test/admin/mfa")
     from .support import password_sign_in
+
     password_sign_in(agent, "admin@contoso.test")
     agent.go("/contoso.test/admin/mfa")
     text = agent.text()
-    assert "Account lockout" in text and "Remember multifactor authentication" in text and "not available" in text
-    agent.submit("/admin/mfa/settings/accountLockout", isEnabled="on", mfaDenialsBeforeLockout="4",
-                 minutesUntilCounterReset="10", minutesUntilUnlock="20")
+    assert "Account lockout" in text and "Remember multifactor authentication" in text and "Phone call settings" in text
+    agent.go("/contoso.test/admin/mfa/accountLockout")  # each section is its own page
+    agent.submit(
+        "/admin/mfa/settings/accountLockout",
+        isEnabled="on",
+        mfaDenialsBeforeLockout="4",
+        minutesUntilCounterReset="10",
+        minutesUntilUnlock="20",
+    )
     db.session.expire_all()
     assert settings.get(seed.tenant.id, "accountLockout")["mfaDenialsBeforeLockout"] == 4
+    assert "Saved." in agent.text() and agent.page.url.endswith("/admin/mfa/accountLockout")
+    agent.go("/contoso.test/admin/mfa/trustedIps")
     agent.submit("/admin/mfa/settings/trustedIps", skipMfaForTrustedIps="on", ranges="10.0.0.0/8")
-    assert "private or reserved range" in agent.text()
+    assert "private or reserved addresses" in agent.text() and agent.page.status_code == 400
+    assert "10.0.0.0/8</textarea>" in agent.page.text  # the input is kept
+    agent.go("/contoso.test/admin/mfa/block")
     agent.submit("/admin/mfa/block", upn="alice@contoso.test", reason="Phone stolen")
     assert "Phone stolen" in agent.text() and "admin@contoso.test" in agent.text()
     agent.submit("/unblock", reason="Phone found")
@@ -475,5 +577,91 @@ def test_console_page_changes_settings_blocks_and_revokes(app, live, seed):
     db.session.expire_all()
     assert db.session.get(MfaUserState, seed.alice.id).remember_revoked_at is not None
     activities = audit_activities(seed.tenant.id)
-    assert {"Update MFA settings: Account lockout", "Block user from MFA", "Unblock user from MFA",
-            "Revoke MFA sessions"} <= set(activities)
+    assert {
+        "Update MFA settings: Account lockout",
+        "Block user from MFA",
+        "Unblock user from MFA",
+        "Revoke MFA sessions",
+    } <= set(activities)
+
+
+# --- issue 15 --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("switch_off", ["verificationCode", "SoftwareOath policy"])
+def test_switching_a_method_off_never_downgrades_a_registered_user_to_password_only(app, live, seed, switch_off):
+    with_totp(seed.alice)
+    if switch_off == "verificationCode":
+        configure(seed.tenant.id, "verificationMethods", verificationCode=False)
+    else:
+        from idp.policy import service as policy
+
+        config = policy.get(seed.tenant.id, "SoftwareOath")
+        config.state = "disabled"
+        policy.save(seed.tenant.id, config)
+        db.session.commit()
+    _, agent = at_oath_step(live, seed)
+    assert agent.page.status_code == 400 and "More information required" in agent.text()
+    assert "turned this method off" in agent.text() and "code" not in agent.redirect_params()
+    agent.go("/contoso.test/login/kmsi")  # no way round the MFA step
+    assert agent.page.status_code == 400 and "More information required" in agent.text()
+    db.session.expire_all()
+    reasons = [log.failure_reason for log in db.session.scalars(select(SignInLog))]
+    assert "the user has no MFA method registered" not in reasons
+    assert not db.session.scalars(select(SignInLog).where(SignInLog.result == "success")).all()
+
+
+def test_blocking_a_blocked_user_is_a_conflict_with_one_audit_entry(app, live, seed, graph_as):
+    apa = graph_as("apa")
+    first = apa("POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": "Lost phone"})
+    again = apa("POST", f"{SECTIONS}/blockedUsers", {"userPrincipalName": "alice@contoso.test", "reason": "Other"})
+    assert (
+        first.status_code == 201 and again.status_code == 409 and "already blocked" in again.json()["error"]["message"]
+    )
+    assert audit_activities(seed.tenant.id).count("Block user from MFA") == 1
+    assert [b.reason for b in db.session.scalars(select(MfaBlock))] == ["Lost phone"]
+
+
+def console_mfa(live):
+    from .support import password_sign_in
+
+    agent = Agent(live.url)
+    agent.go("/contoso.test/admin/mfa")
+    password_sign_in(agent, "admin@contoso.test")
+    agent.go("/contoso.test/admin/mfa")
+    return agent
+
+
+def test_console_refuses_a_group_that_does_not_exist_and_shows_only_its_own_messages(app, live, seed):
+    agent = console_mfa(live)
+    agent.go("/contoso.test/admin/mfa/reportSuspiciousActivity")
+    agent.submit(
+        "/admin/mfa/settings/reportSuspiciousActivity",
+        state="enabled",
+        includeTarget="no-such-group",
+        voiceReportingCode="0",
+    )
+    assert "does not exist" in agent.text() and "Saved." not in agent.text()
+    db.session.expire_all()
+    assert settings.get(seed.tenant.id, "reportSuspiciousActivity")["state"] == "default"
+    agent.go("/contoso.test/admin/mfa/block")
+    agent.submit("/admin/mfa/block", upn="alice@contoso.test", reason="Phone stolen")
+    agent.submit("/admin/mfa/block", upn="alice@contoso.test", reason="Again")
+    assert "already blocked" in agent.text()
+    agent.go("/contoso.test/admin/mfa?error=Your+account+is+compromised.+Call+555-0100&saved=1")
+    assert "555-0100" not in agent.text() and "Saved." not in agent.text()  # (the URL may appear in links)
+
+
+def test_the_report_page_tells_only_what_happened_and_survives_a_reload(app, live, seed, smtp):
+    with_totp(seed.alice)
+    _, agent = at_oath_step(live, seed)  # no notification recipients
+    agent.submit("/login/report")
+    assert "Thanks for reporting it" in agent.text() and "administrators have been told" not in agent.text()
+    agent.go("/contoso.test/login/method/oath")  # reopened: the report, not a time-out
+    assert "timed out" not in agent.text() and "Thanks for reporting it" in agent.text()
+    configure(seed.tenant.id, "notifications", recipients=["secops@contoso.test"])
+    db.session.execute(db.delete(MfaBlock))
+    db.session.commit()
+    _, agent = at_oath_step(live, seed)
+    agent.submit("/login/report")
+    assert "administrators have been told" in agent.text()

@@ -1,5 +1,6 @@
 """Two independent server processes over one PostgreSQL database: state is shared, one-time things
 happen once."""
+
 import os
 import threading
 import time
@@ -43,7 +44,7 @@ def test_one_time_tap_raced_across_two_processes_succeeds_once(app, seed, two_se
         target = b if index % 2 else a  # half of them finish on server B
         form = next(f for f in forms(agent.page.text) if "/method/tap" in f["action"])
         url = agent.page.url.replace(a.url, target.url)
-        agent.http.close()  # gunicorn drops idle keep-alive connections after 2 s: start on a fresh one
+        agent.http.close()  # a keep-alive connection left idle may be dropped by the server: start on a fresh one
         barrier.wait(timeout=60)
         response = agent.http.post(url, data={**form["fields"], "tap": code}, allow_redirects=False)
         return response.status_code, response.headers.get("Location", "")
@@ -52,7 +53,11 @@ def test_one_time_tap_raced_across_two_processes_succeeds_once(app, seed, two_se
         results = list(pool.map(attempt, enumerate(agents)))
     wins = [r for r in results if r[0] == 302 and "/login/kmsi" in r[1]]
     assert len(wins) == 1
-    assert all(status == 400 for status, _ in results if (status, _) not in wins)
+    # the others are refused: the pass is used (400), the smart lockout has counted enough of those failures
+    # (429), or the pass is already gone from their choices, which sends them back to their default step
+    losers = [r for r in results if r not in wins]
+    refused = [r for r in losers if r[0] in (400, 429) or (r[0] == 302 and r[1].endswith("/login/method/password"))]
+    assert refused == losers, [r for r in losers if r not in refused]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -60,6 +65,7 @@ def test_sign_in_begun_on_one_process_completes_on_the_other(app, seed, two_serv
     a, b = two_servers
     from .support import PASSWORD, Agent
     from .test_oidc_errors import authorize
+
     agent = Agent(a.url)
     agent.go(authorize(Live(a.url), client_id=seed.client_id).url)
     agent.submit("/login", username="alice@contoso.test")
@@ -78,6 +84,7 @@ def test_lockout_counters_are_shared_by_two_processes(app, seed, two_servers):
     from .test_oath_api_and_signin import current_code
     from .test_oidc_errors import authorize
     from .test_strengths import with_totp
+
     a, b = two_servers
     secret = with_totp(seed.alice)
     configure(seed.tenant.id, "accountLockout", mfaDenialsBeforeLockout=4)
@@ -99,6 +106,7 @@ def test_lockout_counters_are_shared_by_two_processes(app, seed, two_servers):
 
 def redis_or_skip(url="redis://127.0.0.1:6379/5"):
     import redis
+
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         client.flushdb()
@@ -111,6 +119,7 @@ def redis_or_skip(url="redis://127.0.0.1:6379/5"):
 def test_rate_limits_are_shared_through_redis(app, seed, tmp_path):
     from .support import Agent
     from .test_oidc_errors import authorize
+
     url = redis_or_skip()
     env = {"RATELIMIT_ENABLED": "1", "REDIS_URL": url}
     servers = [ServerProcess(app, tmp_path / "a", env), ServerProcess(app, tmp_path / "b", env)]
@@ -134,6 +143,7 @@ def test_redis_down_fails_open_to_per_process_limits(app, seed, tmp_path):
     """Rate-limit storage unreachable: sign-in keeps working (counted per process), never a 500."""
     from .support import PASSWORD, Agent, password_sign_in
     from .test_oidc_errors import authorize
+
     server = ServerProcess(app, tmp_path / "a", {"RATELIMIT_ENABLED": "1", "REDIS_URL": "redis://127.0.0.1:1/0"})
     try:
         agent = Agent(server.url)
@@ -147,6 +157,7 @@ def test_redis_down_fails_open_to_per_process_limits(app, seed, tmp_path):
 def _cluster():
     import shutil
     import subprocess
+
     if os.geteuid() != 0 or not shutil.which("pg_lsclusters"):
         pytest.skip("restarting PostgreSQL needs root and Debian's pg_ctlcluster on this machine")
     line = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout.split()
@@ -157,6 +168,7 @@ def _cluster():
 
 def _wait_for_postgres(seconds=60):
     import psycopg
+
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
@@ -171,17 +183,21 @@ def _wait_for_postgres(seconds=60):
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgresql_restart_under_load_gives_503s_then_recovers(app, seed, tmp_path):
     import subprocess
+
     version, name = _cluster()
+    from .support import app_client, app_token
+
+    reader = app_client(seed.tenant, ["User.Read.All"])
     server = ServerProcess(app, tmp_path / "a")
-    token_url = f"{server.url}/contoso.test/oauth2/v2.0/token"
-    credentials = {"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"}
+    # Listing users always reads the database; token issuance may be served from the per-process caches of
+    # clients, tenants and keys alone, so it would not show the outage.
+    bearer = {"Authorization": "Bearer " + app_token(server.url, "contoso.test", *reader)}
     statuses, stop = [], threading.Event()
 
     def load():
         while not stop.is_set():
             try:
-                statuses.append(requests.post(token_url, data=credentials, timeout=10,
-                                              auth=(seed.app_client_id, seed.app_client_secret)).status_code)
+                statuses.append(requests.get(f"{server.url}/v1.0/users", headers=bearer, timeout=10).status_code)
             except requests.RequestException:
                 statuses.append("connection error")
 
@@ -211,6 +227,7 @@ def test_an_email_code_raced_across_two_processes_succeeds_once(app, seed, two_s
     from idp.mailer import OutboxMessage
     from .support import Agent
     from .test_guests import invite
+
     a, b = two_servers
     _, response = invite(Live(a.url), seed, send=False)
     link = response.json()["inviteRedeemUrl"].replace("http://localhost", a.url)
@@ -231,8 +248,9 @@ def test_an_email_code_raced_across_two_processes_succeeds_once(app, seed, two_s
         url = agent.page.url.replace(a.url, target.url)
         agent.http.close()
         barrier.wait(timeout=60)
-        response = agent.http.post(url, data={**form["fields"], "otc": code}, allow_redirects=False,
-                                   headers={"Referer": url})
+        response = agent.http.post(
+            url, data={**form["fields"], "otc": code}, allow_redirects=False, headers={"Referer": url}
+        )
         return response.status_code == 302 and "/login/kmsi" in response.headers.get("Location", "")
 
     with ThreadPoolExecutor(20) as pool:

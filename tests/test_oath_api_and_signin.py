@@ -1,4 +1,5 @@
 """OATH through the admin API, the CSV import job, and sign-in as a second factor."""
+
 import csv
 import io
 import time
@@ -29,8 +30,15 @@ def enable(tenant_id, *method_ids):
 
 
 def new_device(graph, serial="1001", **extra):
-    body = {"serialNumber": serial, "secretKey": SECRET, "timeIntervalInSeconds": 30, "hashFunction": "hmacsha1",
-            "manufacturer": "Contoso", "model": "Key", **extra}
+    body = {
+        "serialNumber": serial,
+        "secretKey": SECRET,
+        "timeIntervalInSeconds": 30,
+        "hashFunction": "hmacsha1",
+        "manufacturer": "Contoso",
+        "model": "Key",
+        **extra,
+    }
     return graph("POST", DEVICES, body)
 
 
@@ -57,11 +65,18 @@ def test_inventory_crud_and_the_secret_is_write_only(graph_as):
     assert apa("DELETE", f"{DEVICES}/{device['id']}").status_code == 204
 
 
-@pytest.mark.parametrize("extra,fragment", [
-    ({"secretKey": "not base32!"}, "Base32"), ({"secretKey": "A" * 129}, "at most 128"),
-    ({"timeIntervalInSeconds": 45}, "30 or 60"), ({"timeIntervalInSeconds": 0}, "HOTP"),
-    ({"hashFunction": "hotp"}, "HOTP"), ({"hashFunction": "md5"}, "hmacsha1"), ({"counter": 1}, "counter"),
-])
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        ({"secretKey": "not base32!"}, "Base32"),
+        ({"secretKey": "A" * 129}, "at most 128"),
+        ({"timeIntervalInSeconds": 45}, "30 or 60"),
+        ({"timeIntervalInSeconds": 0}, "HOTP"),
+        ({"hashFunction": "hotp"}, "HOTP"),
+        ({"hashFunction": "md5"}, "hmacsha1"),
+        ({"counter": 1}, "counter"),
+    ],
+)
 def test_inventory_refuses_bad_tokens(graph_as, extra, fragment):
     response = new_device(graph_as("apa"), **extra)
     assert response.status_code == 400 and fragment in response.json()["error"]["message"]
@@ -72,8 +87,10 @@ def test_inventory_roles(graph_as, live, seed):
     assert new_device(graph_as("gr")).status_code == 403
     assert graph_as("gr")("GET", DEVICES).status_code == 200
     assert graph_as("bob")("GET", DEVICES).status_code == 403
-    writer = GraphClient(live.url, app_token(live.url, "contoso.test",
-                                             *app_client(seed.tenant, ["Policy.ReadWrite.AuthenticationMethod"])))
+    writer = GraphClient(
+        live.url,
+        app_token(live.url, "contoso.test", *app_client(seed.tenant, ["Policy.ReadWrite.AuthenticationMethod"])),
+    )
     assert new_device(writer, "2002").status_code == 201
 
 
@@ -85,8 +102,9 @@ def test_assignment_activation_and_unassignment(graph_as, staff):
     assert assigned.status_code == 201, assigned.text
     method = assigned.json()
     assert set(method["device"]) == {"id", "displayName"}  # an Authentication Administrator's limited read
-    again = graph_as("paa")("POST", "/users/carol@contoso.test/authentication/hardwareOathMethods",
-                            {"device": {"id": device["id"]}})
+    again = graph_as("paa")(
+        "POST", "/users/carol@contoso.test/authentication/hardwareOathMethods", {"device": {"id": device["id"]}}
+    )
     assert again.status_code == 409
     assert apa("GET", f"{DEVICES}/{device['id']}").json()["status"] == "assigned"
     wrong = aa("POST", f"{base}/{method['id']}/activate", {"verificationCode": "000000"})
@@ -104,12 +122,21 @@ def test_assignment_activation_and_unassignment(graph_as, staff):
 
 def test_assignment_roles(graph_as, staff):
     device = new_device(graph_as("apa")).json()
-    assert graph_as("aa")("POST", "/users/carol@contoso.test/authentication/hardwareOathMethods",
-                          {"device": {"id": device["id"]}}).status_code == 403  # an admin: not for AA
-    assert graph_as("gr")("POST", "/users/bob@contoso.test/authentication/hardwareOathMethods",
-                          {"device": {"id": device["id"]}}).status_code == 403
-    own = graph_as("bob")("POST", "/users/bob@contoso.test/authentication/hardwareOathMethods",
-                          {"device": {"id": device["id"]}})
+    assert (
+        graph_as("aa")(
+            "POST", "/users/carol@contoso.test/authentication/hardwareOathMethods", {"device": {"id": device["id"]}}
+        ).status_code
+        == 403
+    )  # an admin: not for AA
+    assert (
+        graph_as("gr")(
+            "POST", "/users/bob@contoso.test/authentication/hardwareOathMethods", {"device": {"id": device["id"]}}
+        ).status_code
+        == 403
+    )
+    own = graph_as("bob")(
+        "POST", "/users/bob@contoso.test/authentication/hardwareOathMethods", {"device": {"id": device["id"]}}
+    )
     assert own.status_code == 201  # users may assign a token to themselves
 
 
@@ -120,8 +147,14 @@ def test_software_methods_listed_and_deleted_never_with_secret(graph_as, staff):
     paa = graph_as("paa")
     listed = paa("GET", "/users/bob@contoso.test/authentication/softwareOathMethods").json()["value"]
     assert len(listed) == 1 and listed[0]["secretKey"] is None
-    assert enrolment.secret not in paa("GET", f"/users/bob@contoso.test/authentication/softwareOathMethods/{listed[0]['id']}").text
-    assert paa("DELETE", f"/users/bob@contoso.test/authentication/softwareOathMethods/{listed[0]['id']}").status_code == 204
+    assert (
+        enrolment.secret
+        not in paa("GET", f"/users/bob@contoso.test/authentication/softwareOathMethods/{listed[0]['id']}").text
+    )
+    assert (
+        paa("DELETE", f"/users/bob@contoso.test/authentication/softwareOathMethods/{listed[0]['id']}").status_code
+        == 204
+    )
 
 
 def test_sixth_oath_method_is_refused(graph_as, staff):
@@ -172,8 +205,9 @@ def test_csv_import_with_every_kind_of_bad_row(graph_as, seed):
     assert alice_token.assigned_to == seed.alice.id and alice_token.hash_function == "hmacsha256"
     assert alice_token.time_interval == 60
     # the same file again, as multipart this time: no duplicates
-    again = apa.http.post(f"{apa.base}/beta{DEVICES}/import",
-                          files={"file": ("tokens.csv", BAD_FILE.encode(), "text/csv")})
+    again = apa.http.post(
+        f"{apa.base}/beta{DEVICES}/import", files={"file": ("tokens.csv", BAD_FILE.encode(), "text/csv")}
+    )
     job2 = wait_for(apa, again.json()["id"])
     assert job2["status"] == "completed"
     assert db.session.scalar(select(db.func.count()).select_from(HardwareOathDevice)) == 2
@@ -181,8 +215,11 @@ def test_csv_import_with_every_kind_of_bad_row(graph_as, seed):
 
 def test_csv_without_header_fails_clearly(graph_as):
     apa = graph_as("apa")
-    started = apa.http.post(f"{apa.base}/beta{DEVICES}/import", data="a@b.c,1,JBSWY3DPEHPK3PXP,30,x,y\n",
-                            headers={"Content-Type": "text/csv"})
+    started = apa.http.post(
+        f"{apa.base}/beta{DEVICES}/import",
+        data="a@b.c,1,JBSWY3DPEHPK3PXP,30,x,y\n",
+        headers={"Content-Type": "text/csv"},
+    )
     job = wait_for(apa, started.json()["id"])
     assert job["status"] == "failed" and "header row" in job["message"]
 
@@ -231,11 +268,14 @@ def test_policy_decides_which_kinds_count(live, seed):
     agent.go(rp.authorize_url())
     agent.submit("/login", username="alice@contoso.test")
     agent.submit("/login/method/password", password=PASSWORD)
-    assert "/login/kmsi" in agent.page.url  # no usable second factor: not asked
+    # registered MFA is never skipped because its method was switched off: the sign-in says none is left
+    assert agent.page.status_code == 400 and "More information required" in agent.text()
+    assert "code" not in agent.redirect_params()
 
 
 def test_wrong_codes_reach_the_mfa_denial_hooks(live, seed):
     from idp.signin import flow
+
     enable(seed.tenant.id, "SoftwareOath")
     enrolment = service.start_software_enrolment(seed.alice)
     assert service.activate(enrolment.method, current_code(enrolment.secret)).ok
@@ -256,6 +296,7 @@ def test_self_service_hardware_token_by_serial(live, seed):
     agent = Agent(live.url)
     agent.go("/contoso.test/mysecurityinfo/")
     from .support import password_sign_in
+
     password_sign_in(agent, "alice@contoso.test")
     assert "Add a hardware token" in agent.text() and "Add an authenticator app" not in agent.text()
     agent.go("/contoso.test/mysecurityinfo/oath/token")
@@ -277,3 +318,95 @@ def test_self_service_hardware_token_by_serial(live, seed):
     other.submit("/login/method/oath", otc=current_code())
     other.submit("/login/kmsi", stay="no")
     assert other.page.status_code == 200 and "Add a hardware token" in other.text()
+
+
+# --- issue 15 ------------------------------------------------------------------------------------------------
+
+
+def code_at_offset(steps, secret=SECRET, interval=30):
+    step = totp.step_of(clock.timestamp(), interval) + steps
+    return f"{totp.Searcher(secret, 'hmacsha1').code(step):06d}"
+
+
+def wrong_code(secret=SECRET, interval=30):
+    """A code that matches no step of the activation window (a random one would, 0.6 % of the time)."""
+    searcher, now = totp.Searcher(secret, "hmacsha1"), totp.step_of(clock.timestamp(), interval)
+    return next(
+        c for c in (f"{n:06d}" for n in range(1000)) if searcher.find(c, now, totp.activation_radius(interval)) is None
+    )
+
+
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        ({"hashFunction": ["hmacsha1"]}, "hashFunction"),
+        ({"manufacturer": 7}, "manufacturer"),
+        ({"model": {"name": "Key"}}, "model"),
+        ({"displayName": "n" * 257}, "displayName"),
+        ({"model": "m" * 257}, "model"),
+    ],
+)
+def test_inventory_post_validates_every_property_like_patch(graph_as, extra, fragment):
+    apa = graph_as("apa")
+    response = new_device(apa, **extra)
+    assert response.status_code == 400 and fragment in response.json()["error"]["message"]
+    assert db.session.scalar(select(db.func.count()).select_from(HardwareOathDevice)) == 0
+
+
+def test_csv_import_rejects_long_names_and_known_serials_and_always_ends(graph_as, seed):
+    apa = graph_as("apa")
+    existing = new_device(apa, serial="KNOWN-1").json()
+    rows = (
+        "upn,serial number,secret key,time interval,manufacturer,model\n"
+        f",GOOD-1,{SECRET},30,Contoso,K1\n"
+        f",LONG-1,{SECRET},30,Contoso,{'m' * 257}\n"
+        f"alice@contoso.test,KNOWN-1,{SECRET},30,Contoso,K1\n"
+        f",GOOD-2,{SECRET},30,Contoso,K1\n"
+    )
+    started = apa.http.post(f"{apa.base}/beta{DEVICES}/import", data=rows, headers={"Content-Type": "text/csv"})
+    job = wait_for(apa, started.json()["id"])
+    assert (job["status"], job["importedRows"], job["failedRows"]) == ("completed", 2, 2)
+    reasons = {
+        int(r["Line"]): r["Reason"]
+        for r in csv.DictReader(io.StringIO(apa("GET", f"{DEVICES}/import/{job['id']}/errors").text))
+    }
+    assert "model" in reasons[3] and "256" in reasons[3]
+    assert reasons[4] == "A token with this serial number already exists."
+    assert apa("GET", f"{DEVICES}/{existing['id']}").json()["assignedTo"] is None  # not re-assigned
+    serials = set(db.session.scalars(select(HardwareOathDevice.serial_number)))
+    assert serials == {"KNOWN-1", "GOOD-1", "GOOD-2"}
+
+
+def test_a_wrong_code_in_my_security_info_assigns_nothing(live, seed):
+    from .support import password_sign_in
+
+    enable(seed.tenant.id, "HardwareOath")
+    device = service.create_device(seed.tenant.id, "HW-88", SECRET, 30, "hmacsha1", "Contoso", "K1")
+    db.session.commit()
+    agent = Agent(live.url)
+    agent.go("/contoso.test/mysecurityinfo/oath/token")
+    password_sign_in(agent, "alice@contoso.test")
+    agent.submit("", serial="HW-88", code=wrong_code())
+    assert agent.page.status_code == 400 and "not valid for this token" in agent.text()
+    db.session.expire_all()
+    token = db.session.get(HardwareOathDevice, device.id)
+    assert (token.assigned_to, token.status) == (None, "available")
+    assert db.session.scalar(select(db.func.count()).select_from(service.OathMethod)) == 0
+    agent.submit("", serial="HW-88", code=current_code())
+    db.session.expire_all()
+    assert db.session.get(HardwareOathDevice, device.id).status == "activated"
+
+
+def test_graph_activate_takes_one_code_inside_the_drift_window_and_renames_only_on_success(graph_as, staff):
+    apa, aa = graph_as("apa"), graph_as("aa")
+    device = new_device(apa, displayName="Spare key").json()
+    base = "/users/bob@contoso.test/authentication/hardwareOathMethods"
+    method = aa("POST", base, {"device": {"id": device["id"]}}).json()
+    wrong = aa("POST", f"{base}/{method['id']}/activate", {"verificationCode": wrong_code(), "displayName": "Renamed"})
+    assert wrong.status_code == 400
+    assert graph_as("paa")("GET", f"{base}/{method['id']}").json()["displayName"] != "Renamed"
+    drifted = code_at_offset(40)  # 20 minutes fast: far outside the sign-in window, inside the activation one
+    ok = aa("POST", f"{base}/{method['id']}/activate", {"verificationCode": drifted, "displayName": "Bob's key"})
+    assert ok.status_code == 204, ok.text
+    full = graph_as("paa")("GET", f"{base}/{method['id']}").json()
+    assert full["device"]["status"] == "activated" and full["displayName"] == "Bob's key"

@@ -1,4 +1,5 @@
 """The token inventory in the admin console: upload, progress, rejected rows, assignment, activation."""
+
 import re
 import time
 
@@ -15,8 +16,11 @@ from .test_oath_api_and_signin import BAD_FILE, current_code
 def test_upload_progress_errors_assign_and_activate(live, seed):
     admin = console(live, "admin@contoso.test", PASSWORD, "/contoso.test/admin/oath/tokens")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', admin.page.text).group(1)
-    response = admin.http.post(f"{live.url}/contoso.test/admin/oath/tokens/import", data={"csrf_token": csrf},
-                               files={"file": ("tokens.csv", BAD_FILE.encode(), "text/csv")})
+    response = admin.http.post(
+        f"{live.url}/contoso.test/admin/oath/tokens/import",
+        data={"csrf_token": csrf},
+        files={"file": ("tokens.csv", BAD_FILE.encode(), "text/csv")},
+    )
     for _ in range(100):
         if "Status: completed" in re.sub(r"<[^>]+>|\s+", " ", response.text).replace("  ", " "):
             break
@@ -31,8 +35,9 @@ def test_upload_progress_errors_assign_and_activate(live, seed):
     # assign the free token to the admin's colleague and activate it with the code it shows
     admin.go(f"/contoso.test/admin/users/{seed.alice.id}")
     admin.submit("/oath/assign", serial="7654321")
-    method = db.session.scalar(select(OathMethod).join(HardwareOathDevice).where(
-        HardwareOathDevice.serial_number == "7654321"))
+    method = db.session.scalar(
+        select(OathMethod).join(HardwareOathDevice).where(HardwareOathDevice.serial_number == "7654321")
+    )
     admin.submit(f"/oath/{method.id}/activate", code=current_code("JBSWY3DPEHPK3PXP"))  # the file's secret
     db.session.expire_all()
     assert db.session.get(OathMethod, method.id).activated_at is not None

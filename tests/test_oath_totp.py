@@ -1,4 +1,5 @@
 """OATH TOTP through the project's own verification path: RFC vectors, drift windows, replay, limits."""
+
 import base64
 from datetime import datetime, timezone
 
@@ -13,8 +14,14 @@ from idp.methods.oath.models import HardwareOathDevice
 RFC_SHA1 = base64.b32encode(b"12345678901234567890").decode()
 RFC_SHA256 = base64.b32encode(b"12345678901234567890123456789012").decode()
 # RFC 6238 appendix B (30 s), last six digits of the eight-digit values
-VECTORS_30 = [(59, "287082", "119246"), (1111111109, "081804", "084774"), (1111111111, "050471", "062674"),
-              (1234567890, "005924", "819424"), (2000000000, "279037", "698825"), (20000000000, "353130", "737706")]
+VECTORS_30 = [
+    (59, "287082", "119246"),
+    (1111111109, "081804", "084774"),
+    (1111111111, "050471", "062674"),
+    (1234567890, "005924", "819424"),
+    (2000000000, "279037", "698825"),
+    (20000000000, "353130", "737706"),
+]
 # RFC 4226 appendix D: HOTP values of counters 1..9 are the codes of 60 s steps 1..9 (SHA-1)
 HOTP = ["287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]
 
@@ -24,8 +31,9 @@ def at(seconds: int):
 
 
 def token_for(user, secret, interval=30, hash_function="hmacsha1", serial=None):
-    device = service.create_device(user.tenant_id, serial or f"SN{interval}{hash_function}{user.upn}", secret,
-                                   interval, hash_function)
+    device = service.create_device(
+        user.tenant_id, serial or f"SN{interval}{hash_function}{user.upn}", secret, interval, hash_function
+    )
     method = service.assign(device, user)
     db.session.commit()
     return method
@@ -94,6 +102,7 @@ def test_far_match_needs_the_following_code_exactly(app, seed):
 @pytest.mark.parametrize("interval,radius", [(30, 2), (60, 2)])  # ±1 minute at 30 s, ±2 minutes at 60 s
 def test_signin_window_edges(app, seed, interval, radius):
     from datetime import timedelta
+
     at(1_700_000_000)
     for user, sign in ((seed.alice, 1), (seed.admin, -1)):
         secret = totp.new_secret()
@@ -155,12 +164,18 @@ def test_five_methods_at_most(app, seed):
         service.assign(sixth, seed.alice)
 
 
-@pytest.mark.parametrize("secret,interval,hash_function,fragment", [
-    ("not*base32", 30, "hmacsha1", "Base32"), ("A" * 129, 30, "hmacsha1", "at most 128"),
-    ("JBSWY3DPEHPK3PXP", 45, "hmacsha1", "30 or 60"), ("JBSWY3DPEHPK3PXP", 30, "md5", "hmacsha1"),
-    ("JBSWY3DPEHPK3PXP", 0, "hmacsha1", "HOTP"), ("JBSWY3DPEHPK3PXP", 30, "hotp", "HOTP"),
-    ("jbswy3dpehpk3pxp", 30, "hmacsha1", None),  # lower case is fine
-])
+@pytest.mark.parametrize(
+    "secret,interval,hash_function,fragment",
+    [
+        ("not*base32", 30, "hmacsha1", "Base32"),
+        ("A" * 129, 30, "hmacsha1", "at most 128"),
+        ("JBSWY3DPEHPK3PXP", 45, "hmacsha1", "30 or 60"),
+        ("JBSWY3DPEHPK3PXP", 30, "md5", "hmacsha1"),
+        ("JBSWY3DPEHPK3PXP", 0, "hmacsha1", "HOTP"),
+        ("JBSWY3DPEHPK3PXP", 30, "hotp", "HOTP"),
+        ("jbswy3dpehpk3pxp", 30, "hmacsha1", None),  # lower case is fine
+    ],
+)
 def test_device_rules(app, seed, secret, interval, hash_function, fragment):
     if fragment is None:
         assert service.create_device(seed.tenant.id, "X1", secret, interval, hash_function)

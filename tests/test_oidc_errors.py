@@ -1,4 +1,5 @@
 """Every bad input to the OIDC endpoints gets its exact error, and never a redirect to an unregistered URI."""
+
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,8 +15,15 @@ VERIFIER = "v" * 64
 
 
 def authorize(live, **params):
-    base = {"client_id": None, "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid",
-            "state": "st", "code_challenge": create_s256_code_challenge(VERIFIER), "code_challenge_method": "S256"}
+    base = {
+        "client_id": None,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "state": "st",
+        "code_challenge": create_s256_code_challenge(VERIFIER),
+        "code_challenge_method": "S256",
+    }
     base.update(params)
     query = {k: v for k, v in base.items() if v is not None}
     return requests.get(f"{live.url}/contoso.test/oauth2/v2.0/authorize", params=query, allow_redirects=False)
@@ -38,6 +46,7 @@ def test_client_of_another_tenant_is_unknown_here(live, seed, app):
     from idp.directory import service as directory
     from idp.extensions import db
     from idp.oidc.clients import create_client
+
     other = directory.create_tenant("Fabrikam", ["fabrikam.test"])
     client, _ = create_client(other, "Fabrikam app", [REDIRECT])
     db.session.commit()
@@ -45,8 +54,16 @@ def test_client_of_another_tenant_is_unknown_here(live, seed, app):
     assert response.status_code == 400 and "Location" not in response.headers
 
 
-@pytest.mark.parametrize("uri", ["http://127.0.0.1:9/callback/", "http://127.0.0.1:9/callback?x=1",
-                                 "http://127.0.0.1:9/CALLBACK", "https://evil.example/callback", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://127.0.0.1:9/callback/",
+        "http://127.0.0.1:9/callback?x=1",
+        "http://127.0.0.1:9/CALLBACK",
+        "https://evil.example/callback",
+        "javascript:alert(1)",
+    ],
+)
 def test_redirect_uri_must_match_exactly(live, seed, uri):
     response = authorize(live, client_id=seed.client_id, redirect_uri=uri)
     assert response.status_code == 400 and "Location" not in response.headers
@@ -82,8 +99,10 @@ def test_scope_the_client_may_not_request(live, seed):
 
 
 def test_duplicate_parameters_are_refused(live, seed):
-    url = (f"{live.url}/contoso.test/oauth2/v2.0/authorize?client_id={seed.client_id}&response_type=code"
-           f"&redirect_uri={REDIRECT}&state=a&state=b")
+    url = (
+        f"{live.url}/contoso.test/oauth2/v2.0/authorize?client_id={seed.client_id}&response_type=code"
+        f"&redirect_uri={REDIRECT}&state=a&state=b"
+    )
     response = requests.get(url, allow_redirects=False)
     assert response.status_code in (302, 400)
     if response.status_code == 302:
@@ -109,24 +128,37 @@ def token_request(live, data, auth=None):
 
 def test_wrong_code_verifier(live, seed):
     code = code_for(live, seed)
-    response = token_request(live, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                    "code_verifier": "w" * 64}, (seed.client_id, seed.client_secret))
+    response = token_request(
+        live,
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": "w" * 64},
+        (seed.client_id, seed.client_secret),
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_expired_code(live, seed):
     code = code_for(live, seed)
     clock.advance(timedelta(minutes=6))
-    response = token_request(live, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                    "code_verifier": VERIFIER}, (seed.client_id, seed.client_secret))
+    response = token_request(
+        live,
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER},
+        (seed.client_id, seed.client_secret),
+    )
     assert response.json()["error"] == "invalid_grant"
 
 
 def test_code_redeemed_with_other_redirect_uri(live, seed):
     code = code_for(live, seed)
-    response = token_request(live, {"grant_type": "authorization_code", "code": code,
-                                    "redirect_uri": "http://127.0.0.1:9/other", "code_verifier": VERIFIER},
-                             (seed.client_id, seed.client_secret))
+    response = token_request(
+        live,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:9/other",
+            "code_verifier": VERIFIER,
+        },
+        (seed.client_id, seed.client_secret),
+    )
     assert response.json()["error"] == "invalid_grant"
 
 
@@ -141,14 +173,30 @@ def test_public_client_cannot_use_client_credentials(live, seed):
 
 
 def test_unknown_grant_type(live, seed):
-    response = token_request(live, {"grant_type": "password", "username": "a", "password": "b"},
-                             (seed.client_id, seed.client_secret))
+    response = token_request(
+        live,
+        {"grant_type": "urn:example:unknown", "username": "a", "password": "b"},
+        (seed.client_id, seed.client_secret),
+    )
     assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
+    # ROPC is known but off unless the app registration turns it on (tests/test_entra_ropc.py)
+    response = token_request(
+        live, {"grant_type": "password", "username": "a", "password": "b"}, (seed.client_id, seed.client_secret)
+    )
+    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
 
 
-@pytest.mark.parametrize("data", [{}, {"grant_type": ""}, {"grant_type": "authorization_code"},
-                                  {"grant_type": "authorization_code", "code": "x" * 5000},
-                                  {"grant_type": "refresh_token"}, {"grant_type": "refresh_token", "refresh_token": "\x00"}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"grant_type": ""},
+        {"grant_type": "authorization_code"},
+        {"grant_type": "authorization_code", "code": "x" * 5000},
+        {"grant_type": "refresh_token"},
+        {"grant_type": "refresh_token", "refresh_token": "\x00"},
+    ],
+)
 def test_malformed_token_requests_are_4xx(live, seed, data):
     response = token_request(live, data, (seed.client_id, seed.client_secret))
     assert 400 <= response.status_code < 500 and "error" in response.json()
@@ -156,17 +204,23 @@ def test_malformed_token_requests_are_4xx(live, seed, data):
 
 def test_malformed_introspection_and_revocation(live, seed):
     for endpoint in ("introspect", "revoke"):
-        response = requests.post(f"{live.url}/contoso.test/oauth2/v2.0/{endpoint}", data={},
-                                 auth=(seed.client_id, seed.client_secret))
+        response = requests.post(
+            f"{live.url}/contoso.test/oauth2/v2.0/{endpoint}", data={}, auth=(seed.client_id, seed.client_secret)
+        )
         assert response.status_code == 400 and response.json()["error"] == "invalid_request"
         response = requests.post(f"{live.url}/contoso.test/oauth2/v2.0/{endpoint}", data={"token": "x"})
         assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
 def test_logout_with_forged_id_token_hint(live, seed):
-    response = requests.get(f"{live.url}/contoso.test/oauth2/v2.0/logout",
-                            params={"id_token_hint": "eyJhbGciOiJub25lIn0.e30.", "post_logout_redirect_uri":
-                                    "http://127.0.0.1:9/signed-out"}, allow_redirects=False)
+    response = requests.get(
+        f"{live.url}/contoso.test/oauth2/v2.0/logout",
+        params={
+            "id_token_hint": "eyJhbGciOiJub25lIn0.e30.",
+            "post_logout_redirect_uri": "http://127.0.0.1:9/signed-out",
+        },
+        allow_redirects=False,
+    )
     assert response.status_code == 400 and "Location" not in response.headers
 
 

@@ -1,6 +1,7 @@
 """The whole OpenID Connect flow through a real OIDC client library (Authlib's OAuth2Session) against a
 live server: discovery, PKCE, sign-in through the HTML pages, tokens, userinfo, refresh, revocation,
 introspection, logout, prompt and max_age."""
+
 from datetime import timedelta
 
 import pytest
@@ -23,16 +24,24 @@ class Rp:
         self.base = live.url
         self.meta = requests.get(f"{live.url}/contoso.test/v2.0/.well-known/openid-configuration").json()
         self.client_id = seed.public_client_id if public else seed.client_id
-        self.session = OAuth2Session(self.client_id, None if public else seed.client_secret, scope=scope,
-                                     redirect_uri=REDIRECT,
-                                     token_endpoint_auth_method="none" if public else "client_secret_basic")
+        self.session = OAuth2Session(
+            self.client_id,
+            None if public else seed.client_secret,
+            scope=scope,
+            redirect_uri=REDIRECT,
+            token_endpoint_auth_method="none" if public else "client_secret_basic",
+        )
         self.verifier = generate_token(64)
         self.nonce = generate_token(16)
 
     def authorize_url(self, **extra):
         url, self.state = self.session.create_authorization_url(
-            self.meta["authorization_endpoint"], nonce=self.nonce,
-            code_challenge=create_s256_code_challenge(self.verifier), code_challenge_method="S256", **extra)
+            self.meta["authorization_endpoint"],
+            nonce=self.nonce,
+            code_challenge=create_s256_code_challenge(self.verifier),
+            code_challenge_method="S256",
+            **extra,
+        )
         return url
 
     def redeem(self, agent):
@@ -98,12 +107,17 @@ def test_refresh_rotates_and_reuse_revokes_the_family(live, seed):
     assert refreshed["refresh_token"] != first_refresh
     assert rp.id_claims(refreshed)["oid"] == seed.alice.id
     # the rotated token presented again: refused, and the newer token of the family dies with it
-    replay = requests.post(rp.meta["token_endpoint"], data={"grant_type": "refresh_token", "refresh_token": first_refresh},
-                           auth=(seed.client_id, seed.client_secret))
+    replay = requests.post(
+        rp.meta["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": first_refresh},
+        auth=(seed.client_id, seed.client_secret),
+    )
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    newer = requests.post(rp.meta["token_endpoint"], data={"grant_type": "refresh_token",
-                                                          "refresh_token": refreshed["refresh_token"]},
-                          auth=(seed.client_id, seed.client_secret))
+    newer = requests.post(
+        rp.meta["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]},
+        auth=(seed.client_id, seed.client_secret),
+    )
     assert newer.json()["error"] == "invalid_grant"
     assert introspect(rp, seed, refreshed["access_token"])["active"] is False
 
@@ -119,8 +133,11 @@ def test_introspection_and_revocation(live, seed):
     assert active["active"] is True and active["client_id"] == seed.client_id and active["oid"] == seed.alice.id
     assert introspect(rp, seed, token["refresh_token"], "refresh_token")["active"] is True
     assert introspect(rp, seed, "not-a-token")["active"] is False
-    revoked = requests.post(rp.meta["revocation_endpoint"], data={"token": token["refresh_token"]},
-                            auth=(seed.client_id, seed.client_secret))
+    revoked = requests.post(
+        rp.meta["revocation_endpoint"],
+        data={"token": token["refresh_token"]},
+        auth=(seed.client_id, seed.client_secret),
+    )
     assert revoked.status_code == 200
     assert introspect(rp, seed, token["refresh_token"])["active"] is False
     assert introspect(rp, seed, token["access_token"])["active"] is False  # the whole grant ends
@@ -169,7 +186,9 @@ def test_prompt_login_forces_a_new_sign_in(live, seed):
 def test_logout_ends_session_and_redirects_exactly(live, seed):
     rp, agent, token = signed_in(live, seed)
     logout = rp.meta["end_session_endpoint"]
-    agent.go(f"{logout}?id_token_hint={token['id_token']}&post_logout_redirect_uri=http://127.0.0.1:9/signed-out&state=s1")
+    agent.go(
+        f"{logout}?id_token_hint={token['id_token']}&post_logout_redirect_uri=http://127.0.0.1:9/signed-out&state=s1"
+    )
     assert agent.location == "http://127.0.0.1:9/signed-out?state=s1"
     agent.go(rp.authorize_url(prompt="none"))
     assert agent.redirect_params()["error"] == "login_required"
@@ -182,9 +201,11 @@ def test_logout_ends_session_and_redirects_exactly(live, seed):
 
 def test_client_credentials_token(live, seed):
     rp = Rp(live, seed)
-    response = requests.post(rp.meta["token_endpoint"], data={"grant_type": "client_credentials",
-                                                             "scope": "https://graph.microsoft.com/.default"},
-                             auth=(seed.app_client_id, seed.app_client_secret))
+    response = requests.post(
+        rp.meta["token_endpoint"],
+        data={"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"},
+        auth=(seed.app_client_id, seed.app_client_secret),
+    )
     assert response.status_code == 200, response.text
     claims = jwt.decode(response.json()["access_token"], rp.keyset()).claims
     assert claims["roles"] == ["User.Read.All"] and claims["tid"] == seed.tenant.id and claims["ver"] == "2.0"

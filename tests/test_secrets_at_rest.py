@@ -1,4 +1,5 @@
 """A database dump holds no usable secret; the sign-in pages send the security headers and cookie flags."""
+
 import re
 
 import pytest
@@ -32,8 +33,9 @@ def test_a_database_dump_holds_no_usable_secret(app, live, seed, smtp):
     enable_tap(seed.tenant.id)
     _, tap_code = tap_service.create(seed.alice, None)
     enrolment = oath.start_software_enrolment(seed.alice)
-    device = oath.create_device(seed.tenant.id, "SN-1", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 30, "hmacsha1",
-                                "Contoso", "K", None)
+    device = oath.create_device(
+        seed.tenant.id, "SN-1", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 30, "hmacsha1", "Contoso", "K", None
+    )
     db.session.commit()
     rp, agent, token = signed_in(live, seed)  # refresh token, authorization code, SSO session
     invite(live, seed, send=False)
@@ -43,10 +45,16 @@ def test_a_database_dump_holds_no_usable_secret(app, live, seed, smtp):
     assert wait_for(lambda: smtp.to(GUEST))
     email_code = re.search(r"\b(\d{8})\b", smtp.to(GUEST)[-1].get_payload(decode=True).decode()).group(1)
     text = dump()
-    secrets = {"TAP code": tap_code, "authenticator app seed": enrolment.secret,
-               "hardware token seed": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "email code": email_code,
-               "refresh token": token["refresh_token"], "password": PASSWORD, "client secret": seed.client_secret,
-               "access token": token["access_token"]}
+    secrets = {
+        "TAP code": tap_code,
+        "authenticator app seed": enrolment.secret,
+        "hardware token seed": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        "email code": email_code,
+        "refresh token": token["refresh_token"],
+        "password": PASSWORD,
+        "client secret": seed.client_secret,
+        "access token": token["access_token"],
+    }
     for name, value in secrets.items():
         assert value not in text, f"the {name} is readable in a database dump"
     assert "PRIVATE KEY" not in text and '"d":' not in text  # signing keys are sealed, never PEM or JWK
@@ -64,12 +72,19 @@ def test_security_headers_and_cookie_flags(live, seed):
     assert "HttpOnly" in flow_cookie and "SameSite=Lax" in flow_cookie
     agent.submit("/login", username="alice@contoso.test")
     agent.submit("/login/method/password", password=PASSWORD)
-    response = agent.http.post(agent.page.url, data={**dict(re.findall(r'name="(csrf_token)" value="([^"]+)"', agent.page.text)),
-                                                     "stay": "yes"}, allow_redirects=False, headers={"Referer": agent.page.url})
+    response = agent.http.post(
+        agent.page.url,
+        data={**dict(re.findall(r'name="(csrf_token)" value="([^"]+)"', agent.page.text)), "stay": "yes"},
+        allow_redirects=False,
+        headers={"Referer": agent.page.url},
+    )
     sso = [c for c in response.raw.headers.getlist("Set-Cookie") if c.startswith("idp_sso_")]
     assert sso and "HttpOnly" in sso[0] and "SameSite=Lax" in sso[0]
-    token = agent.http.post(f"{live.url}/contoso.test/oauth2/v2.0/token", data={"grant_type": "client_credentials",
-                            "scope": "https://graph.microsoft.com/.default"}, auth=(seed.app_client_id, seed.app_client_secret))
+    token = agent.http.post(
+        f"{live.url}/contoso.test/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"},
+        auth=(seed.app_client_id, seed.app_client_secret),
+    )
     assert token.status_code == 200 and token.headers["Cache-Control"] == "no-store"
 
 
@@ -78,6 +93,7 @@ def test_encryption_key_rotation_reseals_every_secret(app, seed):
     import os
     from idp.methods.oath.models import OathMethod
     from idp.oidc import keys
+
     enrolment = oath.start_software_enrolment(seed.alice)
     db.session.commit()
     old = dict(app.config["IDP_ENCRYPTION_KEYS"])

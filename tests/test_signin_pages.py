@@ -1,4 +1,5 @@
 """The sign-in pages: UPN, password, stay signed in, errors that reveal nothing, CSRF, logs."""
+
 from datetime import timedelta
 
 import requests
@@ -35,7 +36,9 @@ def test_unknown_user_and_wrong_password_look_the_same(live, seed):
     other.submit("/login", username="alice@contoso.test")
     other.submit("/login/method/password", password="wrong")
     assert other.page.status_code == agent.page.status_code == 400
-    assert "Your account or password is incorrect." in unknown and "Your account or password is incorrect." in other.text()
+    assert (
+        "Your account or password is incorrect." in unknown and "Your account or password is incorrect." in other.text()
+    )
 
 
 def test_disabled_account_is_refused_after_the_password(live, seed):
@@ -44,7 +47,7 @@ def test_disabled_account_is_refused_after_the_password(live, seed):
     agent = start(live, seed)
     agent.submit("/login", username="alice@contoso.test")
     agent.submit("/login/method/password", password=PASSWORD)
-    assert "disabled" in agent.text()
+    assert "Your account has been locked. Contact your support person to unlock it, then try again." in agent.text()
 
 
 def test_every_form_carries_csrf_and_posts_without_it_fail(live, seed):
@@ -99,8 +102,11 @@ def test_security_headers_on_sign_in_pages(live, seed):
     headers = agent.page.headers
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Cache-Control"] == "no-store"
-    token = requests.post(f"{live.url}/contoso.test/oauth2/v2.0/token", data={"grant_type": "client_credentials"},
-                          auth=(seed.app_client_id, seed.app_client_secret))
+    token = requests.post(
+        f"{live.url}/contoso.test/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials"},
+        auth=(seed.app_client_id, seed.app_client_secret),
+    )
     assert token.headers["Cache-Control"] == "no-store"
 
 
@@ -112,11 +118,12 @@ def test_domain_and_tenant_id_both_address_the_tenant(live, seed):
 
 def test_failed_sign_ins_are_limited_per_account_and_per_ip(live, seed, app):
     from idp.extensions import limiter
+
     app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)  # the test config turns limits off; this test turns them on for its app
     limiter.reset()
     try:
-        for round_ in range(2):  # two browsers, one account: the limit follows the account
+        for _ in range(2):  # two browsers, one account: the limit follows the account
             agent = start(live, seed)
             agent.submit("/login", username="alice@contoso.test")
             for _ in range(5):
@@ -140,22 +147,37 @@ def test_every_state_changing_form_on_every_page_carries_csrf(live, seed):
     without the token is refused on each kind of state-changing endpoint."""
     from .test_passkeys import enable_fido2
     from .test_tap_signin import enable_tap
+
     enable_fido2(seed.tenant.id)
     enable_tap(seed.tenant.id)
     agent = start(live, seed)
     pages = [agent.page.text]
     password_sign_in(agent, "admin@contoso.test")
-    for path in ("/contoso.test/mysecurityinfo/", "/contoso.test/admin/", f"/contoso.test/admin/users/{seed.alice.id}",
-                 "/contoso.test/admin/policies/Fido2", "/contoso.test/admin/policies/TemporaryAccessPass",
-                 "/contoso.test/admin/mfa", "/contoso.test/admin/oath/tokens", "/contoso.test/admin/passkeys/metadata"):
+    for path in (
+        "/contoso.test/mysecurityinfo/",
+        "/contoso.test/admin/",
+        f"/contoso.test/admin/users/{seed.alice.id}",
+        "/contoso.test/admin/policies/Fido2",
+        "/contoso.test/admin/policies/TemporaryAccessPass",
+        "/contoso.test/admin/mfa",
+        "/contoso.test/admin/oath/tokens",
+        "/contoso.test/admin/passkeys/metadata",
+    ):
         page = agent.go(path)
         assert page.status_code == 200, path
         pages.append(page.text)
     post_forms = [f for text in pages for f in forms(text) if f["method"].lower() == "post"]
     assert len(post_forms) >= 15
-    assert all("csrf_token" in f["fields"] for f in post_forms), [f["action"] for f in post_forms if "csrf_token" not in f["fields"]]
-    for path in ("/contoso.test/admin/mfa/settings/accountLockout", "/contoso.test/admin/mfa/block",
-                 f"/contoso.test/admin/users/{seed.alice.id}/revoke-mfa-sessions", "/contoso.test/login/report"):
-        response = agent.http.post(f"{live.url}{path}", data={"upn": "alice@contoso.test", "reason": "x"},
-                                   headers={"Referer": live.url + path})
+    assert all("csrf_token" in f["fields"] for f in post_forms), [
+        f["action"] for f in post_forms if "csrf_token" not in f["fields"]
+    ]
+    for path in (
+        "/contoso.test/admin/mfa/settings/accountLockout",
+        "/contoso.test/admin/mfa/block",
+        f"/contoso.test/admin/users/{seed.alice.id}/revoke-mfa-sessions",
+        "/contoso.test/login/report",
+    ):
+        response = agent.http.post(
+            f"{live.url}{path}", data={"upn": "alice@contoso.test", "reason": "x"}, headers={"Referer": live.url + path}
+        )
         assert response.status_code == 400 and "CSRF" in response.text, path

@@ -1,4 +1,5 @@
 """Authentication strengths: the Graph resources, an app that requires one, and `acr_values` step-up."""
+
 from datetime import timedelta
 
 
@@ -47,9 +48,21 @@ def test_built_in_and_custom_strengths_in_graph(graph_as):
     assert listed[strengths.PHISHING_RESISTANT]["policyType"] == "builtIn"
     assert "password,softwareOath" in listed[strengths.MFA]["allowedCombinations"]
     assert "fido2" in listed[strengths.PASSWORDLESS]["allowedCombinations"]
-    created = apa("POST", BASE, {"displayName": "Contoso keys only", "allowedCombinations": ["fido2"],
-                                 "combinationConfigurations": [{"@odata.type": "#microsoft.graph.fido2CombinationConfiguration",
-                                                                "appliesToCombinations": ["fido2"], "allowedAAGUIDs": [YUBI]}]})
+    created = apa(
+        "POST",
+        BASE,
+        {
+            "displayName": "Contoso keys only",
+            "allowedCombinations": ["fido2"],
+            "combinationConfigurations": [
+                {
+                    "@odata.type": "#microsoft.graph.fido2CombinationConfiguration",
+                    "appliesToCombinations": ["fido2"],
+                    "allowedAAGUIDs": [YUBI],
+                }
+            ],
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["policyType"] == "custom" and body["combinationConfigurations"][0]["allowedAAGUIDs"] == [YUBI]
@@ -57,8 +70,11 @@ def test_built_in_and_custom_strengths_in_graph(graph_as):
     assert apa("POST", BASE, {"displayName": "x", "allowedCombinations": ["password,carrierPigeon"]}).status_code == 400
     assert apa("POST", BASE, {"displayName": "Contoso keys only", "allowedCombinations": ["fido2"]}).status_code == 409
     assert apa("PATCH", f"{BASE}/{strengths.MFA}", {"displayName": "Mine"}).status_code == 400
-    changed = apa("POST", f"{BASE}/{body['id']}/updateAllowedCombinations",
-                  {"allowedCombinations": ["fido2", "password,hardwareOath"]})
+    changed = apa(
+        "POST",
+        f"{BASE}/{body['id']}/updateAllowedCombinations",
+        {"allowedCombinations": ["fido2", "password,hardwareOath"]},
+    )
     assert changed.json()["currentCombinations"] == ["fido2", "password,hardwareOath"]
     assert graph_as("gr")("POST", BASE, {"displayName": "y", "allowedCombinations": ["fido2"]}).status_code == 403
 
@@ -114,9 +130,15 @@ def test_acr_values_asks_for_a_strength_and_the_sign_in_steps_up(app, live, seed
 
 
 def test_custom_strength_limited_to_an_aaguid(app, live, seed, graph_as):
-    created = graph_as("apa")("POST", BASE, {
-        "displayName": "Approved keys", "allowedCombinations": ["fido2"],
-        "combinationConfigurations": [{"appliesToCombinations": ["fido2"], "allowedAAGUIDs": [YUBI]}]}).json()
+    created = graph_as("apa")(
+        "POST",
+        BASE,
+        {
+            "displayName": "Approved keys",
+            "allowedCombinations": ["fido2"],
+            "combinationConfigurations": [{"appliesToCombinations": ["fido2"], "allowedAAGUIDs": [YUBI]}],
+        },
+    ).json()
     enable_fido2(seed.tenant.id)
     other, approved = SoftAuthenticator(VIRTUAL_AAGUID), SoftAuthenticator(YUBI)
     agent = msi_agent(live, seed)

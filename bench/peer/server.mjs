@@ -1,5 +1,5 @@
 // The benchmark peer: oidc-provider (OpenID Certified) with the same client, algorithm (ES256) and token
-// formats as our IdP (JWT access tokens, opaque rotating refresh tokens), one worker per CPU like gunicorn,
+// formats as our IdP (JWT access tokens, opaque rotating refresh tokens), one worker per CPU like ours,
 // state in Redis so that every worker sees every token. Usage: node server.mjs <port> <redis url> <jwks file>
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";

@@ -1,5 +1,9 @@
 """Directory look-ups and changes used by the flow, the CLI and the admin API."""
+
+import re
+
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .. import cache, passwords
 from ..extensions import db
@@ -36,8 +40,9 @@ def find_user(tenant: Tenant, ref: str) -> User | None:
     if not ref or len(ref) > 320:
         return None
     user = db.session.get(User, ref) if "@" not in ref else None  # an object id never holds an @, a UPN does
-    if user is None:
-        user = db.session.scalar(select(User).where(User.upn == ref.lower()))
+    if user is None:  # with the roles, in the same query: the sign-in reads them next
+        query = select(User).where(User.upn == ref.lower()).options(joinedload(User.role_assignments))
+        user = db.session.execute(query).unique().scalar_one_or_none()
     return user if user and user.tenant_id == tenant.id else None
 
 
@@ -45,8 +50,9 @@ def find_by_sign_in_name(tenant: Tenant, name: str) -> User | None:
     """Who types `name` on this tenant's sign-in page: a user by UPN, or an external guest by address."""
     user = find_user(tenant, name)
     if user is None and name:
-        user = db.session.scalar(select(User).where(User.tenant_id == tenant.id, User.user_type == "Guest",
-                                                    User.mail == name.lower()[:320]))
+        user = db.session.scalar(
+            select(User).where(User.tenant_id == tenant.id, User.user_type == "Guest", User.mail == name.lower()[:320])
+        )
     return user
 
 
@@ -55,8 +61,15 @@ def home_account(guest: User) -> User | None:
     address = (guest.mail or "").lower()
     if not address:
         return None
-    return db.session.scalar(select(User).where(User.tenant_id != guest.tenant_id, User.user_type == "Member",
-                                                (User.upn == address) | (User.mail == address)).limit(1))
+    return db.session.scalar(
+        select(User)
+        .where(
+            User.tenant_id != guest.tenant_id,
+            User.user_type == "Member",
+            (User.upn == address) | (User.mail == address),
+        )
+        .limit(1)
+    )
 
 
 def group_ids_of(user: User) -> set[str]:
@@ -72,17 +85,30 @@ def create_tenant(display_name: str, domains: list[str]) -> Tenant:
     return tenant
 
 
-def create_user(tenant: Tenant, upn: str, display_name: str | None = None, password: str | None = None,
-                roles: list[str] = (), groups: list[Group] = (), guest: str | None = None,
-                mail: str | None = None) -> User:
+def create_user(
+    tenant: Tenant,
+    upn: str,
+    display_name: str | None = None,
+    password: str | None = None,
+    roles: list[str] = (),
+    groups: list[Group] = (),
+    guest: str | None = None,
+    mail: str | None = None,
+) -> User:
     for role in roles:
         if role not in Roles.ALL:
             raise ValueError(f"unknown role {role!r}; known: {', '.join(Roles.ALL)}")
     if guest not in (None, "internal", "external"):
         raise ValueError("guest must be 'internal' or 'external'")
-    user = User(tenant=tenant, upn=upn.lower(), display_name=display_name or upn.split("@")[0],
-                mail=(mail or upn).lower(), user_type="Guest" if guest else "Member", guest_kind=guest,
-                password_hash=passwords.hash_password(password) if password else None)
+    user = User(
+        tenant=tenant,
+        upn=upn.lower(),
+        display_name=display_name or upn.split("@")[0],
+        mail=(mail or upn).lower(),
+        user_type="Guest" if guest else "Member",
+        guest_kind=guest,
+        password_hash=passwords.hash_password(password) if password else None,
+    )
     db.session.add(user)
     db.session.flush()
     for role in roles:
@@ -111,3 +137,299 @@ def add_member(group: Group, user: User) -> None:
     if not db.session.get(GroupMember, (group.id, user.id)):
         db.session.add(GroupMember(group_id=group.id, user_id=user.id))
         db.session.flush()
+
+
+# --- users and groups as the Graph API, the CLI and the console change them ---------------------------
+
+
+class DirectoryError(ValueError):
+    """A refused directory change: `code` is Graph's (Request_BadRequest, ...), `target` the property."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "Request_BadRequest",
+        target: str | None = None,
+        detail_code: str | None = None,
+        status: int = 400,
+    ):
+        super().__init__(message)
+        self.message, self.code, self.target, self.detail_code, self.status = message, code, target, detail_code, status
+
+
+#: callables (user) run when a user's sessions and refresh tokens must end (disabled, deleted, revoked);
+#: the sign-in and token layers register theirs (the directory knows neither)
+session_revokers: list = []
+
+#: profile properties Graph lets an administrator set, with their column and maximum length
+PROFILE = {
+    "displayName": ("display_name", 256),
+    "givenName": ("given_name", 64),
+    "surname": ("surname", 64),
+    "jobTitle": ("job_title", 128),
+    "department": ("department", 64),
+    "mail": ("mail", 320),
+    "usageLocation": ("usage_location", 2),
+    "mailNickname": ("mail_nickname", 64),
+    "preferredLanguage": ("preferred_language", 10),
+}
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?")
+NICKNAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$")
+
+
+def _text(name: str, value, limit: int, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise DirectoryError(f"Invalid value specified for property '{name}' of resource 'User'.", target=name)
+    if len(value) > limit:
+        raise DirectoryError(f"Property '{name}' is too long (at most {limit} characters).", target=name)
+    return value.strip()
+
+
+def _verified_upn(tenant: Tenant, upn) -> str:
+    upn = _text("userPrincipalName", upn, 113, required=True).lower()
+    local, _, domain = upn.rpartition("@")
+    if not local or not NICKNAME.match(local) or local.startswith(".") or local.endswith("."):
+        raise DirectoryError("Property userPrincipalName is invalid.", target="userPrincipalName")
+    if domain not in {d.name for d in tenant.domains}:
+        raise DirectoryError(
+            "The domain portion of the userPrincipalName property is invalid. You must use one of "
+            "the verified domain names in your organization.",
+            target="userPrincipalName",
+        )
+    return upn
+
+
+def _unique_upn(upn: str, except_id: str | None = None) -> None:
+    clash = db.session.scalar(select(User.id).where(User.upn == upn))
+    if clash and clash != except_id:
+        raise DirectoryError(
+            "Another object with the same value for property userPrincipalName already exists.",
+            target="userPrincipalName",
+            detail_code="ObjectConflict",
+        )
+
+
+def _password_profile(value, required: bool) -> tuple[str | None, bool]:
+    if value is None and not required:
+        return None, False
+    if not isinstance(value, dict) or (required and not value.get("password")):
+        raise DirectoryError(
+            "Property 'passwordProfile' is required and must hold a password.", target="passwordProfile"
+        )
+    password, force = value.get("password"), value.get("forceChangePasswordNextSignIn", True)
+    if password is not None and not passwords.meets_complexity(password):
+        raise DirectoryError(
+            "The specified password does not comply with password complexity requirements. "
+            "Please provide a different password.",
+            target="passwordProfile",
+        )
+    if not isinstance(force, bool):
+        raise DirectoryError("Property 'forceChangePasswordNextSignIn' must be a boolean.", target="passwordProfile")
+    return password, force
+
+
+def new_user(tenant: Tenant, body: dict) -> User:
+    """POST /users: accountEnabled, displayName, mailNickname, userPrincipalName and passwordProfile required."""
+    for name in ("accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"):
+        if body.get(name) is None:
+            raise DirectoryError(f"Property '{name}' is required when creating the user.", target=name)
+    if not isinstance(body["accountEnabled"], bool):
+        raise DirectoryError("Property 'accountEnabled' must be a boolean.", target="accountEnabled")
+    upn = _verified_upn(tenant, body["userPrincipalName"])
+    if not isinstance(body["mailNickname"], str) or not NICKNAME.match(body["mailNickname"]):
+        raise DirectoryError("Property 'mailNickname' is invalid.", target="mailNickname")
+    password, force = _password_profile(body["passwordProfile"], required=True)
+    _unique_upn(upn)
+    user = User(
+        tenant=tenant,
+        upn=upn,
+        user_type="Member",
+        account_enabled=body["accountEnabled"],
+        password_hash=passwords.hash_password(password),
+        force_change_password=force,
+        display_name="",
+        mail=None,
+    )
+    _apply_profile(user, body)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _apply_profile(user: User, body: dict) -> None:
+    for name, (column, limit) in PROFILE.items():
+        if name in body:
+            value = _text(name, body[name], limit, required=name in ("displayName", "mailNickname"))
+            if name == "mail" and value:
+                value = value.lower()
+            if name == "usageLocation" and value and not re.fullmatch(r"[A-Za-z]{2}", value):
+                raise DirectoryError("Property 'usageLocation' must be a two-letter country code.", target=name)
+            if name == "preferredLanguage" and value and not LANGUAGE_TAG.fullmatch(value):
+                raise DirectoryError(
+                    "Property 'preferredLanguage' must be a language tag such as 'ja-JP'.", target=name
+                )
+            setattr(user, column, value.upper() if name == "usageLocation" and value else value)
+
+
+UPDATABLE = set(PROFILE) | {"accountEnabled", "userPrincipalName", "passwordProfile"}
+
+
+def update_user(user: User, body: dict) -> dict:
+    """PATCH /users/{id}. Returns {property: (before, after)} of what changed. Disabling an account ends its
+    sessions and refresh tokens; a new password too, unless it is the user's own change."""
+    unknown = set(body) - UPDATABLE - {"@odata.type", "id"}
+    if unknown:
+        name = min(unknown)
+        raise DirectoryError(
+            f"Property '{name[:64]}' cannot be updated or does not exist on resource 'User'.", target=name[:64]
+        )
+    before = user_snapshot(user)
+    if "userPrincipalName" in body:
+        upn = _verified_upn(user.tenant, body["userPrincipalName"])
+        _unique_upn(upn, except_id=user.id)
+        user.upn = upn
+    _apply_profile(user, body)
+    if "accountEnabled" in body:
+        if not isinstance(body["accountEnabled"], bool):
+            raise DirectoryError("Property 'accountEnabled' must be a boolean.", target="accountEnabled")
+        user.account_enabled = body["accountEnabled"]
+    revoke = before["accountEnabled"] and not user.account_enabled
+    if "passwordProfile" in body:
+        password, force = _password_profile(body["passwordProfile"], required=False)
+        if password:
+            user.password_hash = passwords.hash_password(password)
+            revoke = True
+        user.force_change_password = force
+    db.session.flush()
+    if revoke:
+        revoke_sign_in_sessions(user)
+    after = user_snapshot(user)
+    return {k: (before[k], after[k]) for k in after if before[k] != after[k]}
+
+
+def user_snapshot(user: User) -> dict:
+    return {
+        "userPrincipalName": user.upn,
+        "accountEnabled": user.account_enabled,
+        **{name: getattr(user, column) for name, (column, _) in PROFILE.items()},
+        "forceChangePasswordNextSignIn": user.force_change_password,
+    }
+
+
+def reset_password(user: User, new_password) -> str | None:
+    """An administrator's password reset (Graph's resetPassword): the given password or a generated one (then
+    returned); the user changes it at the next sign-in, and every session and refresh token ends."""
+    if new_password is not None and not passwords.meets_complexity(new_password):
+        raise DirectoryError(
+            "The specified password does not comply with password complexity requirements. "
+            "Please provide a different password.",
+            target="newPassword",
+        )
+    generated = passwords.generate() if new_password is None else None
+    user.password_hash = passwords.hash_password(new_password if generated is None else generated)
+    user.force_change_password = True
+    db.session.flush()
+    revoke_sign_in_sessions(user)
+    return generated
+
+
+def revoke_sign_in_sessions(user: User) -> None:
+    """revokeSignInSessions: every SSO session and refresh token issued before now ends (the caller commits)."""
+    from .. import clock
+
+    user.sessions_valid_from = clock.now()
+    for revoke in session_revokers:
+        revoke(user)
+
+
+def delete_user(user: User) -> None:
+    """DELETE /users/{id}: its sessions and tokens end; methods, memberships and roles go with the row
+    (ON DELETE CASCADE)."""
+    revoke_sign_in_sessions(user)
+    db.session.delete(user)
+    db.session.flush()
+
+
+def groups_of(user: User) -> list[Group]:
+    return list(
+        db.session.scalars(
+            select(Group)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(GroupMember.user_id == user.id)
+            .order_by(Group.display_name)
+        )
+    )
+
+
+GROUP_PROPERTIES = {
+    "displayName": ("display_name", 256),
+    "description": ("description", 1024),
+    "mailNickname": ("mail_nickname", 64),
+    "preferredLanguage": ("preferred_language", 10),
+}
+
+
+def new_group(tenant: Tenant, body: dict) -> Group:
+    """POST /groups: security groups (mailEnabled false, securityEnabled true)."""
+    for name in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
+        if body.get(name) is None:
+            raise DirectoryError(f"Property '{name}' is required when creating the group.", target=name)
+    if body["mailEnabled"] is not False or body["securityEnabled"] is not True or body.get("groupTypes"):
+        raise DirectoryError(
+            "Only security groups can be created here: mailEnabled false, securityEnabled true, no groupTypes.",
+            target="groupTypes",
+        )
+    group = Group(tenant_id=tenant.id, display_name="")
+    _apply_group(group, body)
+    db.session.add(group)
+    db.session.flush()
+    return group
+
+
+def _apply_group(group: Group, body: dict) -> None:
+    for name, (column, limit) in GROUP_PROPERTIES.items():
+        if name in body:
+            value = _text(name, body[name], limit, required=name != "description")
+            if name == "mailNickname" and not NICKNAME.match(value):
+                raise DirectoryError("Property 'mailNickname' is invalid.", target=name)
+            setattr(group, column, value)
+    if group.display_name and db.session.scalar(
+        select(Group.id).where(
+            Group.tenant_id == group.tenant_id, Group.display_name == group.display_name, Group.id != group.id
+        )
+    ):
+        # Entra allows duplicate names; this server names groups uniquely (the CLI and policies refer to them by name)
+        raise DirectoryError(
+            "Another group with the same displayName already exists.",
+            target="displayName",
+            detail_code="ObjectConflict",
+        )
+
+
+def update_group(group: Group, body: dict) -> None:
+    unknown = set(body) - set(GROUP_PROPERTIES) - {"@odata.type", "id"}
+    if unknown:
+        name = min(unknown)[:64]
+        raise DirectoryError(f"Property '{name}' cannot be updated or does not exist on resource 'Group'.", target=name)
+    _apply_group(group, body)
+    db.session.flush()
+
+
+def delete_group(group: Group) -> None:
+    db.session.delete(group)
+    db.session.flush()
+
+
+def remove_member(group: Group, user: User) -> bool:
+    member = db.session.get(GroupMember, (group.id, user.id))
+    if member is None:
+        return False
+    db.session.delete(member)
+    db.session.flush()
+    return True
+
+
+def is_member(group: Group, user: User) -> bool:
+    return db.session.get(GroupMember, (group.id, user.id)) is not None

@@ -1,13 +1,14 @@
 """B2B guests: invitations (Graph), the tenant-scoped redeem link, signing in with a home account on this
 server, the entry points that carry (or lack) tenant context, and the "I didn't try to sign in" report."""
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
-from flask import current_app
 
-from ..audit import record_audit
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from .. import urls
 from ..directory import service as directory
 from ..directory.models import User
-from ..extensions import db
+from ..extensions import db, limiter
+from ..oidc import home_realm
 from ..signin import flow
 
 bp = Blueprint("guests", __name__)
@@ -19,7 +20,7 @@ def _redeem_serializer() -> URLSafeSerializer:
 
 def redeem_url(guest: User) -> str:
     token = _redeem_serializer().dumps({"u": guest.id, "t": guest.tenant_id})
-    return url_for("guests.redeem", tenant=guest.tenant_id, token=token, _external=True)
+    return urls.external_url("guests.redeem", tenant=guest.tenant_id, token=token)
 
 
 @bp.get("/")
@@ -42,19 +43,25 @@ def tenant_home():
 
 @bp.route("/common/login/", methods=["GET", "POST"])
 @bp.route("/organizations/login/", methods=["GET", "POST"])
+@limiter.limit("30/minute", methods=["POST"])
 def tenantless_login():
-    """Members find their organization from their UPN's domain; guests are told they need a tenant link."""
+    """Members find their organization from their UPN's domain; guests are told they need a tenant link.
+    The answer depends on the domain only, never on whether the user exists: every name in an organization's
+    domain goes on to that organization's password step, where unknown names fail like wrong passwords."""
     error = None
     if request.method == "POST":
         upn = request.form.get("username", "").strip().lower()[:320]
         tenant = directory.tenant_for_upn(upn) if "@" in upn else None
-        user = directory.find_user(tenant, upn) if tenant else None
-        if user is not None and user.user_type == "Member":
-            txn = flow.start(tenant, login_hint=upn, return_to=url_for("signin.signed_in", tenant=tenant.id),
-                             tenantless=True)
-            flow.identify(txn, upn)
-            return redirect(url_for("signin.start", tenant=tenant.id) if flow.default_choice(txn) is None else
-                            url_for("signin.method_step", tenant=tenant.id, name=flow.default_choice(txn).name))
+        waiting = home_realm.pending_request() if tenant is not None else None
+        if waiting is not None:  # an app's /common or /organizations request goes on in the user's tenant
+            return home_realm.at_home(tenant, waiting, upn)
+        if tenant is not None:
+            txn = flow.start(
+                tenant, login_hint=upn, return_to=url_for("signin.signed_in", tenant=tenant.id), tenantless=True
+            )
+            if flow.identify(txn, upn) is None and flow.default_choice(txn) is not None:
+                return redirect(url_for("signin.method_step", tenant=tenant.id, name=flow.default_choice(txn).name))
+            return redirect(url_for("signin.start", tenant=tenant.id))
         error = flow.TENANTLESS_GUEST if "@" in upn else "Enter your email address or user principal name."
     return render_template("guests/tenantless.html", error=error), (400 if error else 200)
 
@@ -69,8 +76,12 @@ def redeem(token):
     guest = db.session.get(User, data.get("u"))
     if guest is None or guest.tenant_id != g.tenant.id or data.get("t") != g.tenant.id:
         abort(404, description="This invitation no longer exists. Ask for a new one.")
-    target = guest.invite_redirect_url or url_for("signin.signed_in", tenant=g.tenant.id)
-    txn = flow.start(g.tenant, return_to=target, login_hint=guest.mail)
+    txn = flow.start(
+        g.tenant,
+        configured_target=guest.invite_redirect_url,
+        return_to=url_for("signin.signed_in", tenant=g.tenant.id),
+        login_hint=guest.mail,
+    )
     flow.identify(txn, guest.mail)
     choice = flow.default_choice(txn)
     if choice is None:
@@ -80,16 +91,25 @@ def redeem(token):
 
 @bp.route("/<tenant>/report", methods=["GET", "POST"])
 def report():
-    """"I didn't try to sign in", from the link in an emailed code: the MFA settings decide what it does.
-    Reporting takes a POST (a mail scanner following the link must not report anything)."""
-    from ..mfa.pages import report_from_link
+    """ "I didn't try to sign in", from the link in an emailed code: the MFA settings decide what it does.
+    Reporting takes a POST (a mail scanner following the link must not report anything); a link works once,
+    for as long as its code would have."""
+    from ..methods.email_otp.service import redeem_report_link
+    from ..mfa.pages import report_for
+
     token = request.values.get("r", "")[:512]
     if request.method == "POST":
-        outcome = report_from_link(token)
+        guest = redeem_report_link(token, g.tenant.id)
+        outcome = report_for(guest) if guest is not None else None
         if outcome is None:
-            record_audit(tenant_id=g.tenant.id, actor_id=None, actor_type="user", activity="Suspicious sign-in reported",
-                         target_type="address", target_id=(request.form.get("address") or "")[:64])
-            db.session.commit()
+            return render_template(
+                "guests/report.html",
+                token=None,
+                error=(
+                    "This link has expired or was already used. If you keep receiving codes you did not ask for, "
+                    "tell the organization that invited you."
+                ),
+            ), 400
         return render_template("guests/reported.html", outcome=outcome)
     return render_template("guests/report.html", token=token)
 

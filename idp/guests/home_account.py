@@ -1,11 +1,12 @@
 """Signing in as a guest with one's own account in another tenant of this server, then coming back."""
+
 from flask import url_for
 
-from .. import methods
 from ..directory import service as directory
 from ..methods.base import AuthMethod, MethodContext, Verification
 from ..methods.email_otp import service as email_otp
 from ..signin import sessions
+from flask_babel import gettext
 
 
 class HomeAccountMethod(AuthMethod):
@@ -26,18 +27,22 @@ class HomeAccountMethod(AuthMethod):
     def begin(self, ctx: MethodContext) -> dict:
         home = directory.home_account(ctx.user)
         back = url_for("signin.method_step", tenant=ctx.tenant_id, name=self.name)
-        return {"home": home, "home_session": sessions.current(home.tenant),
-                "home_signin": url_for("signin.start", tenant=home.tenant_id, return_to=back, login_hint=home.upn)}
+        return {
+            "home": home,
+            "home_session": sessions.current(home.tenant),
+            "home_signin": url_for("signin.start", tenant=home.tenant_id, return_to=back, login_hint=home.upn),
+        }
 
     def verify(self, ctx: MethodContext, form) -> Verification:
         home = directory.home_account(ctx.user)
         session = sessions.current(home.tenant) if home else None
         if session is None or session.user_id != home.id:
-            return Verification(False, f"Sign in to {home.tenant.display_name if home else 'your organization'} first.")
+            where = home.tenant.display_name if home else gettext("your organization")
+            return Verification(
+                False, gettext("Sign in to %(organization)s first.", organization=where), "home account not signed in"
+            )
         email_otp.redeem(ctx.user, "home_account")
         mfa = "mfa" in session.amr
-        return Verification(True, extra_amr=("mfa",) if mfa else (),
-                            factor="federatedMultiFactor" if mfa else "federatedSingleFactor")
-
-
-methods.register(HomeAccountMethod())
+        return Verification(
+            True, extra_amr=("mfa",) if mfa else (), factor="federatedMultiFactor" if mfa else "federatedSingleFactor"
+        )

@@ -3,10 +3,15 @@
 A method never knows the flow's pages or order. It says whether this user may use it under policy,
 what the page needs to start it, and whether what the user submitted verifies.
 """
+
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from ..directory.models import User
+if TYPE_CHECKING:  # the interface needs no models at import time
+    from ..directory.models import User
 
 
 @dataclass
@@ -22,6 +27,8 @@ class Verification:
     factor: str | None = None
     aaguid: str | None = None  # the authenticator model, for strengths limited to some AAGUIDs
     identified_user_id: str | None = None  # a username-less first factor (a discoverable passkey) names the user
+    malformed: bool = False  # the request could not be an answer (refused before any attempt was claimed)
+    locked: bool = False  # refused unchecked: too many recent failures (smart lockout)
 
 
 @dataclass
@@ -30,7 +37,8 @@ class MethodContext:
 
     user: User | None
     tenant_id: str
-    data: dict = field(default_factory=dict)  # the transaction's scratch space for this method
+    data: dict[str, Any] = field(default_factory=dict)  # the transaction's scratch space for this method
+    txn_id: str | None = None  # for steps answered out of band (a call, a push) that may report fraud
 
 
 class AuthMethod:
@@ -66,17 +74,46 @@ class AuthMethod:
         """Whether this user can use the method now: registered, and allowed by policy."""
         raise NotImplementedError
 
-    def begin(self, ctx: MethodContext) -> dict:
+    @property
+    def satisfies_mfa(self) -> bool:
+        """Whether a step of this method counts as MFA (an MFA prompt, or a credential strong on its own): MFA
+        blocks and lockout apply to every such step."""
+        return self.mfa_prompt or self.multi_factor
+
+    def is_registered(self, ctx: MethodContext) -> bool:
+        """Whether the user holds a credential of this method, whatever policy allows now: a user who
+        registered MFA stays an MFA user when an administrator switches a method off."""
+        return False
+
+    def unavailable_reason(self, ctx: MethodContext) -> str:
+        """Why a method the user registered cannot be used now (shown when nothing else is left)."""
+        from flask_babel import gettext  # here, not at import time: the interface imports nothing
+
+        return str(gettext("%(method)s: your organization has turned this method off.", method=gettext(self.label)))
+
+    def begin(self, ctx: MethodContext) -> dict[str, Any]:
         """Prepare the step (send a code, make a challenge); returns the template's context."""
         return {}
 
-    def verify(self, ctx: MethodContext, form) -> Verification:
+    def malformed(self, form: Any) -> str | None:
+        """Why the submitted form cannot be an answer at all (a code that is not digits, a credential that is
+        not a WebAuthn response), checked before an MFA attempt is claimed: a malformed request is refused
+        as such and never counts towards lockout. None when it is well-formed."""
+        return None
+
+    def verify(self, ctx: MethodContext, form: Any) -> Verification:
         raise NotImplementedError
 
     def offered_without_username(self, tenant_id: str) -> bool:
         """For a usernameless method: whether the username page offers it in this tenant."""
         return False
 
-    def action(self, ctx: MethodContext, name: str, form) -> tuple[bool, str]:
+    def listed_for_anyone(self, tenant_id: str) -> bool:
+        """Whether the first step's "Other ways to sign in" lists this method. Before a factor is proved the
+        list may not depend on the user (it would tell who exists and what they registered), so this asks
+        the tenant's policy only; a choice the user cannot use leads back to their default step."""
+        return False
+
+    def action(self, ctx: MethodContext, name: str, form: Any) -> tuple[bool, str]:
         """A step's auxiliary action (e.g. "send" a code), posted as `action=<name>`: (ok, message to show)."""
         return False, "This action is not available."

@@ -4,10 +4,17 @@ Privileged Authentication Administrators (and Global Administrators) manage the 
 members; Authentication Administrators those of members only; Global Readers read. Apps need the matching
 application permission; delegated callers need the delegated permission as well as the role.
 """
+
 from ..directory.models import Roles
 
 READ_PERMISSIONS = ("UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
 WRITE_PERMISSIONS = ("UserAuthenticationMethod.ReadWrite.All",)
+
+
+OWN_ACCOUNT = (
+    "This method cannot be managed for your own account here (whatever your role): "
+    "use My Security Info, or ask an administrator."
+)
 
 
 class MethodAccessError(Exception):
@@ -29,7 +36,7 @@ def authorize(caller, target, action: str, self_service: bool = False) -> str:
     if caller.user.id == target.id:
         if not writing or self_service:
             return "self"
-        raise MethodAccessError("Administrators cannot manage this method for themselves.")
+        raise MethodAccessError(OWN_ACCOUNT)
     if not caller.has_permission(*wanted):
         raise MethodAccessError("The token does not carry the delegated permission for this operation.")
     roles = caller.roles

@@ -1,12 +1,12 @@
 """Graph-style resources of the MFA settings. Where Graph has the resource (named locations, risk detections,
 risky users, reportSuspiciousActivitySettings) its path and property names are used; the rest of Entra's
 MFA settings page has no Graph API, so it lives under /policies/mfaSettings in the same style."""
+
 from .. import clock
-from ..directory import service as directory
 from ..directory.models import Roles, User
 from ..extensions import db
 from ..graph import audit, current_caller, operation, read_json
-from ..graph.api import bad_request, not_found, odata_context
+from ..graph.api import bad_request, conflict, not_found, odata_context
 from ..graph.users import target_user
 from ..policy.api import require
 from . import blocks, locations, remember, risk, settings
@@ -14,16 +14,28 @@ from .models import MfaBlock, NamedLocation
 
 READ_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN, Roles.GLOBAL_READER}
 WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
-READ_PERMISSIONS = ("Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod")
-WRITE_PERMISSIONS = ("Policy.ReadWrite.AuthenticationMethod",)
 SECTION_SCHEMA = {"type": "object"}
-LOCATION_SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "string"}, "displayName": {"type": "string"}, "isTrusted": {"type": "boolean"},
-    "ipRanges": {"type": "array", "items": {"type": "object"}}}}
-BLOCK_SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "string"}, "userPrincipalName": {"type": "string"}, "reason": {"type": "string"},
-    "blockedDateTime": {"type": "string"}, "blockedBy": {"type": "string"}, "expirationDateTime": {"type": "string"},
-    "isActive": {"type": "boolean"}}}
+LOCATION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "displayName": {"type": "string"},
+        "isTrusted": {"type": "boolean"},
+        "ipRanges": {"type": "array", "items": {"type": "object"}},
+    },
+}
+BLOCK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "userPrincipalName": {"type": "string"},
+        "reason": {"type": "string"},
+        "blockedDateTime": {"type": "string"},
+        "blockedBy": {"type": "string"},
+        "expirationDateTime": {"type": "string"},
+        "isActive": {"type": "boolean"},
+    },
+}
 
 
 def _tenant_id() -> str:
@@ -37,10 +49,15 @@ def _actor_name() -> str:
 
 # --- settings sections --------------------------------------------------------------------------------
 
-@operation("/policies/mfaSettings", ["GET"], summary="All MFA settings of the tenant",
-           responses={"200": ("Every section", {"type": "object"})})
+
+@operation(
+    "/policies/mfaSettings",
+    ["GET"],
+    summary="All MFA settings of the tenant",
+    responses={"200": ("Every section", {"type": "object"})},
+)
 def get_all_settings():
-    require(READ_ROLES, READ_PERMISSIONS)
+    require(READ_ROLES)
     return {"id": "mfaSettings", **{name: settings.get(_tenant_id(), name) for name in settings.SECTIONS}}
 
 
@@ -50,21 +67,22 @@ def _section(name: str) -> str:
     return name
 
 
-@operation("/policies/mfaSettings/{section}", ["GET"], summary="One section of the MFA settings "
-           "(accountLockout, fraudAlert, reportSuspiciousActivity, notifications, trustedIps, verificationMethods, "
-           "rememberMfa, riskPolicy)", responses={"200": ("The section", SECTION_SCHEMA)})
+@operation(
+    "/policies/mfaSettings/{section}",
+    ["GET"],
+    summary="One section of the MFA settings "
+    "(accountLockout, fraudAlert, reportSuspiciousActivity, notifications, trustedIps, verificationMethods, "
+    "rememberMfa, riskPolicy)",
+    responses={"200": ("The section", SECTION_SCHEMA)},
+)
 def get_section(section):
-    require(READ_ROLES, READ_PERMISSIONS)
+    require(READ_ROLES)
     return settings.get(_tenant_id(), _section(section))
 
 
 def patch_section(name: str, body: dict):
     if not isinstance(body, dict):
         raise bad_request(f"The {settings.SECTIONS[name].title} settings must be a JSON object.")
-    if name == "reportSuspiciousActivity":
-        target = (body.get("includeTarget") or {}).get("id") if isinstance(body.get("includeTarget"), dict) else None
-        if target and target != "all_users" and directory.find_group(current_caller().tenant, target) is None:
-            raise bad_request(f"Property 'includeTarget': group '{str(target)[:64]}' does not exist in this tenant.")
     try:
         before, after = settings.update(_tenant_id(), name, body)
     except settings.SettingsError as error:
@@ -74,24 +92,36 @@ def patch_section(name: str, body: dict):
     db.session.commit()
 
 
-@operation("/policies/mfaSettings/{section}", ["PATCH"], summary="Change one section of the MFA settings",
-           body=SECTION_SCHEMA, status=204, responses={"204": ("Changed", None)})
+@operation(
+    "/policies/mfaSettings/{section}",
+    ["PATCH"],
+    summary="Change one section of the MFA settings",
+    body=SECTION_SCHEMA,
+    status=204,
+    responses={"204": ("Changed", None)},
+)
 def update_section(section):
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     patch_section(_section(section), read_json())
     return "", 204
 
 
-@operation("/policies/authenticationMethodsPolicy", ["PATCH"],
-           summary="Change the policy's reportSuspiciousActivitySettings (state enabled/disabled/default, includeTarget)",
-           body={"type": "object", "properties": {"reportSuspiciousActivitySettings": {"type": "object"}}},
-           status=204, responses={"204": ("Changed", None)})
+@operation(
+    "/policies/authenticationMethodsPolicy",
+    ["PATCH"],
+    summary="Change the policy's reportSuspiciousActivitySettings (state enabled/disabled/default, includeTarget)",
+    body={"type": "object", "properties": {"reportSuspiciousActivitySettings": {"type": "object"}}},
+    status=204,
+    responses={"204": ("Changed", None)},
+)
 def patch_methods_policy():
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     body = read_json()
     unknown = set(body) - {"reportSuspiciousActivitySettings", "@odata.type", "id"}
     if unknown:
-        raise bad_request(f"Property '{sorted(unknown)[0]}' cannot be changed here; change each method's configuration instead.")
+        raise bad_request(
+            f"Property '{sorted(unknown)[0]}' cannot be changed here; change each method's configuration instead."
+        )
     if "reportSuspiciousActivitySettings" in body:
         patch_section("reportSuspiciousActivity", body["reportSuspiciousActivitySettings"])
     return "", 204
@@ -99,27 +129,50 @@ def patch_methods_policy():
 
 # --- blocked users ----------------------------------------------------------------------------------------
 
+
 def graph_block(row: MfaBlock) -> dict:
-    return {"id": row.id, "userId": row.user_id, "userPrincipalName": row.upn, "reason": row.reason,
-            "blockedDateTime": clock.iso(row.blocked_at), "blockedBy": row.blocked_by,
-            "expirationDateTime": clock.iso(row.expires_at), "isActive": row.is_active(),
-            "unblockedDateTime": clock.iso(row.unblocked_at), "unblockedBy": row.unblocked_by,
-            "unblockReason": row.unblock_reason}
+    return {
+        "id": row.id,
+        "userId": row.user_id,
+        "userPrincipalName": row.upn,
+        "reason": row.reason,
+        "blockedDateTime": clock.iso(row.blocked_at),
+        "blockedBy": row.blocked_by,
+        "expirationDateTime": clock.iso(row.expires_at),
+        "isActive": row.is_active(),
+        "unblockedDateTime": clock.iso(row.unblocked_at),
+        "unblockedBy": row.unblocked_by,
+        "unblockReason": row.unblock_reason,
+    }
 
 
-@operation("/policies/mfaSettings/blockedUsers", ["GET"], summary="Users blocked from MFA (who, when, why, by whom, expiry)",
-           responses={"200": ("Blocks", {"type": "object", "properties": {"value": {"type": "array", "items": BLOCK_SCHEMA}}})})
+@operation(
+    "/policies/mfaSettings/blockedUsers",
+    ["GET"],
+    summary="Users blocked from MFA (who, when, why, by whom, expiry)",
+    responses={
+        "200": ("Blocks", {"type": "object", "properties": {"value": {"type": "array", "items": BLOCK_SCHEMA}}})
+    },
+)
 def list_blocks():
-    require(READ_ROLES, READ_PERMISSIONS)
+    require(READ_ROLES)
     return {"value": [graph_block(b) for b in blocks.listing(_tenant_id())]}
 
 
-@operation("/policies/mfaSettings/blockedUsers", ["POST"], summary="Block a user from MFA for 90 days",
-           body={"type": "object", "required": ["userPrincipalName", "reason"], "properties": {
-               "userPrincipalName": {"type": "string"}, "reason": {"type": "string"}}},
-           status=201, responses={"201": ("The block", BLOCK_SCHEMA)})
+@operation(
+    "/policies/mfaSettings/blockedUsers",
+    ["POST"],
+    summary="Block a user from MFA for 90 days",
+    body={
+        "type": "object",
+        "required": ["userPrincipalName", "reason"],
+        "properties": {"userPrincipalName": {"type": "string"}, "reason": {"type": "string"}},
+    },
+    status=201,
+    responses={"201": ("The block", BLOCK_SCHEMA)},
+)
 def block_user():
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     body = read_json()
     upn = body.get("userPrincipalName")
     if not isinstance(upn, str) or not isinstance(body.get("reason"), str):
@@ -127,6 +180,8 @@ def block_user():
     user = target_user(upn[:320])
     try:
         row = blocks.block(user, body["reason"], _actor_name())
+    except blocks.AlreadyBlocked as error:
+        raise conflict(str(error)) from None
     except blocks.BlockError as error:
         raise bad_request(str(error)) from None
     audit("Block user from MFA", "user", user.id, after=graph_block(row))
@@ -134,11 +189,15 @@ def block_user():
     return graph_block(row), 201
 
 
-@operation("/policies/mfaSettings/blockedUsers/{block_id}/unblock", ["POST"], summary="Unblock (a reason is required)",
-           body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
-           responses={"200": ("The block, ended", BLOCK_SCHEMA)})
+@operation(
+    "/policies/mfaSettings/blockedUsers/{block_id}/unblock",
+    ["POST"],
+    summary="Unblock (a reason is required)",
+    body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    responses={"200": ("The block, ended", BLOCK_SCHEMA)},
+)
 def unblock_user(block_id):
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     row = db.session.get(MfaBlock, block_id[:36])
     if row is None or row.tenant_id != _tenant_id():
         raise not_found("There is no such block.")
@@ -152,14 +211,22 @@ def unblock_user(block_id):
     return graph_block(row)
 
 
-@operation("/users/{user_ref}/revokeMfaSessions", ["POST"], summary="Forget every device on which the user chose "
-           "to remember MFA", status=204, responses={"204": ("Revoked", None)})
+@operation(
+    "/users/{user_ref}/revokeMfaSessions",
+    ["POST"],
+    summary="Forget every device on which the user chose to remember MFA",
+    status=204,
+    responses={"204": ("Revoked", None)},
+)
 def revoke_mfa_sessions(user_ref):
     caller = current_caller()
     allowed = caller.has_permission("UserAuthenticationMethod.ReadWrite.All") and (
-        caller.is_app or caller.roles & {Roles.GLOBAL_ADMIN, Roles.PRIVILEGED_AUTH_ADMIN, Roles.AUTH_ADMIN, Roles.AUTH_POLICY_ADMIN})
+        caller.is_app
+        or caller.roles & {Roles.GLOBAL_ADMIN, Roles.PRIVILEGED_AUTH_ADMIN, Roles.AUTH_ADMIN, Roles.AUTH_POLICY_ADMIN}
+    )
     if not allowed:
         from ..graph.api import forbidden
+
         raise forbidden()
     user = target_user(user_ref)
     remember.revoke(user)
@@ -170,40 +237,78 @@ def revoke_mfa_sessions(user_ref):
 
 # --- identity protection ----------------------------------------------------------------------------------
 
-@operation("/identityProtection/riskDetections", ["GET"], summary="Risk detections (user-reported suspicious activity)",
-           responses={"200": ("Detections", {"type": "object"})})
+
+@operation(
+    "/identityProtection/riskDetections",
+    ["GET"],
+    summary="Risk detections (user-reported suspicious activity)",
+    responses={"200": ("Detections", {"type": "object"})},
+)
 def list_detections():
-    require(READ_ROLES, READ_PERMISSIONS)
+    require(READ_ROLES)
     found = []
     for d in risk.detections(_tenant_id()):
         user = db.session.get(User, d.user_id)
-        found.append({"id": d.id, "riskEventType": d.risk_event_type, "riskLevel": d.risk_level, "riskState": "atRisk",
-                      "source": d.source, "detectionTimingType": "realtime", "ipAddress": d.ip_address,
-                      "activityDateTime": clock.iso(d.detected_at), "detectedDateTime": clock.iso(d.detected_at),
-                      "userId": d.user_id, "userPrincipalName": user.upn if user else None,
-                      "userDisplayName": user.display_name if user else None})
+        found.append(
+            {
+                "id": d.id,
+                "riskEventType": d.risk_event_type,
+                "riskLevel": d.risk_level,
+                "riskState": "atRisk",
+                "source": d.source,
+                "detectionTimingType": "realtime",
+                "ipAddress": d.ip_address,
+                "activityDateTime": clock.iso(d.detected_at),
+                "detectedDateTime": clock.iso(d.detected_at),
+                "userId": d.user_id,
+                "userPrincipalName": user.upn if user else None,
+                "userDisplayName": user.display_name if user else None,
+            }
+        )
     return {"@odata.context": odata_context("identityProtection/riskDetections"), "value": found}
 
 
-@operation("/identityProtection/riskyUsers", ["GET"], summary="Users at risk, and users whose risk was dismissed",
-           responses={"200": ("Risky users", {"type": "object"})})
+@operation(
+    "/identityProtection/riskyUsers",
+    ["GET"],
+    summary="Users at risk, and users whose risk was dismissed",
+    responses={"200": ("Risky users", {"type": "object"})},
+)
 def list_risky_users():
-    require(READ_ROLES, READ_PERMISSIONS)
+    require(READ_ROLES)
     found = []
     for state in risk.risky_users(_tenant_id()):
         user = db.session.get(User, state.user_id)
-        found.append({"id": state.user_id, "userPrincipalName": user.upn, "userDisplayName": user.display_name,
-                      "riskLevel": state.risk_level, "riskState": state.risk_state,
-                      "riskDetail": "adminDismissedAllRiskForUser" if state.risk_state == "dismissed" else "none",
-                      "riskLastUpdatedDateTime": clock.iso(state.risk_updated_at), "isDeleted": False, "isProcessing": False})
+        found.append(
+            {
+                "id": state.user_id,
+                "userPrincipalName": user.upn,
+                "userDisplayName": user.display_name,
+                "riskLevel": state.risk_level,
+                "riskState": state.risk_state,
+                "riskDetail": "adminDismissedAllRiskForUser" if state.risk_state == "dismissed" else "none",
+                "riskLastUpdatedDateTime": clock.iso(state.risk_updated_at),
+                "isDeleted": False,
+                "isProcessing": False,
+            }
+        )
     return {"@odata.context": odata_context("identityProtection/riskyUsers"), "value": found}
 
 
-@operation("/identityProtection/riskyUsers/dismiss", ["POST"], summary="Dismiss the risk of users",
-           body={"type": "object", "required": ["userIds"], "properties": {"userIds": {"type": "array", "items": {"type": "string"}}}},
-           status=204, responses={"204": ("Dismissed", None)})
+@operation(
+    "/identityProtection/riskyUsers/dismiss",
+    ["POST"],
+    summary="Dismiss the risk of users",
+    body={
+        "type": "object",
+        "required": ["userIds"],
+        "properties": {"userIds": {"type": "array", "items": {"type": "string"}}},
+    },
+    status=204,
+    responses={"204": ("Dismissed", None)},
+)
 def dismiss_risky_users():
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     ids = read_json().get("userIds")
     if not isinstance(ids, list) or not ids or len(ids) > 60 or not all(isinstance(i, str) for i in ids):
         raise bad_request("Property 'userIds' must be a list of 1 to 60 user ids.")
@@ -224,88 +329,94 @@ def graph_location(location: NamedLocation) -> dict:
     def cidr(text):
         kind = "iPv6CidrRange" if ":" in text else "iPv4CidrRange"
         return {"@odata.type": f"#microsoft.graph.{kind}", "cidrAddress": text}
-    return {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": location.id, "displayName": location.display_name,
-            "createdDateTime": clock.iso(location.created_at), "modifiedDateTime": clock.iso(location.modified_at),
-            "isTrusted": location.is_trusted, "ipRanges": [cidr(c) for c in location.ip_ranges]}
 
-
-def _apply_location(location: NamedLocation, body: dict, creating: bool) -> None:
-    odata_type = body.get("@odata.type")
-    if odata_type is not None and str(odata_type).lstrip("#") != "microsoft.graph.ipNamedLocation":
-        raise bad_request("Only ipNamedLocation is supported (countryNamedLocation is not).")
-    unknown = set(body) - {"@odata.type", "id", "displayName", "ipRanges", "isTrusted"}
-    if unknown:
-        raise bad_request(f"Property '{sorted(unknown)[0]}' is not valid for a named location.")
-    if "displayName" in body or creating:
-        name = body.get("displayName")
-        if not isinstance(name, str) or not name.strip():
-            raise bad_request("Property 'displayName' is required.")
-        location.display_name = name.strip()[:256]
-    if "ipRanges" in body or creating:
-        ranges = body.get("ipRanges")
-        if not isinstance(ranges, list) or not ranges or len(ranges) > 2000:
-            raise bad_request("Property 'ipRanges' must be a non-empty list of {\"cidrAddress\": ...}.")
-        try:
-            location.ip_ranges = list(dict.fromkeys(
-                locations.parse_range(r.get("cidrAddress") if isinstance(r, dict) else None) for r in ranges))
-        except locations.LocationError as error:
-            raise bad_request(str(error)) from None
-    if "isTrusted" in body:
-        if not isinstance(body["isTrusted"], bool):
-            raise bad_request("Property 'isTrusted' must be true or false.")
-        location.is_trusted = body["isTrusted"]
-    location.modified_at = clock.now()
+    return {
+        "@odata.type": "#microsoft.graph.ipNamedLocation",
+        "id": location.id,
+        "displayName": location.display_name,
+        "createdDateTime": clock.iso(location.created_at),
+        "modifiedDateTime": clock.iso(location.modified_at),
+        "isTrusted": location.is_trusted,
+        "ipRanges": [cidr(c) for c in location.ip_ranges],
+    }
 
 
 @operation(NAMED, ["GET"], summary="List named locations", responses={"200": ("Locations", {"type": "object"})})
 def list_locations():
-    require(READ_ROLES, READ_PERMISSIONS)
-    return {"@odata.context": odata_context("identity/conditionalAccess/namedLocations"),
-            "value": [graph_location(n) for n in locations.named_locations(_tenant_id())]}
+    require(READ_ROLES)
+    return {
+        "@odata.context": odata_context("identity/conditionalAccess/namedLocations"),
+        "value": [graph_location(n) for n in locations.named_locations(_tenant_id())],
+    }
 
 
-@operation(NAMED, ["POST"], summary="Create an IP named location (IPv4 and IPv6)", body=LOCATION_SCHEMA, status=201,
-           responses={"201": ("The location", LOCATION_SCHEMA)})
+@operation(
+    NAMED,
+    ["POST"],
+    summary="Create an IP named location (IPv4 and IPv6)",
+    body=LOCATION_SCHEMA,
+    status=201,
+    responses={"201": ("The location", LOCATION_SCHEMA)},
+)
 def create_location():
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
-    location = NamedLocation(tenant_id=_tenant_id())
-    _apply_location(location, read_json(), creating=True)
-    db.session.add(location)
-    db.session.flush()
+    require(WRITE_ROLES)
+    try:
+        location = locations.create(_tenant_id(), read_json())
+    except locations.LocationError as error:
+        raise bad_request(str(error)) from None
     audit("Add named location", "namedLocation", location.id, after=graph_location(location))
     db.session.commit()
     return graph_location(location), 201
 
 
 def _location(location_id: str) -> NamedLocation:
-    location = db.session.get(NamedLocation, location_id[:36])
-    if location is None or location.tenant_id != _tenant_id():
+    location = locations.find(_tenant_id(), location_id)
+    if location is None:
         raise not_found("There is no such named location.")
     return location
 
 
-@operation(NAMED + "/{location_id}", ["GET"], summary="Get a named location", responses={"200": ("The location", LOCATION_SCHEMA)})
+@operation(
+    NAMED + "/{location_id}",
+    ["GET"],
+    summary="Get a named location",
+    responses={"200": ("The location", LOCATION_SCHEMA)},
+)
 def get_location(location_id):
-    require(READ_ROLES, READ_PERMISSIONS)
+    require(READ_ROLES)
     return graph_location(_location(location_id))
 
 
-@operation(NAMED + "/{location_id}", ["PATCH"], summary="Change a named location", body=LOCATION_SCHEMA, status=204,
-           responses={"204": ("Changed", None)})
+@operation(
+    NAMED + "/{location_id}",
+    ["PATCH"],
+    summary="Change a named location",
+    body=LOCATION_SCHEMA,
+    status=204,
+    responses={"204": ("Changed", None)},
+)
 def patch_location(location_id):
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     location = _location(location_id)
     before = graph_location(location)
-    _apply_location(location, read_json(), creating=False)
+    try:
+        locations.apply(location, read_json(), creating=False)
+    except locations.LocationError as error:
+        raise bad_request(str(error)) from None
     audit("Update named location", "namedLocation", location.id, before=before, after=graph_location(location))
     db.session.commit()
     return "", 204
 
 
-@operation(NAMED + "/{location_id}", ["DELETE"], summary="Delete a named location", status=204,
-           responses={"204": ("Deleted", None)})
+@operation(
+    NAMED + "/{location_id}",
+    ["DELETE"],
+    summary="Delete a named location",
+    status=204,
+    responses={"204": ("Deleted", None)},
+)
 def delete_location(location_id):
-    require(WRITE_ROLES, WRITE_PERMISSIONS)
+    require(WRITE_ROLES)
     location = _location(location_id)
     audit("Delete named location", "namedLocation", location.id, before=graph_location(location))
     db.session.delete(location)

@@ -1,4 +1,5 @@
 """Blocking users from MFA: by an administrator (with a reason) or after a fraud report; 90 days at most."""
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -6,19 +7,27 @@ from sqlalchemy import select
 from .. import clock
 from ..extensions import db
 from .models import MfaBlock
+from ..i18n.names import N_
 
 BLOCK_DAYS = 90
-BLOCKED = "Your account is blocked from multifactor authentication. Contact your administrator."
+BLOCKED = N_("Your account is blocked from multifactor authentication. Contact your administrator.")
 
 
 class BlockError(ValueError):
     pass
 
 
+class AlreadyBlocked(BlockError):
+    """The user is blocked already: the block stands as it is (its reason is not replaced)."""
+
+
 def active_block(user) -> MfaBlock | None:
-    return db.session.scalar(select(MfaBlock).where(
-        MfaBlock.user_id == user.id, MfaBlock.unblocked_at.is_(None), MfaBlock.expires_at > clock.now())
-        .order_by(MfaBlock.blocked_at.desc()).limit(1))
+    return db.session.scalar(
+        select(MfaBlock)
+        .where(MfaBlock.user_id == user.id, MfaBlock.unblocked_at.is_(None), MfaBlock.expires_at > clock.now())
+        .order_by(MfaBlock.blocked_at.desc())
+        .limit(1)
+    )
 
 
 def block(user, reason: str, by: str) -> MfaBlock:
@@ -27,9 +36,18 @@ def block(user, reason: str, by: str) -> MfaBlock:
         raise BlockError("A reason is required to block a user.")
     existing = active_block(user)
     if existing is not None:
-        return existing
-    row = MfaBlock(tenant_id=user.tenant_id, user_id=user.id, upn=user.upn, reason=reason[:1000], blocked_by=by[:320],
-                   expires_at=clock.now() + timedelta(days=BLOCK_DAYS))
+        raise AlreadyBlocked(
+            f"{user.upn} is already blocked from MFA (since {clock.iso(existing.blocked_at)}, "
+            f"until {clock.iso(existing.expires_at)}). Unblock first to block with a new reason."
+        )
+    row = MfaBlock(
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        upn=user.upn,
+        reason=reason[:1000],
+        blocked_by=by[:320],
+        expires_at=clock.now() + timedelta(days=BLOCK_DAYS),
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -45,8 +63,11 @@ def unblock(row: MfaBlock, reason: str, by: str) -> None:
 
 
 def listing(tenant_id: str) -> list[MfaBlock]:
-    return list(db.session.scalars(select(MfaBlock).where(MfaBlock.tenant_id == tenant_id)
-                                   .order_by(MfaBlock.blocked_at.desc()).limit(500)))
+    return list(
+        db.session.scalars(
+            select(MfaBlock).where(MfaBlock.tenant_id == tenant_id).order_by(MfaBlock.blocked_at.desc()).limit(500)
+        )
+    )
 
 
 def guard(txn, user) -> str | None:

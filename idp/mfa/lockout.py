@@ -4,6 +4,7 @@ Every MFA attempt first claims a slot with one conditional UPDATE: denials plus 
 under the threshold. So however many wrong codes arrive at once, in however many processes, at most the
 threshold of them are ever checked against the secret; the rest are refused without looking (no oracle).
 """
+
 from datetime import timedelta
 
 from sqlalchemy import and_, case, func, or_, update
@@ -14,8 +15,9 @@ from ..extensions import db
 from . import settings
 from .models import MfaUserState as S
 from .state import ensure_exists
+from ..i18n.names import N_
 
-LOCKED = "Your account is temporarily locked to prevent unauthorized use. Try again later."
+LOCKED = N_("Your account is temporarily locked to prevent unauthorized use. Try again later.")
 
 
 def _config(user) -> dict:
@@ -30,15 +32,36 @@ def claim_attempt(txn, user) -> str | None:
     ensure_exists(user)
     now = clock.now()
     reset_before = now - timedelta(minutes=config["minutesUntilCounterReset"])
-    db.session.execute(update(S).where(S.user_id == user.id, or_(
+    # one UPDATE: a lock that has run out or a counting window that is over starts again (which also frees
+    # the slots of a process that died mid-check), and the slot is taken in the same statement
+    starts_again = or_(
         S.locked_until <= now,  # unlocked automatically
-        and_(S.locked_until.is_(None), S.window_started_at <= reset_before)))  # the denial counter resets
-        .values(denials=0, in_flight=0, window_started_at=None, locked_until=None))
-    claimed = db.session.execute(update(S).where(
-        S.user_id == user.id, S.locked_until.is_(None),
-        S.denials + S.in_flight < config["mfaDenialsBeforeLockout"]).values(in_flight=S.in_flight + 1)).rowcount
+        and_(S.locked_until.is_(None), S.window_started_at <= reset_before),  # the denial counter resets
+    )
+    claimed = db.session.execute(
+        update(S)
+        .where(
+            S.user_id == user.id,
+            or_(
+                starts_again,
+                and_(S.locked_until.is_(None), S.denials + S.in_flight < config["mfaDenialsBeforeLockout"]),
+            ),
+        )
+        .values(
+            in_flight=case((starts_again, 1), else_=S.in_flight + 1),
+            denials=case((starts_again, 0), else_=S.denials),
+            window_started_at=case((starts_again, None), else_=S.window_started_at),
+            locked_until=case((starts_again, None), else_=S.locked_until),
+        )
+    ).rowcount
     db.session.commit()
     return None if claimed == 1 else LOCKED
+
+
+def locked_check(txn, user) -> str | None:
+    """Whether the account is locked now, without claiming a slot (before a prompt is shown)."""
+    row = db.session.get(S, user.id)
+    return LOCKED if row and row.locked_until and row.locked_until > clock.now() else None
 
 
 def _release():
@@ -49,16 +72,27 @@ def record_denial(txn, user, method) -> None:
     config = _config(user)
     ensure_exists(user)
     now = clock.now()
-    db.session.execute(update(S).where(S.user_id == user.id).values(
-        denials=S.denials + 1, in_flight=_release(), window_started_at=func.coalesce(S.window_started_at, now)))
+    db.session.execute(
+        update(S)
+        .where(S.user_id == user.id)
+        .values(denials=S.denials + 1, in_flight=_release(), window_started_at=func.coalesce(S.window_started_at, now))
+    )
     if config["isEnabled"]:
-        locked = db.session.execute(update(S).where(
-            S.user_id == user.id, S.locked_until.is_(None), S.denials >= config["mfaDenialsBeforeLockout"])
-            .values(locked_until=now + timedelta(minutes=config["minutesUntilUnlock"]))).rowcount
+        locked = db.session.execute(
+            update(S)
+            .where(S.user_id == user.id, S.locked_until.is_(None), S.denials >= config["mfaDenialsBeforeLockout"])
+            .values(locked_until=now + timedelta(minutes=config["minutesUntilUnlock"]))
+        ).rowcount
         if locked:
-            record_audit(tenant_id=user.tenant_id, actor_id=None, actor_type="system",
-                         activity="Account locked after MFA denials", target_type="user", target_id=user.id,
-                         after={"minutesUntilUnlock": config["minutesUntilUnlock"]})
+            record_audit(
+                tenant_id=user.tenant_id,
+                actor_id=None,
+                actor_type="system",
+                activity="Account locked after MFA denials",
+                target_type="user",
+                target_id=user.id,
+                after={"minutesUntilUnlock": config["minutesUntilUnlock"]},
+            )
     db.session.commit()
 
 
@@ -69,14 +103,27 @@ def release(txn, user, method) -> None:
 
 
 def record_success(txn, user, method, form=None) -> None:
+    """Settle the slot of a passed prompt; it commits with the rest of the step (the flow's commit)."""
     ensure_exists(user)
-    db.session.execute(update(S).where(S.user_id == user.id).values(
-        in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=clock.now()))
-    db.session.commit()
+    db.session.execute(
+        update(S)
+        .where(S.user_id == user.id)
+        .values(in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=clock.now())
+    )
 
 
 def status(user) -> dict:
     row = db.session.get(S, user.id)
     locked = bool(row and row.locked_until and row.locked_until > clock.now())
-    return {"locked": locked, "lockedUntil": clock.iso(row.locked_until) if locked else None,
-            "denials": row.denials if row else 0}
+    return {
+        "locked": locked,
+        "lockedUntil": clock.iso(row.locked_until) if locked else None,
+        "denials": row.denials if row else 0,
+    }
+
+
+def unlock(user) -> None:
+    """An administrator's manual unlock: the denial count starts again (the caller commits)."""
+    db.session.execute(
+        update(S).where(S.user_id == user.id).values(denials=0, window_started_at=None, locked_until=None)
+    )

@@ -1,20 +1,22 @@
 """The MFA settings in the pages: what an MFA prompt offers, the fraud report step, the console page."""
-from flask import abort, g, redirect, render_template, request, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
-from flask import current_app
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
 from ..audit import record_audit
-from ..console import admin_required, bp as console_bp
+from ..console import admin_required
+from ..console import bp as console_bp
 from ..directory import service as directory
 from ..directory.models import Group, User
 from ..extensions import db, limiter
+from ..methods import rbac
 from ..signin import flow
 from ..signin.models import SigninTransaction
 from ..signin.views import bp as signin_bp
-from . import blocks, fraud, locations, remember, risk, settings
-from .models import MfaBlock
+from . import blocks, fraud, lockout, remember, risk, settings
+from .models import MfaBlock, MfaUserState
 
 ADMIN_ROLES = {"Global Administrator", "Authentication Policy Administrator"}
 
@@ -24,16 +26,19 @@ def mfa_prompt_extras(txn, stage: str, method) -> dict:
     user = txn.user if txn else None
     if user is None or not (stage == "mfa" or method.mfa_prompt):
         return {"remember_days": None, "can_report": False}
-    return {"remember_days": remember.days_offered(user) if stage == "mfa" else None,
-            "can_report": fraud.can_report(user)}
+    return {
+        "remember_days": remember.days_offered(user) if stage == "mfa" else None,
+        "can_report": fraud.may_report(txn) and fraud.can_report(user),
+    }
 
 
 @signin_bp.post("/report")
 @limiter.limit("10/minute")
 def report_fraud():
-    """"I didn't try to sign in", from an MFA prompt: the pending sign-in is denied."""
+    """ "I didn't try to sign in", from an MFA prompt: the pending sign-in is denied. Only a sign-in that has
+    proved a first factor for its user may report: typing someone's name must not block them."""
     txn = flow.current(g.tenant)
-    if txn is None or txn.user is None:
+    if txn is None or not fraud.may_report(txn):
         return render_template("signin/expired.html", restart=url_for("signin.start", tenant=g.tenant_ref)), 400
     if not fraud.can_report(txn.user):
         abort(403, description="Your organization does not accept fraud reports.")
@@ -43,41 +48,47 @@ def report_fraud():
 
 # --- the report link in the email-code message --------------------------------------------------------
 
-def _report_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="fraud-report-link")
 
-
-def report_link_token(user) -> str:
-    return _report_serializer().dumps({"u": user.id})
-
-
-def report_from_link(token: str):
-    """The emailed link names the user (signed); it denies their pending sign-in, if any, and reports."""
-    try:
-        data = _report_serializer().loads(token or "")
-    except BadSignature:
+def report_for(user):
+    """A report from the (already verified, single-use) link of a code e-mail: it denies the user's pending
+    sign-in, if any, and does what the settings say."""
+    if user.tenant_id != g.tenant.id or not fraud.can_report(user):
         return None
-    user = db.session.get(User, data.get("u") if isinstance(data, dict) else None)
-    if user is None or user.tenant_id != g.tenant.id or not fraud.can_report(user):
-        return None
-    txn = db.session.scalar(select(SigninTransaction).where(
-        SigninTransaction.user_id == user.id, SigninTransaction.state != "done",
-        SigninTransaction.expires_at > clock.now()).order_by(SigninTransaction.created_at.desc()).limit(1))
+    txn = db.session.scalar(
+        select(SigninTransaction)
+        .where(
+            SigninTransaction.user_id == user.id,
+            SigninTransaction.state != "done",
+            SigninTransaction.expires_at > clock.now(),
+        )
+        .order_by(SigninTransaction.created_at.desc())
+        .limit(1)
+    )
     if txn is None:  # nothing pending: still recorded, as a report about this user
-        txn = SigninTransaction(tenant_id=user.tenant_id, user_id=user.id, methods_done=[], amr=[], data={},
-                                expires_at=clock.now())
+        txn = SigninTransaction(
+            tenant_id=user.tenant_id, user_id=user.id, methods_done=[], amr=[], data={}, expires_at=clock.now()
+        )
     return fraud.report(txn, user)
 
 
 # --- console ---------------------------------------------------------------------------------------------
+
 
 def _may_edit() -> bool:
     return bool(g.caller.roles & ADMIN_ROLES)
 
 
 def _audit(activity, target_type, target_id, before=None, after=None):
-    record_audit(tenant_id=g.tenant.id, actor_id=g.sso.user.id, actor_type="user", activity=activity,
-                 target_type=target_type, target_id=target_id, before=before, after=after)
+    record_audit(
+        tenant_id=g.tenant.id,
+        actor_id=g.sso.user.id,
+        actor_type="user",
+        activity=activity,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+    )
 
 
 def _form_value(default, raw):
@@ -95,18 +106,54 @@ def _form_value(default, raw):
     return raw
 
 
+PAGES = ("block", "risk")  # the MFA pages that are not a settings section
+
+
+def _back(page: str, error: str | None = None):
+    """Back to the section's page with the outcome in the session's flash: the page shows only messages the
+    server itself wrote, never text from the URL."""
+    flash(error or _("Saved."), "error" if error else "ok")
+    return redirect(url_for("console.mfa_section", section=page), 303)
+
+
 @console_bp.route("/mfa", methods=["GET"])
 @admin_required
 def mfa_settings():
+    """The MFA settings' overview: one link per section (each section is its own page)."""
+    return render_template("console/mfa.html", sections=settings.SECTIONS, may_edit=_may_edit())
+
+
+@console_bp.get("/mfa/<section>")
+@admin_required
+def mfa_section(section):
+    if section == "locations":  # named locations have their own pages now
+        return redirect(url_for("console.named_locations"), 301)
+    return _section_page(section)
+
+
+def _section_page(section, values=None, error=None, status=200):
     tenant_id = g.tenant.id
-    return render_template("console/mfa.html", sections=settings.SECTIONS,
-                           values={name: settings.get(tenant_id, name) for name in settings.SECTIONS},
-                           blocked=blocks.listing(tenant_id), risky=risk.risky_users(tenant_id),
-                           detections=risk.detections(tenant_id)[:50], locations=locations.named_locations(tenant_id),
-                           groups=db.session.scalars(select(Group).where(Group.tenant_id == tenant_id)).all(),
-                           user_of=lambda user_id: db.session.get(User, user_id),
-                           may_edit=_may_edit(), error=request.args.get("error"), saved=request.args.get("saved"),
-                           now=clock.now())
+    if section not in settings.SECTIONS and section not in PAGES:
+        abort(404, description=_("No such MFA settings page."))
+    context = {
+        "section": section,
+        "spec": settings.SECTIONS.get(section),
+        "may_edit": _may_edit(),
+        "error": error,
+        "now": clock.now(),
+        "user_of": lambda user_id: db.session.get(User, user_id),
+    }
+    if section in settings.SECTIONS:
+        context["values"] = values or settings.get(tenant_id, section)
+        context["groups"] = db.session.scalars(select(Group).where(Group.tenant_id == tenant_id)).all()
+        context["field_errors"] = {
+            name: error for name in settings.SECTIONS[section].defaults if error and f"'{name}'" in error
+        }
+    elif section == "block":
+        context["blocked"] = blocks.listing(tenant_id)
+    else:
+        context["risky"], context["detections"] = risk.risky_users(tenant_id), risk.detections(tenant_id)[:50]
+    return render_template("console/mfa_section.html", **context), status
 
 
 @console_bp.post("/mfa/settings/<section>")
@@ -115,16 +162,20 @@ def save_mfa_section(section):
     if section not in settings.SECTIONS or not _may_edit():
         abort(404 if section not in settings.SECTIONS else 403)
     defaults = settings.SECTIONS[section].defaults
-    changes = {name: _form_value(default, request.form.get(name)) for name, default in defaults.items()
-               if name in request.form or isinstance(default, bool)}
+    changes = {
+        name: _form_value(default, request.form.get(name))
+        for name, default in defaults.items()
+        if name in request.form or isinstance(default, bool)
+    }
     try:
         before, after = settings.update(g.tenant.id, section, changes)
     except settings.SettingsError as error:
         db.session.rollback()
-        return redirect(url_for("console.mfa_settings", error=str(error)) + f"#{section}")
+        entered = {**settings.get(g.tenant.id, section), **changes}
+        return _section_page(section, values=entered, error=str(error), status=400)  # what was typed stays
     _audit(f"Update MFA settings: {settings.SECTIONS[section].title}", "mfaSettings", section, before, after)
     db.session.commit()
-    return redirect(url_for("console.mfa_settings", saved=section) + f"#{section}")
+    return _back(section)
 
 
 @console_bp.post("/mfa/block")
@@ -134,14 +185,14 @@ def block_user():
         abort(403)
     user = directory.find_user(g.tenant, request.form.get("upn", "").strip()[:320])
     if user is None:
-        return redirect(url_for("console.mfa_settings", error="No user with that UPN in this tenant.") + "#block")
+        return _back("block", error=_("No user with that UPN in this tenant."))
     try:
         row = blocks.block(user, request.form.get("reason", ""), g.sso.user.upn)
     except blocks.BlockError as error:
-        return redirect(url_for("console.mfa_settings", error=str(error)) + "#block")
+        return _back("block", error=str(error))
     _audit("Block user from MFA", "user", user.id, after={"reason": row.reason, "expires": clock.iso(row.expires_at)})
     db.session.commit()
-    return redirect(url_for("console.mfa_settings", saved="block") + "#block")
+    return _back("block")
 
 
 @console_bp.post("/mfa/block/<block_id>/unblock")
@@ -153,10 +204,54 @@ def unblock_user(block_id):
     try:
         blocks.unblock(row, request.form.get("reason", ""), g.sso.user.upn)
     except blocks.BlockError as error:
-        return redirect(url_for("console.mfa_settings", error=str(error)) + "#block")
+        return (
+            _back_to_user(row.user_id, str(error)) if request.form.get("back") == "user" else _back("block", str(error))
+        )
     _audit("Unblock user from MFA", "user", row.user_id, after={"reason": row.unblock_reason})
     db.session.commit()
-    return redirect(url_for("console.mfa_settings", saved="block") + "#block")
+    return _back_to_user(row.user_id) if request.form.get("back") == "user" else _back("block")
+
+
+def _back_to_user(user_id: str, error: str | None = None):
+    flash(error or _("Saved."), "error" if error else "ok")
+    return redirect(url_for("console.user_page", user_id=user_id, _anchor="lockout"), 303)
+
+
+def user_section(caller, user) -> dict:
+    """The user page's MFA part: an active block (with unblock) and the MFA denial lockout (with unlock)."""
+    return {
+        "template": "console/mfa_user_section.html",
+        "mfa_block": blocks.active_block(user),
+        "mfa_lockout": lockout.status(user),
+        "mfa_state": db.session.get(MfaUserState, user.id),
+        "may_edit_mfa": bool(caller.roles & ADMIN_ROLES),
+        "remember_refusal": _remember_refusal(caller, user),
+    }
+
+
+def _remember_refusal(caller, user) -> str | None:
+    """Why this administrator may not forget the user's remembered devices (the methods' rule), or None."""
+    try:
+        rbac.authorize(caller, user, "delete", self_service=True)
+    except rbac.MethodAccessError:
+        if user.is_admin:
+            return _(
+                "Only a Global Administrator or a Privileged Authentication Administrator may do this for an administrator."
+            )
+        return _("Your role cannot manage this user's authentication methods.")
+    return None
+
+
+@console_bp.post("/users/<user_id>/mfa-unlock")
+@admin_required
+def unlock_mfa(user_id):
+    user = directory.find_user(g.tenant, user_id) or abort(404)
+    if not _may_edit():
+        abort(403, description=_("Only a Global Administrator or an Authentication Policy Administrator may do this."))
+    lockout.unlock(user)
+    _audit("Unlock user from MFA lockout", "user", user.id)
+    db.session.commit()
+    return _back_to_user(user.id)
 
 
 @console_bp.post("/mfa/risk/<user_id>/dismiss")
@@ -168,18 +263,19 @@ def dismiss_risk(user_id):
     if risk.dismiss(user):
         _audit("Dismiss user risk", "user", user.id)
         db.session.commit()
-    return redirect(url_for("console.mfa_settings", saved="risk") + "#risk")
+    return _back("risk")
 
 
 @console_bp.post("/users/<user_id>/revoke-mfa-sessions")
 @admin_required
 def revoke_mfa_sessions(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
-    if not _may_edit() and "Authentication Administrator" not in g.caller.roles and \
-            "Privileged Authentication Administrator" not in g.caller.roles:
-        abort(403)
+    try:  # the same target rule as every other action on a user's methods (no admins for an Auth Admin)
+        rbac.authorize(g.caller, user, "delete", self_service=True)
+    except rbac.MethodAccessError as failure:
+        abort(failure.status, description=failure.message)
     remember.revoke(user)
     _audit("Revoke MFA sessions", "user", user.id)
     db.session.commit()
-    return redirect(url_for("console.user_page", user_id=user.id))
-
+    flash(_("Every remembered device asks for MFA again."), "ok")
+    return redirect(url_for("console.user_page", user_id=user.id, _anchor="lockout"), 303)

@@ -3,15 +3,16 @@
 Valid only while younger than N days and issued after the user's remembered devices were last revoked.
 A refresh token from a remembered sign-in is redeemable only while the user's last real MFA is within N days.
 """
+
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .. import clock
+from .. import clock, urls
 from ..extensions import db
-from ..signin.flow import MfaDecision, mfa_rule
+from ..signin.flow import MfaDecision
 from . import settings
 from .models import MfaUserState
 from .state import ensure
@@ -24,7 +25,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def cookie_name(tenant_id: str) -> str:
-    return COOKIE_PREFIX + tenant_id
+    return urls.cookie_name(COOKIE_PREFIX + tenant_id)
 
 
 def days_offered(user) -> int | None:
@@ -61,7 +62,6 @@ def _remembered(user) -> bool:
     return revoked is None or issued > clock.to_epoch(revoked)
 
 
-@mfa_rule(400)
 def remembered_device(txn) -> MfaDecision | None:
     user = txn.user
     if user is None or not _remembered(user):
@@ -81,12 +81,21 @@ def refresh_rule(session, refresh_token) -> None:
     days = settings.get(session.tenant_id, "rememberMfa")["days"]
     state = db.session.get(MfaUserState, session.user_id)
     if state is None or state.last_mfa_at is None or clock.now() - state.last_mfa_at > timedelta(days=days):
-        raise InvalidGrantError("This sign-in relied on a remembered device and the last multifactor authentication "
-                                f"is more than {days} days old; sign in again.")
+        raise InvalidGrantError(
+            "This sign-in relied on a remembered device and the last multifactor authentication "
+            f"is more than {days} days old; sign in again."
+        )
 
 
 def apply_cookies(response):
     for name, value, max_age in g.pop("remember_mfa_cookies", []):
-        response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="Lax",
-                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/")
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            path="/",
+        )
     return response

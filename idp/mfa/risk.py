@@ -1,4 +1,5 @@
 """User risk from end-user reports: detections, risky users, dismissal, and the optional high-risk block."""
+
 from sqlalchemy import select
 
 from .. import clock
@@ -14,8 +15,14 @@ HIGH_RISK_BLOCKED = "Your sign-in was blocked because your account is at high ri
 def raise_to_high(user) -> RiskDetection:
     state = ensure(user)
     state.risk_level, state.risk_state, state.risk_updated_at = "high", "atRisk", clock.now()
-    detection = RiskDetection(tenant_id=user.tenant_id, user_id=user.id, risk_event_type="userReportedSuspiciousActivity",
-                              risk_level="high", source="End user reported", ip_address=client_ip())
+    detection = RiskDetection(
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        risk_event_type="userReportedSuspiciousActivity",
+        risk_level="high",
+        source="End user reported",
+        ip_address=client_ip(),
+    )
     db.session.add(detection)
     db.session.flush()
     return detection
@@ -30,13 +37,24 @@ def dismiss(user) -> bool:
 
 
 def risky_users(tenant_id: str) -> list[MfaUserState]:
-    return list(db.session.scalars(select(MfaUserState).where(
-        MfaUserState.tenant_id == tenant_id, MfaUserState.risk_state != "none").order_by(MfaUserState.risk_updated_at.desc())))
+    return list(
+        db.session.scalars(
+            select(MfaUserState)
+            .where(MfaUserState.tenant_id == tenant_id, MfaUserState.risk_state != "none")
+            .order_by(MfaUserState.risk_updated_at.desc())
+        )
+    )
 
 
 def detections(tenant_id: str) -> list[RiskDetection]:
-    return list(db.session.scalars(select(RiskDetection).where(RiskDetection.tenant_id == tenant_id)
-                                   .order_by(RiskDetection.detected_at.desc()).limit(500)))
+    return list(
+        db.session.scalars(
+            select(RiskDetection)
+            .where(RiskDetection.tenant_id == tenant_id)
+            .order_by(RiskDetection.detected_at.desc())
+            .limit(500)
+        )
+    )
 
 
 def signin_guard(txn, user) -> str | None:

@@ -1,23 +1,26 @@
 """The tenant's MFA settings, section by section, with their defaults and rules.
 
-Telephony (calls, text messages) and app notifications are out of scope: those verification methods exist in
-the settings so that they can be shown, but can never be turned on.
+The verification methods switch each method off for the whole tenant, whatever the methods policy says;
+the phone-call settings give calls their caller ID (custom voice messages are uploads, in the phone slice).
 """
-import ipaddress
+
+import copy
 import re
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import g, has_request_context
+import phonenumbers
 from sqlalchemy import select
 
-from .. import clock
+from .. import cache, clock
+from ..directory import service as directory
 from ..extensions import db
+from ..inputs import RangeError, public_ip_range
 from .models import MfaSettings
 
 MAX_TRUSTED_RANGES = 50
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
-UNAVAILABLE_METHODS = ("appNotification", "call", "textMessage")
+VERIFICATION_METHODS = ("verificationCode", "appNotification", "call", "textMessage")
 
 
 class SettingsError(ValueError):
@@ -50,26 +53,26 @@ def _fraud(v):
 
 def _notifications(v):
     recipients = v["recipients"]
-    if not isinstance(recipients, list) or len(recipients) > 50 or not all(
-            isinstance(r, str) and EMAIL.fullmatch(r) for r in recipients):
+    if (
+        not isinstance(recipients, list)
+        or len(recipients) > 50
+        or not all(isinstance(r, str) and EMAIL.fullmatch(r) for r in recipients)
+    ):
         raise SettingsError("Property 'recipients' must be a list of at most 50 email addresses.")
     v["recipients"] = list(dict.fromkeys(r.lower() for r in recipients))
 
 
 def trusted_ip_range(text) -> str:
-    """A trusted-IPs entry: public IPv4 CIDR only (named locations take IPv6 and the rest)."""
-    if not isinstance(text, str):
-        raise SettingsError("Each trusted IP range must be a string in CIDR notation, such as 203.0.113.0/24.")
+    """A trusted-IPs entry: a public IPv4 range (named locations take IPv6 too)."""
+    if isinstance(text, str) and ":" in text:
+        raise SettingsError(
+            f"'{text[:64]}' is an IPv6 range: trusted IPs take IPv4 only. Use a named location "
+            "(Conditional Access → Named locations) for IPv6."
+        )
     try:
-        network = ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise SettingsError(f"'{text[:64]}' is not an IP range in CIDR notation (a.b.c.d/n).") from None
-    if network.version == 6:
-        raise SettingsError(f"'{text[:64]}' is an IPv6 range: trusted IPs take IPv4 only. Use a named location "
-                            "(Conditional Access → Named locations) for IPv6.")
-    if not network.is_global:
-        raise SettingsError(f"'{text[:64]}' is a private or reserved range; trusted IPs must be public addresses.")
-    return str(network)
+        return public_ip_range(text)
+    except RangeError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _trusted_ips(v):
@@ -83,23 +86,52 @@ def _trusted_ips(v):
 
 
 def _verification_methods(v):
-    for name in ("verificationCode", *UNAVAILABLE_METHODS):
+    for name in VERIFICATION_METHODS:
         _flag(v[name], name)
-    for name in UNAVAILABLE_METHODS:
-        if v[name]:
-            raise SettingsError(f"Property '{name}': this verification method is not available on this server "
-                                "(telephony and app notifications are out of scope).")
+
+
+def _phone_calls(v):
+    """The caller ID shown on MFA calls: a US number, as on Entra's settings page (or empty: the provider's)."""
+    number = v["callerIdNumber"]
+    if not isinstance(number, str) or len(number) > 32:
+        raise SettingsError("Property 'callerIdNumber' must be a US phone number.")
+    if not number.strip():
+        v["callerIdNumber"] = ""
+        return
+    try:
+        parsed = phonenumbers.parse(number.strip(), "US")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if (
+        parsed is None
+        or not phonenumbers.is_valid_number(parsed)
+        or phonenumbers.region_code_for_number(parsed) != "US"
+    ):
+        raise SettingsError("Property 'callerIdNumber': only US phone numbers can be the caller ID.")
+    v["callerIdNumber"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _suspicious_activity(v):
     if v["state"] not in ("enabled", "disabled", "default"):
         raise SettingsError("Property 'state' must be 'enabled', 'disabled' or 'default'.")
     target = v["includeTarget"]
-    if not isinstance(target, dict) or not isinstance(target.get("id"), str) or \
-            target.get("targetType", "group") != "group" or len(target["id"]) > 36:
-        raise SettingsError("Property 'includeTarget' must be {\"targetType\": \"group\", \"id\": \"all_users\" or a group id}.")
+    if (
+        not isinstance(target, dict)
+        or not isinstance(target.get("id"), str)
+        or target.get("targetType", "group") != "group"
+        or len(target["id"]) > 36
+    ):
+        raise SettingsError(
+            'Property \'includeTarget\' must be {"targetType": "group", "id": "all_users" or a group id}.'
+        )
     v["includeTarget"] = {"targetType": "group", "id": target["id"]}
     _whole(v["voiceReportingCode"], "voiceReportingCode", 0, 9)
+
+
+def _suspicious_activity_group(v, tenant_id):
+    target = v["includeTarget"]["id"]
+    if target != "all_users" and directory.find_group(directory.find_tenant(tenant_id), target) is None:
+        raise SettingsError(f"Property 'includeTarget': group '{target[:64]}' does not exist in this tenant.")
 
 
 def _remember(v):
@@ -117,33 +149,68 @@ class Section:
     title: str
     defaults: dict
     check: Callable[[dict], None]
+    check_in_tenant: Callable[[dict, str], None] | None = None  # rules that look at the directory
 
 
-SECTIONS = {s.name: s for s in [
-    Section("accountLockout", "Account lockout",
-            {"isEnabled": True, "mfaDenialsBeforeLockout": 10, "minutesUntilCounterReset": 10, "minutesUntilUnlock": 10},
-            _lockout),
-    Section("fraudAlert", "Fraud alert",
-            {"allowUsersToSubmitFraudAlerts": True, "blockUserWhenFraudReported": True, "fraudCode": "0"}, _fraud),
-    Section("reportSuspiciousActivity", "Report suspicious activity",
+SECTIONS = {
+    s.name: s
+    for s in [
+        Section(
+            "accountLockout",
+            "Account lockout",
+            {
+                "isEnabled": True,
+                "mfaDenialsBeforeLockout": 10,
+                "minutesUntilCounterReset": 10,
+                "minutesUntilUnlock": 10,
+            },
+            _lockout,
+        ),
+        Section(
+            "fraudAlert",
+            "Fraud alert",
+            {"allowUsersToSubmitFraudAlerts": True, "blockUserWhenFraudReported": True, "fraudCode": "0"},
+            _fraud,
+        ),
+        Section(
+            "reportSuspiciousActivity",
+            "Report suspicious activity",
             {"state": "default", "includeTarget": {"targetType": "group", "id": "all_users"}, "voiceReportingCode": 0},
-            _suspicious_activity),
-    Section("notifications", "Notifications", {"recipients": []}, _notifications),
-    Section("trustedIps", "Trusted IPs", {"skipMfaForTrustedIps": False, "ranges": []}, _trusted_ips),
-    Section("verificationMethods", "Verification methods",
-            {"verificationCode": True, "appNotification": False, "call": False, "textMessage": False},
-            _verification_methods),
-    Section("rememberMfa", "Remember multifactor authentication", {"isEnabled": False, "days": 90}, _remember),
-    Section("riskPolicy", "User risk", {"blockSignInForHighRiskUsers": False}, _risk),
-]}
+            _suspicious_activity,
+            _suspicious_activity_group,
+        ),
+        Section("notifications", "Notifications", {"recipients": []}, _notifications),
+        Section("trustedIps", "Trusted IPs", {"skipMfaForTrustedIps": False, "ranges": []}, _trusted_ips),
+        Section(
+            "verificationMethods",
+            "Verification methods",
+            {"verificationCode": True, "appNotification": True, "call": True, "textMessage": True},
+            _verification_methods,
+        ),
+        Section("phoneCallSettings", "Phone call settings", {"callerIdNumber": ""}, _phone_calls),
+        Section("rememberMfa", "Remember multifactor authentication", {"isEnabled": False, "days": 90}, _remember),
+        Section("riskPolicy", "User risk", {"blockSignInForHighRiskUsers": False}, _risk),
+    ]
+}
+
+
+#: how long another process may go on applying settings as they were
+CACHE_SECONDS = 5
 
 
 def get(tenant_id: str, section: str) -> dict:
-    memo = g.setdefault("mfa_settings", {}) if has_request_context() else {}
-    if tenant_id not in memo:  # every section in one look-up per request (a missing row means the defaults)
-        memo[tenant_id] = {row.section: row.values for row in db.session.scalars(
-            select(MfaSettings).where(MfaSettings.tenant_id == tenant_id))}
-    return {**SECTIONS[section].defaults, **memo[tenant_id].get(section, {})}
+    """A section's values (a missing row means the defaults); every section of a tenant in one look-up, kept a
+    few seconds per process."""
+    stored = cache.named("mfa-settings", ttl=CACHE_SECONDS).get(tenant_id, lambda: _tenant_sections(tenant_id))
+    return copy.deepcopy({**SECTIONS[section].defaults, **stored.get(section, {})})
+
+
+def _tenant_sections(tenant_id: str) -> dict:
+    query = select(MfaSettings).where(MfaSettings.tenant_id == tenant_id)
+    return {row.section: copy.deepcopy(row.values) for row in db.session.scalars(query)}
+
+
+cache.cleared_on_change("mfa-settings", MfaSettings)
 
 
 def update(tenant_id: str, section: str, changes: dict) -> tuple[dict, dict]:
@@ -157,12 +224,12 @@ def update(tenant_id: str, section: str, changes: dict) -> tuple[dict, dict]:
     before = get(tenant_id, section)
     after = {**before, **{k: v for k, v in changes.items() if k in spec.defaults}}
     spec.check(after)
+    if spec.check_in_tenant:
+        spec.check_in_tenant(after, tenant_id)
     row = db.session.get(MfaSettings, (tenant_id, section))
     if row is None:
         row = MfaSettings(tenant_id=tenant_id, section=section)
         db.session.add(row)
     row.values, row.modified_at = after, clock.now()
     db.session.flush()
-    if has_request_context():
-        g.pop("mfa_settings", None)
     return before, after

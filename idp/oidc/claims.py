@@ -1,8 +1,19 @@
 """Claims of ID tokens and userinfo, and the hook list that later rules use to vet refresh requests."""
+
 from .. import clock
 
 #: callables (session, refresh_token_row) that raise InvalidGrantError to refuse a refresh
 refresh_rules: list = []
+
+
+#: how the app authenticated, as Entra's `azpacr` / `appidacr` say it: 0 public, 1 secret, 2 certificate
+CLIENT_ACR = {"none": "0", "client_secret_basic": "1", "client_secret_post": "1", "private_key_jwt": "2"}
+
+
+def client_acr() -> str:
+    from flask import g
+
+    return CLIENT_ACR.get(g.get("client_auth_method"), "0")
 
 
 def user_claims(user, scope: str) -> dict:
@@ -17,11 +28,17 @@ def user_claims(user, scope: str) -> dict:
 
 def id_token_claims(principal, client, scope: str) -> dict:
     from .tokens import issuer, pairwise_sub
+
     user, session = principal.user, principal.session
     claims = {
-        "iss": issuer(user.tenant_id), "aud": client.id, "sub": pairwise_sub(user.id, client.id),
-        "auth_time": clock.to_epoch(session.auth_time), "amr": list(session.amr), "sid": session.id,
-        "ver": "2.0", "preferred_username": user.upn,
+        "iss": issuer(user.tenant_id),
+        "aud": client.id,
+        "sub": pairwise_sub(user.id, client.id),
+        "auth_time": clock.to_epoch(session.auth_time),
+        "amr": list(session.amr),
+        "sid": session.id,
+        "ver": "2.0",
+        "preferred_username": user.upn,
     }
     if principal.acr or session.acr:
         claims["acr"] = principal.acr or session.acr

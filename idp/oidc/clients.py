@@ -1,4 +1,5 @@
 """Client (app registration) management."""
+
 import secrets
 
 from sqlalchemy import event
@@ -18,15 +19,42 @@ def find_client(client_id: str | None) -> Client | None:
     """A client by id, from a short-lived per-process cache: every token request looks its client up."""
     if not client_id or len(client_id) > 64:
         return None
-    values = cache.named("clients", ttl=CACHE_SECONDS).get(client_id, lambda: cache.column_values(
-        db.session.get(Client, client_id)))
+    values = cache.named("clients", ttl=CACHE_SECONDS).get(
+        client_id, lambda: cache.column_values(db.session.get(Client, client_id))
+    )
     return cache.attached(Client, values)
+
+
+MULTI_TENANT = "AzureADMultipleOrgs"
+
+
+def serves_users_of(client: Client, tenant) -> bool:
+    """Whether users of another tenant may sign in to this app: a multi-tenant app (signInAudience
+    AzureADMultipleOrgs) at that tenant's authorize endpoint, or at its token endpoint for the grants that
+    carry a user. App-only tokens come from the app's own tenant only."""
+    from flask import request
+
+    if client.sign_in_audience != MULTI_TENANT or client.tenant_id == tenant.id:
+        return False
+    if request.endpoint == "oidc.authorize":
+        return True
+    return request.endpoint == "oidc.token" and request.form.get("grant_type") in USER_GRANTS
+
+
+USER_GRANTS = ("authorization_code", "refresh_token")
 
 
 @event.listens_for(Client, "after_update")
 @event.listens_for(Client, "after_delete")
 def _forget_clients(*_):
     cache.named("clients", ttl=CACHE_SECONDS).clear()  # a change made here shows here at once
+
+
+@event.listens_for(Client, "after_delete")
+def _revoke_tokens_of_deleted_client(mapper, connection, client):
+    from . import revocation
+
+    revocation.revoke_on(connection, revocation.CLIENT, [client.id])  # its access tokens die with it
 
 
 def new_client_secret() -> str:
@@ -36,18 +64,33 @@ def new_client_secret() -> str:
 def resource_audience(tenant_id: str, uri: str) -> str | None:
     """The client id of the API in `tenant_id` whose identifier URI is `uri` (api://<client id> by default)."""
     from sqlalchemy import select
+
     if uri.startswith("api://"):
-        client = db.session.get(Client, uri[len("api://"):])
+        client = db.session.get(Client, uri[len("api://") :])
         if client is not None and client.tenant_id == tenant_id and client.identifier_uri in (None, uri):
             return client.id
     client = db.session.scalar(select(Client).where(Client.tenant_id == tenant_id, Client.identifier_uri == uri))
     return client.id if client else None
 
 
-def create_client(tenant, name, redirect_uris, public=False, grants=None, permissions=(), post_logout=(), scopes=(),
-                  exposed_scopes=(), identifier_uri=None, signing_alg="RS256"):
+def create_client(
+    tenant,
+    name,
+    redirect_uris,
+    public=False,
+    grants=None,
+    permissions=(),
+    post_logout=(),
+    scopes=(),
+    exposed_scopes=(),
+    identifier_uri=None,
+    signing_alg="RS256",
+    certificate: bytes | None = None,
+):
     """Register an OAuth client; returns it with its secret (shown once; only a hash is kept)."""
-    grants = list(grants or (["authorization_code", "refresh_token"] if public or redirect_uris else ["client_credentials"]))
+    grants = list(
+        grants or (["authorization_code", "refresh_token"] if public or redirect_uris else ["client_credentials"])
+    )
     bad = set(grants) - GRANTS
     if bad:
         raise ValueError(f"unsupported grant(s): {', '.join(sorted(bad))}")
@@ -56,13 +99,25 @@ def create_client(tenant, name, redirect_uris, public=False, grants=None, permis
     if public and "client_credentials" in grants:
         raise ValueError("a public client cannot use client_credentials")
     secret = None if public else new_client_secret()
-    client = Client(tenant_id=tenant.id, name=name, is_public=public,
-                    secret_hash=crypto.digest(secret) if secret else None,
-                    token_endpoint_auth_method="none" if public else "client_secret_basic",
-                    redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
-                    grant_types=grants, scopes=DEFAULT_SCOPES + [s for s in scopes if s not in DEFAULT_SCOPES],
-                    app_permissions=list(permissions), exposed_scopes=list(exposed_scopes),
-                    identifier_uri=identifier_uri, id_token_signed_response_alg=signing_alg)
+    client = Client(
+        tenant_id=tenant.id,
+        name=name,
+        is_public=public,
+        secret_hash=crypto.digest(secret) if secret else None,
+        token_endpoint_auth_method="none" if public else "client_secret_basic",
+        redirect_uris=list(redirect_uris),
+        post_logout_redirect_uris=list(post_logout),
+        grant_types=grants,
+        scopes=DEFAULT_SCOPES + [s for s in scopes if s not in DEFAULT_SCOPES],
+        app_permissions=list(permissions),
+        exposed_scopes=list(exposed_scopes),
+        identifier_uri=identifier_uri,
+        id_token_signed_response_alg=signing_alg,
+    )
+    if certificate is not None:
+        from .grants.certificates import describe
+
+        client.certificates = [describe(certificate)]  # the public part only; the app keeps its key
     db.session.add(client)
     db.session.flush()
     return client, secret

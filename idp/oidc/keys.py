@@ -1,4 +1,5 @@
 """Signing keys: kept in the database, published in the JWKS, rotated by `flask idp rotate-keys`."""
+
 import json
 import secrets
 from datetime import timedelta
@@ -18,10 +19,18 @@ _private_cache: dict[str, object] = {}  # kid -> imported key; a kid's key never
 def _generate(alg: str) -> SigningKey:
     kid = secrets.token_urlsafe(12)
     params = {"kid": kid, "alg": alg, "use": "sig"}
-    key = RSAKey.generate_key(2048, parameters=params) if alg == "RS256" else ECKey.generate_key("P-256", parameters=params)
+    key = (
+        RSAKey.generate_key(2048, parameters=params)
+        if alg == "RS256"
+        else ECKey.generate_key("P-256", parameters=params)
+    )
     private = json.dumps(key.as_dict(private=True))
-    return SigningKey(kid=kid, alg=alg, private_jwk=crypto.seal(private.encode(), "signing-key"),
-                      public_jwk=key.as_dict(private=False))
+    return SigningKey(
+        kid=kid,
+        alg=alg,
+        private_jwk=crypto.seal(private.encode(), "signing-key"),
+        public_jwk=key.as_dict(private=False),
+    )
 
 
 def ensure_keys() -> None:
@@ -36,8 +45,9 @@ def rotate() -> list[SigningKey]:
     """Add a new active key per algorithm; old keys stop signing but stay published until every token
     they signed has expired."""
     now = clock.now()
-    grace = timedelta(seconds=max(current_app.config["IDP_ACCESS_TOKEN_LIFETIME"],
-                                  current_app.config["IDP_ID_TOKEN_LIFETIME"]) + 300)
+    grace = timedelta(
+        seconds=max(current_app.config["IDP_ACCESS_TOKEN_LIFETIME"], current_app.config["IDP_ID_TOKEN_LIFETIME"]) + 300
+    )
     for row in db.session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         row.retired_at, row.unpublish_at = now, now + grace
     new_keys = [_generate(alg) for alg in ALGORITHMS]
@@ -49,13 +59,17 @@ def rotate() -> list[SigningKey]:
 
 def forget() -> None:
     """Drop this process's cached key choices (other processes pick a rotation up within 30 s)."""
-    for name in ("active-kids", "jwks", "keyset"):
+    for name in ("active-kids", "jwks", "keyset", "metadata-responses"):
         cache.named(name).clear()
 
 
 def _active_row(alg: str) -> SigningKey | None:
-    return db.session.scalar(select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
-                             .order_by(SigningKey.created_at.desc()).limit(1))
+    return db.session.scalar(
+        select(SigningKey)
+        .where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+        .order_by(SigningKey.created_at.desc())
+        .limit(1)
+    )
 
 
 def signing_key(alg: str):
@@ -81,8 +95,13 @@ def _active_kid(alg: str) -> str:
 
 def published_rows() -> list[SigningKey]:
     now = clock.now()
-    return list(db.session.scalars(select(SigningKey).where(
-        or_(SigningKey.unpublish_at.is_(None), SigningKey.unpublish_at > now)).order_by(SigningKey.created_at)))
+    return list(
+        db.session.scalars(
+            select(SigningKey)
+            .where(or_(SigningKey.unpublish_at.is_(None), SigningKey.unpublish_at > now))
+            .order_by(SigningKey.created_at)
+        )
+    )
 
 
 def jwks() -> dict:

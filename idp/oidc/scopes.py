@@ -8,6 +8,7 @@
 One token is for one resource (as in Entra): asking for two resources' scopes at once is refused.
 A client's granted scopes are stored normalised: Graph ones bare, other resources' as `<identifier URI>/<scope>`.
 """
+
 from dataclasses import dataclass, field
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -28,13 +29,13 @@ class Resolved:
     def permissions(self) -> list[str]:
         """The resource's permission names, as `scp` / `roles` carry them (no resource prefix)."""
         prefix = "" if self.resource == GRAPH_RESOURCE else self.resource + "/"
-        return [s[len(prefix):] for s in self.scopes if s not in OIDC_SCOPES]
+        return [s[len(prefix) :] for s in self.scopes if s not in OIDC_SCOPES]
 
 
 def _split(item: str) -> tuple[str, str]:
     """(resource identifier, permission) of one requested scope."""
     if item.startswith(GRAPH_RESOURCE + "/"):
-        return GRAPH_RESOURCE, item[len(GRAPH_RESOURCE) + 1:]
+        return GRAPH_RESOURCE, item[len(GRAPH_RESOURCE) + 1 :]
     if "://" in item:
         resource, _, name = item.rpartition("/")
         return resource, name
@@ -55,8 +56,9 @@ def resolve(scope: str | None, granted: list[str], find_resource=None) -> Resolv
         resources.add(resource)
         prefix = "" if resource == GRAPH_RESOURCE else resource + "/"
         if name == ".default":
-            wanted = [s for s in granted if s not in OIDC_SCOPES and (
-                s.startswith(prefix) if prefix else "://" not in s)]
+            wanted = [
+                s for s in granted if s not in OIDC_SCOPES and (s.startswith(prefix) if prefix else "://" not in s)
+            ]
         else:
             wanted = [prefix + name]
         result.scopes.extend(s for s in wanted if s not in result.scopes)

@@ -1,15 +1,18 @@
 """Issuing and checking tokens.
 
-Access and ID tokens are JWTs signed with the active key of the client's algorithm. Refresh tokens are
-opaque random strings stored only as hashes. Every token issued from a sign-in session expires no later
-than the session's `not_after` (a TAP's or a guest session's end).
+Access and ID tokens are JWTs signed with the active key of the client's algorithm. Access tokens are not
+stored (as Entra's): this server checks its own ones (Graph API, userinfo, introspection) by signature, expiry
+and the revocation state (`revocation.py`: sign-out, a deleted pass, refresh reuse, code replay, ...). Refresh
+tokens are opaque random strings stored only as hashes, one row per token, rotated exactly once. Every token
+issued from a sign-in session expires no later than the session's `not_after` (a TAP's or a guest session's end).
 """
+
 import base64
 import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app, g, request
 from joserfc import jwt
@@ -17,11 +20,14 @@ from joserfc.errors import JoseError
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import clock, crypto
+from .. import clock, crypto, urls
+from ..claims_once import claim_once
+from ..inputs import load_json
 from ..directory.models import Tenant, User, new_id
 from ..extensions import db
 from ..signin.models import SigninSession
-from . import keys
+from . import claims as claim_rules
+from . import keys, revocation
 from .models import Client, Token
 
 from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
@@ -34,13 +40,14 @@ class Principal:
     user: User
     session: SigninSession
     acr: str | None = None  # the authentication strength this grant required and met
+    grant_id: str | None = None  # the grant its tokens belong to: the code's id, kept by every refresh after it
 
     def get_user_id(self):
         return self.user.id
 
 
 def base_url() -> str:
-    return (current_app.config.get("IDP_BASE_URL") or request.url_root).rstrip("/")
+    return urls.base_url()
 
 
 def issuer(tenant: Tenant | str) -> str:
@@ -73,7 +80,7 @@ def sign(claims: dict, alg: str) -> str:
 
 def _names_an_unloaded_key(token: str) -> bool:
     try:
-        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=" * (-len(token.split(".")[0]) % 4)))
+        header = load_json(base64.urlsafe_b64decode(token.split(".")[0] + "=" * (-len(token.split(".")[0]) % 4)))
     except (ValueError, TypeError):
         return False
     kid = header.get("kid") if isinstance(header, dict) else None
@@ -105,103 +112,141 @@ def decode(token: str, audience: str | None = None) -> dict | None:
 class TokenGenerator:
     """Authlib token generator: builds the response and remembers what save_token must store."""
 
-    def __call__(self, grant_type, client: Client, user=None, scope=None, expires_in=None,
-                 include_refresh_token=True):
-        cfg = current_app.config
-        principal: Principal | None = user
-        session = principal.session if principal else None
-        not_after = session.not_after if session else None
-        if not_after and not_after <= clock.now():
-            from authlib.oauth2.rfc6749.errors import InvalidGrantError
-            raise InvalidGrantError("The sign-in session behind this grant has ended.")
-        now = clock.now()
-        expires_at = capped_expiry(cfg["IDP_ACCESS_TOKEN_LIFETIME"], not_after)
-        jti = secrets.token_urlsafe(16)
-        scope = scope or ""
-        claims = self._access_claims(client, principal, scope, jti, now, expires_at, grant_type)
-        token = {
-            "token_type": "Bearer",
-            "access_token": sign(claims, client.id_token_signed_response_alg),
-            "expires_in": int((expires_at - now).total_seconds()),
-            "ext_expires_in": int((expires_at - now).total_seconds()),
-            "scope": scope,
-        }
-        refresh = None
-        if principal and include_refresh_token and "offline_access" in scope.split():
-            refresh = secrets.token_urlsafe(48)
-            token["refresh_token"] = refresh
-        if principal and request.form.get("client_info") == "1":  # MSAL's account key: uid.utid
-            info = json.dumps({"uid": principal.user.id, "utid": principal.user.tenant_id}).encode()
-            token["client_info"] = base64.urlsafe_b64encode(info).rstrip(b"=").decode()
-        g.issued_token = {
-            "jti": jti, "expires_at": expires_at, "audience": claims["aud"],
-            "refresh_hash": crypto.digest(refresh) if refresh else None,
-            "refresh_expires_at": capped_expiry(cfg["IDP_REFRESH_TOKEN_LIFETIME"], not_after) if refresh else None,
-        }
-        return token
+    def __call__(self, grant_type, client: Client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+        return issue(client, user, scope or "", grant_type, include_refresh_token)
 
-    @staticmethod
-    def _access_claims(client, principal, scope, jti, now, expires_at, grant_type) -> dict:
-        from .server import resolve_scope
-        if principal:
-            resolved = resolve_scope(client, scope)
-        else:  # app-only: the resource of the '/.default' request, the client's roles on it
-            resolved = resolve_scope(client, request.form.get("scope") or f"{GRAPH_RESOURCE}/.default")
-        claims = {
-            "aud": resolved.audience, "iss": issuer(client.tenant_id), "iat": clock.to_epoch(now),
-            "nbf": clock.to_epoch(now), "exp": clock.to_epoch(expires_at), "jti": jti, "uti": jti,
-            "tid": client.tenant_id, "azp": client.id, "appid": client.id, "ver": "2.0",
-        }
-        if principal:
-            user, session = principal.user, principal.session
-            claims.update(sub=pairwise_sub(user.id, client.id), oid=user.id, sid=session.id,
-                          scp=" ".join(resolved.permissions) or " ".join(s for s in scope.split() if s in OIDC_SCOPES),
-                          preferred_username=user.upn, amr=session.amr, idtyp="user")
-        else:
-            prefix = "" if resolved.resource == GRAPH_RESOURCE else resolved.resource + "/"
-            roles = [p[len(prefix):] for p in client.app_permissions
-                     if (p.startswith(prefix) if prefix else "://" not in p)]
-            claims.update(sub=client.id, oid=client.id, roles=roles, idtyp="app")
-        return claims
+
+def issue(
+    client: Client, principal: "Principal | None", scope: str, grant_type: str, include_refresh_token: bool = True
+) -> dict:
+    """The token response of every grant: a signed access token (never stored) and, for a user's grant with
+    offline_access, a refresh token that `save_token` stores. The one place tokens are made: new grants and
+    claims extend this."""
+    cfg = current_app.config
+    session = principal.session if principal else None
+    not_after = session.not_after if session else None
+    now = clock.now()
+    if not_after and not_after <= now:
+        from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+        raise InvalidGrantError("The sign-in session behind this grant has ended.")
+    expires_at = capped_expiry(cfg["IDP_ACCESS_TOKEN_LIFETIME"], not_after)
+    jti = secrets.token_urlsafe(16)
+    claims = access_claims(client, principal, scope, jti, now, expires_at, grant_type)
+    lifetime = int((expires_at - now).total_seconds())
+    token = {
+        "token_type": "Bearer",
+        "access_token": sign(claims, client.id_token_signed_response_alg),
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "scope": scope,
+    }
+    refresh = None
+    if principal and include_refresh_token and "offline_access" in scope.split():
+        refresh = secrets.token_urlsafe(48)
+        token["refresh_token"] = refresh
+    if principal and request.form.get("client_info") == "1":  # MSAL's account key: uid.utid
+        info = json.dumps({"uid": principal.user.id, "utid": principal.user.tenant_id}).encode()
+        token["client_info"] = base64.urlsafe_b64encode(info).rstrip(b"=").decode()
+    g.issued_token = {
+        "jti": jti,
+        "expires_at": expires_at,
+        "audience": claims["aud"],
+        "refresh_hash": crypto.digest(refresh) if refresh else None,
+        "refresh_expires_at": capped_expiry(cfg["IDP_REFRESH_TOKEN_LIFETIME"], not_after) if refresh else None,
+    }
+    return token
+
+
+def issuing_tenant(client, principal) -> str:
+    """A user's token is issued by the tenant the user signed in to (a multi-tenant app's users come from
+    many); an app-only token by the app's own tenant."""
+    return principal.user.tenant_id if principal else client.tenant_id
+
+
+def access_claims(client, principal, scope, jti, now, expires_at, grant_type) -> dict:
+    from .server import resolve_scope
+
+    if principal:
+        resolved = resolve_scope(client, scope)
+    else:  # app-only: the resource of the '/.default' request, the client's roles on it
+        resolved = resolve_scope(client, request.form.get("scope") or f"{GRAPH_RESOURCE}/.default")
+    tenant_id = issuing_tenant(client, principal)
+    claims = {
+        "aud": resolved.audience,
+        "iss": issuer(tenant_id),
+        "iat": clock.to_epoch(now),
+        "nbf": clock.to_epoch(now),
+        "exp": clock.to_epoch(expires_at),
+        "jti": jti,
+        "uti": jti,
+        "tid": tenant_id,
+        "azp": client.id,
+        "appid": client.id,
+        "ver": "2.0",
+        "azpacr": claim_rules.client_acr(),
+        "appidacr": claim_rules.client_acr(),
+    }
+    if principal:
+        user, session = principal.user, principal.session
+        claims.update(
+            sub=pairwise_sub(user.id, client.id),
+            oid=user.id,
+            sid=session.id,
+            scp=" ".join(resolved.permissions) or " ".join(s for s in scope.split() if s in OIDC_SCOPES),
+            preferred_username=user.upn,
+            amr=session.amr,
+            idtyp="user",
+        )
+        if principal.grant_id:
+            claims["rh"] = principal.grant_id  # the grant, so that its revocation reaches this token
+    else:
+        prefix = "" if resolved.resource == GRAPH_RESOURCE else resolved.resource + "/"
+        roles = [
+            p[len(prefix) :] for p in client.app_permissions if (p.startswith(prefix) if prefix else "://" not in p)
+        ]
+        claims.update(sub=client.id, oid=client.id, roles=roles, idtyp="app")
+    return claims
 
 
 def save_token(token: dict, request) -> None:
-    """Authlib save_token hook: store the issued token (the response never carries our bookkeeping)."""
+    """Authlib save_token hook: store the refresh token, if one was issued. Access tokens are not stored, so
+    an app-only grant or a user's grant without offline_access writes nothing."""
     issued = g.pop("issued_token")
-    principal: Principal | None = request.user if isinstance(request.user, Principal) else None
+    if not issued["refresh_hash"]:
+        return
+    principal: Principal = request.user
     previous = getattr(request, "refresh_token", None)
     code = getattr(request, "authorization_code", None)
     row = dict(
-        id=new_id(), jti=issued["jti"], tenant_id=request.client.tenant_id, client_id=request.client.id,
-        user_id=principal.user.id if principal else None,
-        session_id=principal.session.id if principal else None,
+        id=new_id(),
+        jti=issued["jti"],
+        tenant_id=issuing_tenant(request.client, principal),
+        client_id=request.client.id,
+        user_id=principal.user.id,
+        session_id=principal.session.id,
         code_id=code.id if code else (previous.code_id if previous else None),
-        family_id=previous.family_id if previous else secrets.token_hex(16),
-        scope=token.get("scope", ""), audience=issued["audience"], issued_at=clock.now(),
-        expires_at=issued["expires_at"], refresh_token_hash=issued["refresh_hash"],
-        refresh_expires_at=issued["refresh_expires_at"])
-    _insert_token(row, alone=principal is None)
+        family_id=principal.grant_id or secrets.token_hex(16),
+        scope=token.get("scope", ""),
+        audience=issued["audience"],
+        issued_at=clock.now(),
+        expires_at=issued["expires_at"],
+        refresh_token_hash=issued["refresh_hash"],
+        refresh_expires_at=issued["refresh_expires_at"],
+    )
+    db.session.execute(insert(Token).values(**row))
+    db.session.commit()
     if previous is not None and _family_revoked(previous.family_id):
         # a concurrent reuse of the same refresh token revoked the family while this one was issued:
         # insert first, then check, so that one of the two always sees the other
         revoke_family(previous.family_id)
 
 
-def _insert_token(row: dict, alone: bool) -> None:
-    """One INSERT. An app-only token is `alone`: nothing else the request does must commit with it, so the
-    INSERT commits by itself, which spares the BEGIN and COMMIT round trips on the busiest grant."""
-    statement = insert(Token).values(**row)
-    if not alone:
-        db.session.execute(statement)
-        db.session.commit()
-        return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(statement)
-
-
 def _family_revoked(family_id: str) -> bool:
-    return db.session.scalar(select(Token.id).where(Token.family_id == family_id, Token.revoked_at.is_not(None))
-                             .limit(1)) is not None
+    return (
+        db.session.scalar(select(Token.id).where(Token.family_id == family_id, Token.revoked_at.is_not(None)).limit(1))
+        is not None
+    )
 
 
 def find_refresh_token(refresh_token: str) -> Token | None:
@@ -220,9 +265,7 @@ def consume_refresh_token(row: Token | None) -> Token | None:
         return None
     # The claim commits with the successor's INSERT (save_token): until then it holds the row lock, so a
     # concurrent use of the same token waits here and then finds it claimed; if issuing fails, both roll back.
-    claimed = db.session.execute(update(Token).where(Token.id == row.id, Token.rotated_at.is_(None))
-                                 .values(rotated_at=now).execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
+    if not claim_once(Token, Token.id == row.id, Token.rotated_at.is_(None), rotated_at=now, synchronize=False):
         revoke_family(row.family_id)
         return None
     set_committed_value(row, "rotated_at", now)  # as the claim wrote it: nothing left to flush
@@ -230,28 +273,90 @@ def consume_refresh_token(row: Token | None) -> Token | None:
 
 
 def revoke_family(family_id: str) -> None:
-    db.session.execute(update(Token).where(Token.family_id == family_id, Token.revoked_at.is_(None))
-                       .values(revoked_at=clock.now()))
+    """End a grant: its refresh tokens and every access token issued from it."""
+    db.session.execute(
+        update(Token).where(Token.family_id == family_id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
+    )
+    revocation.revoke(revocation.GRANT, [family_id])
     db.session.commit()
 
 
 def revoke_where(*criteria) -> int:
-    count = db.session.execute(update(Token).where(*criteria, Token.revoked_at.is_(None))
-                               .values(revoked_at=clock.now())).rowcount
-    return count
+    """Revoke the refresh tokens that match, and the access tokens of their grants; the caller commits."""
+    families = db.session.scalars(select(Token.family_id).where(*criteria).distinct()).all()
+    revocation.revoke(revocation.GRANT, families)
+    return db.session.execute(
+        update(Token).where(*criteria, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
+    ).rowcount
 
 
-def active_access_token(token: str) -> tuple[dict, Token] | None:
-    """Claims and row of a valid access token: signature, expiry, not revoked, session still allows it."""
+@dataclass
+class AccessToken:
+    """A verified access token of this server, seen through its claims (it is not stored)."""
+
+    claims: dict
+
+    @property
+    def tenant_id(self) -> str:
+        return self.claims["tid"]
+
+    @property
+    def client_id(self) -> str:
+        return self.claims["azp"]
+
+    @property
+    def user_id(self) -> str | None:
+        return self.claims.get("oid") if self.claims.get("idtyp") == "user" else None
+
+    @property
+    def grant_id(self) -> str | None:
+        return self.claims.get("rh")
+
+    @property
+    def scope(self) -> str:
+        return self.claims.get("scp") or " ".join(self.claims.get("roles") or [])
+
+    @property
+    def audience(self) -> str:
+        return self.claims["aud"]
+
+    @property
+    def issued_at(self) -> datetime:
+        return datetime.fromtimestamp(self.claims["iat"], timezone.utc).replace(tzinfo=None)
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.claims["exp"], timezone.utc).replace(tzinfo=None)
+
+    def check_client(self, client) -> bool:  # Authlib's revocation endpoint
+        return client.id == self.client_id
+
+
+def active_access_token(token: str) -> AccessToken | None:
+    """A valid access token of this server: signature, expiry, shape, and not revoked (no database read
+    but the revocation state's poll, at most one per process per sync interval)."""
     claims = decode(token)
-    if not claims or not claims.get("jti"):
+    if not claims or not isinstance(claims.get("iat"), int) or claims.get("idtyp") not in ("user", "app"):
         return None
-    row = db.session.scalar(select(Token).where(Token.jti == claims["jti"]))
-    if row is None or row.revoked_at or row.is_expired():
+    if not all(isinstance(claims.get(name), str) for name in ("jti", "tid", "azp", "aud", "oid")):
         return None
-    if row.session_id and not session_allows_tokens(db.session.get(SigninSession, row.session_id)):
+    if revocation.is_revoked(claims):
         return None
-    return claims, row
+    return AccessToken(claims)
+
+
+def granted_scope(token: AccessToken) -> str:
+    """Every scope of the grant behind a user's access token, the OIDC ones included (`scp` names only the
+    resource's permissions, as Entra's does): userinfo answers by them. The grant is the authorization code."""
+    from .models import AuthorizationCode
+
+    code = db.session.get(AuthorizationCode, token.grant_id) if token.grant_id else None
+    return code.scope if code is not None else token.scope
+
+
+def revoke_access_token(token: AccessToken) -> None:
+    revocation.revoke(revocation.TOKEN, [token.claims["jti"]], until=token.expires_at)
+    db.session.commit()
 
 
 def active_refresh_token(token: str) -> Token | None:

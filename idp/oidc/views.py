@@ -1,19 +1,34 @@
 """OpenID Connect endpoints, shaped like Entra's v2.0 endpoints under /{tenant}/."""
+
+import base64
+import binascii
 import json
 import re
 from datetime import timedelta
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session as flask_session, url_for
+from flask_babel import gettext as _
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, UnauthorizedClientError
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session as flask_session,
+    url_for,
+)
 
 from .. import cache, clock
 from ..extensions import csrf, db
 from ..policy import strengths
 from ..signin import flow, sessions
 from . import claims as claim_rules
-from . import keys, tokens
-from .server import server
+from . import entra_errors, home_realm, keys, response_modes, tokens
+from .server import redirect_error, server
 
 bp = Blueprint("oidc", __name__)
 csrf.exempt(bp)  # token-style endpoints authenticate the client; the authorize step has no form
@@ -21,10 +36,56 @@ csrf.exempt(bp)  # token-style endpoints authenticate the client; the authorize 
 # RFC 6749 allows only visible ASCII (VSCHAR) in these parameters; refusing anything else at the door keeps
 # hostile bytes out of error messages, logs and redirects.
 VSCHAR = re.compile(r"[\x20-\x7e]{0,4096}")
-CHECKED = frozenset((
-    "client_id", "response_type", "scope", "state", "code_challenge", "code_challenge_method", "prompt",
-    "response_mode", "nonce", "max_age", "redirect_uri", "grant_type", "code", "code_verifier", "refresh_token",
-    "token", "token_type_hint", "post_logout_redirect_uri", "id_token_hint", "client_secret", "acr_values"))
+CHECKED = frozenset(
+    (
+        "client_id",
+        "response_type",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "response_mode",
+        "nonce",
+        "max_age",
+        "redirect_uri",
+        "grant_type",
+        "code",
+        "code_verifier",
+        "refresh_token",
+        "token",
+        "token_type_hint",
+        "post_logout_redirect_uri",
+        "id_token_hint",
+        "client_secret",
+        "acr_values",
+    )
+)
+
+
+TENANT_FREE = ("oidc.discovery", "oidc.jwks", "oidc.error_lookup", "oidc.user_realm")
+
+
+@bp.before_request
+def refuse_without_tenant():
+    """/consumers has no users here; /common and /organizations need an app of this server to name the
+    tenant, except for the documents that are the same for every tenant."""
+    if g.get("tenant") is not None or request.endpoint in TENANT_FREE and g.get("tenantless") != "consumers":
+        return None
+    if g.get("tenantless") == "consumers":
+        error = entra_errors.entra(
+            UnauthorizedClientError,
+            700016,
+            "The client does not exist or is not enabled for consumers: this server has "
+            "work and school accounts only. Use /organizations or the tenant's own authority.",
+        )
+    elif request.endpoint in TENANT_FREE:
+        return None
+    else:
+        error = entra_errors.entra(InvalidClientError, 700016, "Send the client_id of an app registered here.")
+    if request.endpoint in JSON_ENDPOINTS or request.endpoint == "oidc.discovery":
+        return entra_errors.body(error), 400, entra_errors.response_headers()
+    return error_page(_("This sign-in request is not valid"), error)
 
 
 @bp.before_request
@@ -32,15 +93,42 @@ def refuse_malformed_parameters():
     for name, value in request.values.items(multi=True):
         if name in CHECKED and not VSCHAR.fullmatch(value):
             description = f"The parameter '{name}' contains characters that are not allowed, or is too long."
-            if request.endpoint in ("oidc.token", "oidc.introspect", "oidc.revoke"):
-                return jsonify(error="invalid_request", error_description=description), 400
-            return render_template("error.html", title="This request is not valid", message=description,
-                                   code="invalid_request"), 400
+            error = entra_errors.entra(InvalidRequestError, 9002313, description)
+            if request.endpoint in JSON_ENDPOINTS:
+                return entra_errors.body(error), 400, entra_errors.response_headers()
+            return error_page(_("This request is not valid"), error)
     return None
 
 
+JSON_ENDPOINTS = ("oidc.token", "oidc.introspect", "oidc.revoke", "oidc.devicecode")
+
+
+def error_page(title: str, error: OAuth2Error, status: int = 400):
+    """Entra's error page: what went wrong, the AADSTS code and the trace id to quote."""
+    code = entra_errors.classify(error)
+    return render_template(
+        "error.html",
+        title=title,
+        message=_translated_description(error, code),
+        code=f"AADSTS{code}",
+        error=error.error,
+        trace_id=entra_errors.trace_id(),
+        correlation_id=entra_errors.correlation_id(),
+        timestamp=clock.now(),
+    ), status
+
+
+def _translated_description(error: OAuth2Error, code: int) -> str:
+    """Entra's text for the code in the page's language; the request-specific detail after it stays as is."""
+    text = error.description or error.error
+    known = entra_errors.CODES.get(code, ("", ""))[1]
+    if known and text.startswith(known):
+        return _(known) + text[len(known) :]
+    return _(text)
+
+
 def _endpoint(name: str) -> str:
-    return f"{tokens.base_url()}{url_for(name, tenant=g.tenant.id)}"
+    return f"{tokens.base_url()}{url_for(name, tenant=g.get('tenantless') or g.tenant.id)}"
 
 
 def _json_document(body: bytes):
@@ -50,32 +138,66 @@ def _json_document(body: bytes):
 @bp.get("/<tenant>/v2.0/.well-known/openid-configuration")
 def discovery():
     """Built once per tenant and host a minute (it names the host it was asked on), served as stored bytes."""
-    key = (g.tenant.id, request.url_root)
+    key = (g.get("tenantless") or g.tenant.id, request.url_root)
     return _json_document(cache.named("discovery", ttl=60).get(key, lambda: json.dumps(_discovery()).encode()))
 
 
 def _discovery() -> dict:
     return {
-        "issuer": tokens.issuer(g.tenant),
+        # multi-tenant authorities publish Entra's template: each token's `iss` names its own tenant
+        "issuer": tokens.issuer("{tenantid}") if g.get("tenantless") else tokens.issuer(g.tenant),
         "authorization_endpoint": _endpoint("oidc.authorize"),
         "token_endpoint": _endpoint("oidc.token"),
+        "device_authorization_endpoint": _endpoint("oidc.devicecode"),
         "userinfo_endpoint": _endpoint("oidc.userinfo"),
         "jwks_uri": _endpoint("oidc.jwks"),
         "end_session_endpoint": _endpoint("oidc.logout"),
         "revocation_endpoint": _endpoint("oidc.revoke"),
         "introspection_endpoint": _endpoint("oidc.introspect"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types_supported": ["code", "id_token", "code id_token"],
+        "response_modes_supported": list(response_modes.MODES),
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "implicit",
+        ],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": list(keys.ALGORITHMS),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "amr",
-                             "acr", "sid", "oid", "tid", "preferred_username", "name", "email", "ver"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "amr",
+            "acr",
+            "sid",
+            "oid",
+            "tid",
+            "preferred_username",
+            "name",
+            "email",
+            "ver",
+        ],
         "prompt_values_supported": ["none", "login"],
         "acr_values_supported": ["mfa", "sfa", *strengths.BUILT_IN],  # plus the tenant's custom strength ids
         "authorization_response_iss_parameter_supported": True,
@@ -93,25 +215,25 @@ def _error_redirect(error: OAuth2Error):
     """Send an OAuth error back to the client, with `iss` (RFC 9207), or show it when there is no
     validated redirect URI to send it to."""
     if not error.redirect_uri:
-        return render_template("error.html", title="This sign-in request is not valid",
-                               message=error.description or error.error, code=error.error), 400
-    params = dict(error.get_body())
-    params.pop("error_uri", None)
-    params["iss"] = tokens.issuer(g.tenant)
-    return redirect(add_params_to_uri(error.redirect_uri, params))
+        return error_page(_("This sign-in request is not valid"), error)
+    return redirect_error(error)
 
 
 def _session_for(prompt: str, max_age: str | None):
     """The SSO session this authorization request may use without interaction, or None."""
     session = sessions.current(g.tenant)
-    fresh = session is not None and flask_session.pop("fresh_signin", None) == session.id
+    # the sign-in this very request started counts as fresh once; any other sign-in does not
+    fresh = session is not None and flask_session.pop("fresh_signin", None) == [
+        session.id,
+        flow.request_digest(request.url),
+    ]
     if session is None or fresh:
         return session
     if "login" in prompt.split():
         return None
     if max_age is not None:
         try:
-            limit = int(max_age)
+            limit = min(int(max_age), 2**31)  # beyond ~68 years means "any age": timedelta would overflow
         except ValueError:
             return None
         if limit < 0 or clock.now() - session.auth_time > timedelta(seconds=limit):
@@ -133,72 +255,179 @@ def required_strength(client) -> strengths.Strength | None:
 
 @bp.route("/<tenant>/oauth2/v2.0/authorize", methods=["GET", "POST"])
 def authorize():
+    try:
+        response_modes.validate()
+    except OAuth2Error as error:
+        return error_page(_("This sign-in request is not valid"), error)
     cancelled = flask_session.pop("cancelled_signin", None)
     session = _session_for(request.values.get("prompt", ""), request.values.get("max_age"))
     principal = tokens.Principal(session.user, session) if session else None
     try:
         grant = server.get_consent_grant(end_user=principal)
     except OAuth2Error as error:
-        return _error_redirect(error)
+        return response_modes.deliver(_error_redirect(error), error.redirect_uri)
     if cancelled:
-        return server.create_authorization_response(grant_user=None, grant=grant)
+        return _respond(grant, None)
+    refused = home_realm.refusal(grant.client, grant) if g.get("tenantless") else None
+    if refused is not None:
+        return response_modes.deliver(_error_redirect(refused), refused.redirect_uri)
     strength = required_strength(grant.client)
     if principal is not None and strength is not None:
         principal.acr = strength.id
         if not strength.meets(session.factors, session.aaguid):
             principal = None  # step up: sign in again until the strength is met
     if principal is not None:
-        return server.create_authorization_response(grant_user=principal, grant=grant)
-    authorize_uri = request.url if request.method == "GET" else add_params_to_uri(request.base_url, request.form.items())
-    flow.start(g.tenant, client_id=grant.client.id, authorize_uri=authorize_uri,
-               login_hint=request.values.get("login_hint") or (session.user.upn if session else None),
-               tenantless=g.get("tenantless", False), strength_id=strength.id if strength else None)
+        return _respond(grant, principal)
+    authorize_uri = (
+        request.url if request.method == "GET" else add_params_to_uri(request.base_url, request.form.items())
+    )
+    if g.get("tenantless"):
+        return home_realm.discover(grant.client, authorize_uri, request.values.get("login_hint"))
+    named = home_realm.named_account(request.values.get("login_hint"))
+    txn = flow.start(
+        g.tenant,
+        client_id=grant.client.id,
+        authorize_uri=authorize_uri,
+        login_hint=request.values.get("login_hint") or (session.user.upn if session else None),
+        tenantless=named is not None,
+        strength_id=strength.id if strength else None,
+    )
+    if named is not None:  # named at /common or /organizations: straight on to that account's first step
+        refusal = flow.identify(txn, named)
+        if refusal is not None:
+            return render_template("signin/refused.html", message=refusal), 400
+        choice = flow.default_choice(txn)
+        if choice is not None:
+            return redirect(url_for("signin.method_step", tenant=g.tenant_ref, name=choice.name))
     return redirect(url_for("signin.start", tenant=g.tenant_ref))
+
+
+def _respond(grant, principal):
+    response = server.create_authorization_response(grant_user=principal, grant=grant)
+    return response_modes.deliver(response, grant.redirect_uri)
+
+
+def _malformed_basic():
+    """`Authorization: Basic` that is empty, not Base64 or not UTF-8 is a client that failed to authenticate
+    (invalid_client), refused here: Authlib's parser raises on it."""
+    scheme, _sep, value = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        decoded = ""
+    if decoded.strip(": "):
+        return None
+    from authlib.oauth2.rfc6749.errors import InvalidClientError
+
+    error = InvalidClientError(
+        description="The Authorization header's Basic credentials are empty or malformed: "
+        "send base64(client_id:client_secret) in UTF-8."
+    )
+    error.status_code = 401
+    return server.handle_error_response(None, error)
 
 
 @bp.post("/<tenant>/oauth2/v2.0/token")
 def token():
-    return server.create_token_response()
+    return _malformed_basic() or server.create_token_response()
+
+
+@bp.post("/<tenant>/oauth2/v2.0/devicecode")
+def devicecode():
+    from .grants import device
+
+    try:
+        return jsonify(device.authorization_response())
+    except OAuth2Error as error:
+        return entra_errors.body(error), error.status_code or 400, entra_errors.response_headers()
 
 
 @bp.post("/<tenant>/oauth2/v2.0/revoke")
 def revoke():
-    return server.create_endpoint_response("revocation")
+    return _malformed_basic() or server.create_endpoint_response("revocation")
 
 
 @bp.post("/<tenant>/oauth2/v2.0/introspect")
 def introspect():
-    return server.create_endpoint_response("introspection")
+    return _malformed_basic() or server.create_endpoint_response("introspection")
 
 
 @bp.route("/<tenant>/oauth2/v2.0/logout", methods=["GET", "POST"])
 def logout():
+    """RP-Initiated Logout. Without a valid `id_token_hint` for this browser's session here (missing, from
+    another tenant, or naming another session), the user confirms first: a link on another site cannot sign
+    them out. Only this browser's session in this tenant ends, never one the hint names elsewhere."""
     try:
-        response = server.create_endpoint_response("end_session")
+        end_request = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return render_template("error.html", title="Sign-out request not valid", message=error.description,
-                               code=error.error), 400
-    if response is not None and response.status_code >= 400:
-        return render_template("error.html", title="Sign-out request not valid",
-                               message=response.get_json().get("error_description"), code="invalid_request"), 400
+        return render_template(
+            "error.html", title=_("Sign-out request not valid"), message=error.description, code=error.error
+        ), 400
+    if _logout_needs_confirmation(end_request):
+        if request.method != "POST" or request.form.get("confirm") != "yes":
+            fields = {k: v for k, v in request.values.items() if k in LOGOUT_FIELDS}
+            return render_template("signin/confirm_signout.html", fields=fields)
+        csrf.protect()  # the confirmation is this server's own form
+    response = server.create_endpoint_response("end_session", end_request)
     if response is None:  # signed out; no registered post-logout URI to go back to
         return render_template("signin/signed_out.html")
     return response
 
 
+LOGOUT_FIELDS = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id", "logout_hint", "ui_locales")
+
+
+def _logout_needs_confirmation(end_request) -> bool:
+    session = sessions.current(g.tenant)
+    if session is None:
+        return False  # nothing to end in this browser
+    claims = end_request.id_token_claims or {}
+    return not (claims.get("iss") == tokens.issuer(g.tenant) and claims.get("sid") == session.id)
+
+
 @bp.route("/<tenant>/oidc/userinfo", methods=["GET", "POST"])
 def userinfo():
+    from ..directory.models import User
+
     header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _sep, value = header.partition(" ")
     found = tokens.active_access_token(value.strip()) if scheme.lower() == "bearer" else None
-    if found is None or not found[1].user_id or found[1].tenant_id != g.tenant.id:
+    user = db.session.get(User, found.user_id) if found and found.user_id and found.tenant_id == g.tenant.id else None
+    if user is None or not user.account_enabled:
         response = jsonify(error="invalid_token", error_description="The access token is missing, invalid or expired.")
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
-    claims, row = found
-    from ..directory.models import User
-    user = db.session.get(User, row.user_id)
-    info = {"sub": tokens.pairwise_sub(user.id, row.client_id)}
-    info.update(claim_rules.user_claims(user, row.scope))
+    info = {"sub": tokens.pairwise_sub(user.id, found.client_id)}
+    info.update(claim_rules.user_claims(user, tokens.granted_scope(found)))
     return jsonify(info)
+
+
+@bp.get("/error")
+def error_lookup():
+    """What an AADSTS code means (the `error_uri` of every error answer points here)."""
+    from werkzeug.exceptions import NotFound
+
+    try:
+        name, text = entra_errors.CODES[int(request.args.get("code", "").removeprefix("AADSTS")[:10])]
+    except (ValueError, KeyError):
+        raise NotFound(_("This server does not use that error code.")) from None
+    return render_template("error.html", title=name, message=text, code=f"AADSTS{request.args['code']}")
+
+
+@bp.get("/common/userrealm/<path:username>")
+def user_realm(username):
+    """Home realm discovery, which MSAL asks before ROPC: every domain here is a managed (cloud) one."""
+    from ..directory import service as directory
+
+    domain = username.rpartition("@")[2][:255].lower()
+    known = directory.find_tenant(domain) is not None if domain else False
+    return jsonify(
+        ver="1.0",
+        account_type="Managed" if known else "Unknown",
+        domain_name=domain,
+        cloud_instance_name=request.host,
+        cloud_audience_urn="urn:federation:MicrosoftOnline",
+    )

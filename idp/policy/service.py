@@ -1,10 +1,13 @@
 """Reading and changing method configurations, and asking whether one applies to a user."""
+
+import copy
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Callable
 
-from flask import g, has_request_context
 from sqlalchemy import select
 
+from .. import cache
 from ..directory import service as directory
 from ..extensions import db
 from .models import MethodConfiguration
@@ -73,25 +76,39 @@ def get(tenant_id: str, method_id: str) -> Configuration:
     kind = config_type(method_id)
     row = _row(tenant_id, kind.method_id)
     if row is None:
-        return Configuration(kind.method_id, kind.default_state, [{"id": ALL_USERS, "targetType": "group"}], [],
-                             dict(kind.defaults))
-    return Configuration(kind.method_id, row.state, list(row.include_targets), list(row.exclude_targets),
-                         {**kind.defaults, **row.settings})
+        return Configuration(
+            kind.method_id, kind.default_state, [{"id": ALL_USERS, "targetType": "group"}], [], dict(kind.defaults)
+        )
+    return Configuration(
+        kind.method_id,
+        row.state,
+        list(row.include_targets),
+        list(row.exclude_targets),
+        {**kind.defaults, **row.settings},
+    )
 
 
-def _row(tenant_id: str, method_id: str) -> MethodConfiguration | None:
-    """All of a tenant's configurations in one look-up per request: the sign-in flow asks about every method,
-    several times."""
-    memo = g.setdefault("policy_rows", {}) if has_request_context() else {}
-    if tenant_id not in memo:
-        memo[tenant_id] = {row.method_id: row for row in db.session.scalars(
-            select(MethodConfiguration).where(MethodConfiguration.tenant_id == tenant_id))}
-    return memo[tenant_id].get(method_id)
+#: how long another process may go on applying a policy as it was (Entra's own changes take minutes)
+CACHE_SECONDS = 5
+
+
+def _row(tenant_id: str, method_id: str) -> SimpleNamespace | None:
+    """All of a tenant's configurations in one look-up, kept a few seconds per process: every step of every
+    sign-in asks about every method."""
+    rows = cache.named("policies", ttl=CACHE_SECONDS).get(tenant_id, lambda: _tenant_rows(tenant_id))
+    values = rows.get(method_id)
+    return SimpleNamespace(**copy.deepcopy(values)) if values is not None else None  # callers never share lists
+
+
+def _tenant_rows(tenant_id: str) -> dict:
+    query = select(MethodConfiguration).where(MethodConfiguration.tenant_id == tenant_id)
+    return {row.method_id: cache.column_values(row) for row in db.session.scalars(query)}
+
+
+cache.cleared_on_change("policies", MethodConfiguration)
 
 
 def save(tenant_id: str, config: Configuration) -> None:
-    if has_request_context():
-        g.pop("policy_rows", None)
     row = db.session.get(MethodConfiguration, (tenant_id, config.method_id))
     if row is None:
         row = MethodConfiguration(tenant_id=tenant_id, method_id=config.method_id)

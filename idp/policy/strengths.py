@@ -4,6 +4,7 @@ Built-in strengths carry Entra's well-known ids; custom ones are per tenant. A c
 factors ("password,softwareOath"); a sign-in meets a strength when the factors it proved contain one of the
 allowed combinations, and a FIDO2 combination may be limited to some authenticator models (AAGUIDs).
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,29 +15,64 @@ from .. import clock
 from ..directory.models import new_id
 from ..extensions import db
 
-FACTORS = {"password", "voice", "hardwareOath", "softwareOath", "sms", "fido2", "windowsHelloForBusiness",
-           "microsoftAuthenticatorPush", "deviceBasedPush", "temporaryAccessPassOneTime",
-           "temporaryAccessPassMultiUse", "email", "x509CertificateSingleFactor", "x509CertificateMultiFactor",
-           "federatedSingleFactor", "federatedMultiFactor", "qrCodePin"}
+FACTORS = {
+    "password",
+    "voice",
+    "hardwareOath",
+    "softwareOath",
+    "sms",
+    "fido2",
+    "windowsHelloForBusiness",
+    "microsoftAuthenticatorPush",
+    "deviceBasedPush",
+    "temporaryAccessPassOneTime",
+    "temporaryAccessPassMultiUse",
+    "email",
+    "x509CertificateSingleFactor",
+    "x509CertificateMultiFactor",
+    "federatedSingleFactor",
+    "federatedMultiFactor",
+    "qrCodePin",
+}
 #: how the sign-in pages name a factor when explaining what would satisfy a strength
-FACTOR_LABELS = {"password": "password", "softwareOath": "authenticator app code", "hardwareOath": "hardware token code",
-                 "fido2": "passkey (FIDO2 security key)", "temporaryAccessPassOneTime": "one-time Temporary Access Pass",
-                 "temporaryAccessPassMultiUse": "Temporary Access Pass", "email": "email code",
-                 "windowsHelloForBusiness": "Windows Hello for Business", "x509CertificateMultiFactor": "certificate",
-                 "microsoftAuthenticatorPush": "Authenticator app notification", "deviceBasedPush": "Authenticator passwordless",
-                 "federatedMultiFactor": "your home organization's MFA", "federatedSingleFactor": "your home organization's sign-in",
-                 "sms": "text message", "voice": "phone call"}
+FACTOR_LABELS = {
+    "password": "password",
+    "softwareOath": "authenticator app code",
+    "hardwareOath": "hardware token code",
+    "fido2": "passkey (FIDO2 security key)",
+    "temporaryAccessPassOneTime": "one-time Temporary Access Pass",
+    "temporaryAccessPassMultiUse": "Temporary Access Pass",
+    "email": "email code",
+    "windowsHelloForBusiness": "Windows Hello for Business",
+    "x509CertificateMultiFactor": "certificate",
+    "microsoftAuthenticatorPush": "Authenticator app notification",
+    "deviceBasedPush": "Authenticator passwordless",
+    "federatedMultiFactor": "your home organization's MFA",
+    "federatedSingleFactor": "your home organization's sign-in",
+    "sms": "text message",
+    "voice": "phone call",
+}
 
 MFA = "00000000-0000-0000-0000-000000000002"
 PASSWORDLESS = "00000000-0000-0000-0000-000000000003"
 PHISHING_RESISTANT = "00000000-0000-0000-0000-000000000004"
 _PHISHING_RESISTANT = ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"]
 _PASSWORDLESS = _PHISHING_RESISTANT + ["deviceBasedPush"]
-_MFA = _PASSWORDLESS + ["temporaryAccessPassOneTime", "temporaryAccessPassMultiUse", "password,microsoftAuthenticatorPush",
-                        "password,softwareOath", "password,hardwareOath", "password,sms", "password,voice",
-                        "federatedMultiFactor", "microsoftAuthenticatorPush,federatedSingleFactor",
-                        "softwareOath,federatedSingleFactor", "hardwareOath,federatedSingleFactor",
-                        "sms,federatedSingleFactor", "voice,federatedSingleFactor"]
+_MFA = _PASSWORDLESS + [
+    "temporaryAccessPassOneTime",
+    "temporaryAccessPassMultiUse",
+    "password,microsoftAuthenticatorPush",
+    "password,softwareOath",
+    "password,hardwareOath",
+    "password,sms",
+    "password,voice",
+    "federatedMultiFactor",
+    "microsoftAuthenticatorPush,federatedSingleFactor",
+    "softwareOath,federatedSingleFactor",
+    "hardwareOath,federatedSingleFactor",
+    "sms,federatedSingleFactor",
+    "voice,federatedSingleFactor",
+]
 
 
 class AuthenticationStrength(db.Model):
@@ -84,24 +120,48 @@ class Strength:
         return False
 
     def explain(self) -> list[str]:
-        return [" + ".join(FACTOR_LABELS.get(f, f) for f in c.split(",")) for c in self.allowed_combinations
-                if all(f in FACTOR_LABELS for f in c.split(","))]
+        return [
+            " + ".join(FACTOR_LABELS.get(f, f) for f in c.split(","))
+            for c in self.allowed_combinations
+            if all(f in FACTOR_LABELS for f in c.split(","))
+        ]
 
 
 BUILT_IN = {
-    MFA: Strength(MFA, "Multifactor authentication",
-                  "Combinations of methods that satisfy strong authentication, such as a password and a code.", _MFA, built_in=True),
-    PASSWORDLESS: Strength(PASSWORDLESS, "Passwordless MFA",
-                           "Passwordless methods that satisfy strong authentication.", _PASSWORDLESS, built_in=True),
-    PHISHING_RESISTANT: Strength(PHISHING_RESISTANT, "Phishing-resistant MFA",
-                                 "Phishing-resistant, passwordless methods for the strongest authentication.",
-                                 _PHISHING_RESISTANT, built_in=True),
+    MFA: Strength(
+        MFA,
+        "Multifactor authentication",
+        "Combinations of methods that satisfy strong authentication, such as a password and a code.",
+        _MFA,
+        built_in=True,
+    ),
+    PASSWORDLESS: Strength(
+        PASSWORDLESS,
+        "Passwordless MFA",
+        "Passwordless methods that satisfy strong authentication.",
+        _PASSWORDLESS,
+        built_in=True,
+    ),
+    PHISHING_RESISTANT: Strength(
+        PHISHING_RESISTANT,
+        "Phishing-resistant MFA",
+        "Phishing-resistant, passwordless methods for the strongest authentication.",
+        _PHISHING_RESISTANT,
+        built_in=True,
+    ),
 }
 
 
 def _from_row(row: AuthenticationStrength) -> Strength:
-    return Strength(row.id, row.display_name, row.description or "", list(row.allowed_combinations),
-                    list(row.combination_configurations or []), created_at=row.created_at, modified_at=row.modified_at)
+    return Strength(
+        row.id,
+        row.display_name,
+        row.description or "",
+        list(row.allowed_combinations),
+        list(row.combination_configurations or []),
+        created_at=row.created_at,
+        modified_at=row.modified_at,
+    )
 
 
 def find(tenant_id: str, strength_id: str | None) -> Strength | None:
@@ -114,8 +174,11 @@ def find(tenant_id: str, strength_id: str | None) -> Strength | None:
 
 
 def all_for(tenant_id: str) -> list[Strength]:
-    rows = db.session.scalars(select(AuthenticationStrength).where(AuthenticationStrength.tenant_id == tenant_id)
-                              .order_by(AuthenticationStrength.created_at))
+    rows = db.session.scalars(
+        select(AuthenticationStrength)
+        .where(AuthenticationStrength.tenant_id == tenant_id)
+        .order_by(AuthenticationStrength.created_at)
+    )
     return list(BUILT_IN.values()) + [_from_row(r) for r in rows]
 
 

@@ -1,8 +1,15 @@
 """My Security Info: the signed-in user's own methods. Each method slice contributes a panel."""
+
 from dataclasses import dataclass, field
 
-from flask import Blueprint, g, render_template
+from datetime import timedelta
 
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..audit import record_audit
+from ..extensions import db
+from ..signin import preferences, sessions
 from ..signin.sessions import login_required
 
 bp = Blueprint("securityinfo", __name__, url_prefix="/<tenant>/mysecurityinfo")
@@ -17,12 +24,35 @@ class MethodEntry:
     delete_args: dict = field(default_factory=dict)
     counts_as_method: bool = True  # a TAP is listed, but is not a lasting sign-in method
     notice: str | None = None
+    usable: bool = True  # a used, expired or not-yet-valid pass is listed but signs nobody in
 
 
 #: callables (user, session) -> list[MethodEntry]
 panels: list = []
 #: callables (user, session) -> list of dict(label, endpoint): the "add a method" actions
 add_actions: list = []
+
+
+def registration_refusal(user, session) -> str | None:
+    """The one rule for adding a sign-in method to an account that already has an MFA method: the session
+    needs a recent real MFA (or the registration window of the TAP it signed in with). Whatever waived MFA at
+    sign-in (a trusted IP, a remembered device) does not count: else a stolen password could add the
+    attacker's own method. Returns the message for the user, or None."""
+    from .. import clock, methods
+    from ..methods.base import MethodContext
+    from ..signin import sessions
+
+    now = clock.now()
+    deadline = sessions.registration_deadline(session)
+    if deadline is not None and now < deadline:
+        return None
+    freshness = timedelta(seconds=current_app.config["IDP_REGISTRATION_MFA_FRESHNESS"])
+    if session.mfa_at is not None and now - session.mfa_at <= freshness:
+        return None
+    context = MethodContext(user=user, tenant_id=user.tenant_id)
+    if not any(m.mfa_prompt and m.is_available(context) for m in methods.all_methods()):
+        return None  # the first MFA method: the password sign-in may add it
+    return "To add another verification method, sign in again with your existing one first."
 
 
 def entries_for(user, session) -> list[MethodEntry]:
@@ -32,11 +62,8 @@ def entries_for(user, session) -> list[MethodEntry]:
     return found
 
 
-def _password_panel(user, session):
-    return [MethodEntry("password", "Password", "Set by your organization")] if user.password_hash else []
-
-
-panels.append(_password_panel)
+def password_entries(user, session):
+    return [MethodEntry("password", _("Password"), _("Set by your organization"))] if user.password_hash else []
 
 
 @bp.get("/")
@@ -45,6 +72,91 @@ def index():
     user = g.sso.user
     entries = entries_for(user, g.sso)
     lasting = [e for e in entries if e.counts_as_method]
-    only_tap = not lasting and any(e.kind == "tap" for e in entries)
+    only_tap = not lasting and any(e.kind == "tap" and e.usable for e in entries)
+    no_way_back = not lasting and not only_tap  # e.g. signed in with a one-time pass that is now used
     actions = [item for action in add_actions for item in action(user, g.sso)]
-    return render_template("securityinfo/index.html", user=user, entries=entries, only_tap=only_tap, actions=actions)
+    return render_template(
+        "securityinfo/index.html",
+        user=user,
+        entries=entries,
+        only_tap=only_tap,
+        actions=actions,
+        no_way_back=no_way_back,
+        default_choices=preferences.candidates(user),
+        default_method=preferences.default_method(user),
+        signed_out_elsewhere=request.args.get("signed_out", type=int),
+    )
+
+
+@bp.post("/default-method")
+@login_required
+def set_default_method():
+    """Change default sign-in method: the MFA step offers this one first."""
+    user = g.sso.user
+    before = user.preferred_mfa_method
+    if not preferences.set_default(user, request.form.get("method", "")[:32]):
+        flash(_("Choose one of your registered sign-in methods."), "error")
+        return redirect(url_for("securityinfo.index"), 303)
+    record_audit(
+        tenant_id=g.tenant.id,
+        actor_id=user.id,
+        actor_type="user",
+        activity="User changed default sign-in method",
+        target_type="user",
+        target_id=user.id,
+        before={"method": before},
+        after={"method": user.preferred_mfa_method},
+    )
+    db.session.commit()
+    flash(_("Default sign-in method changed."), "ok")
+    return redirect(url_for("securityinfo.index"), 303)
+
+
+@bp.route("/signout", methods=["GET", "POST"])
+@login_required
+def sign_out():
+    """This browser only: the session (and the tokens issued from it) ends. A GET asks first."""
+    if request.method == "GET":
+        return render_template("securityinfo/sign_out.html")
+    sessions.end_current(g.tenant)
+    return render_template("signin/signed_out.html")
+
+
+@bp.post("/forget-devices")
+@login_required
+def forget_devices():
+    """Every device where this user chose "Don't ask again" asks for MFA again."""
+    from ..mfa import remember
+
+    remember.revoke(g.sso.user)
+    record_audit(
+        tenant_id=g.tenant.id,
+        actor_id=g.sso.user.id,
+        actor_type="user",
+        activity="User forgot remembered MFA devices",
+        target_type="user",
+        target_id=g.sso.user.id,
+    )
+    db.session.commit()
+    flash(_("Every device you told not to ask again will ask for verification at the next sign-in."), "ok")
+    return redirect(url_for("securityinfo.index"), 303)
+
+
+@bp.post("/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """Every other session of this user ends (and with each, its refresh tokens); this browser stays."""
+    from ..signin.models import SigninSession
+
+    count = sessions.revoke_sessions(SigninSession.user_id == g.sso.user.id, SigninSession.id != g.sso.id)
+    record_audit(
+        tenant_id=g.tenant.id,
+        actor_id=g.sso.user.id,
+        actor_type="user",
+        activity="User signed out of every other session",
+        target_type="user",
+        target_id=g.sso.user.id,
+        after={"sessions": count},
+    )
+    db.session.commit()
+    return redirect(url_for("securityinfo.index", signed_out=count), 303)

@@ -3,19 +3,28 @@ stage, and asks the MFA rules, in one place, whether a second factor is needed.
 
 Stages of a transaction: identify (UPN) -> first (first factor) -> mfa (when required) -> kmsi -> done.
 """
+
+import hmac
+import json
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import current_app, session as flask_session
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import clock, methods
+from .. import clock, crypto, methods, urls
 from ..audit import record_signin
 from ..directory import service as directory
+from ..directory.models import User, new_id
 from ..extensions import db
 from ..methods.base import AuthMethod, MethodContext, Verification
 from ..policy import strengths
-from . import sessions
-from .models import SigninTransaction
+from . import lockout, sessions
+from .models import SigninTransaction, Step
+from ..i18n.names import N_
 
 TXN_KEY = "signin_txn"
 KEPT_ON_RESTART = ("_tenantless", "_strength")  # transaction data that outlives a change of username
@@ -35,6 +44,9 @@ _mfa_rules: list[tuple[int, object]] = []
 signin_guards: list = []
 #: callables (txn, user) -> message or None, run before a second factor is checked (blocks, lockout)
 mfa_guards: list = []
+#: callables (txn, user) -> message or None, without side effects: checked before an MFA step is shown or a
+#: code is sent (a blocked or locked-out user is not mailed codes nor invited to type one)
+prompt_checks: list = []
 #: callables (txn, user, method) called for each failed second factor (MFA denial), e.g. to count lockouts
 mfa_denial_hooks: list = []
 #: callables (txn, user, method, form) called after each passed MFA prompt (reset counters, remember device)
@@ -43,23 +55,63 @@ mfa_success_hooks: list = []
 mfa_abandon_hooks: list = []
 #: callables (txn, method) -> bool; False hides a method (e.g. a verification method the tenant switched off)
 availability_rules: list = []
+#: callables (txn, user): "I didn't try to sign in" said out of band (the fraud code on a call, a push report)
+fraud_reporters: list = []
+#: callables (user) -> bool: whether the user may report fraud at all
+fraud_reporting_rules: list = []
+
+
+def add_mfa_rule(order: int, rule) -> None:
+    if (order, rule) not in _mfa_rules:
+        _mfa_rules.append((order, rule))
+        _mfa_rules.sort(key=lambda pair: pair[0])
 
 
 def mfa_rule(order: int):
+    """The engine's own rules (below) declare their order here; other packages' rules are added by idp.wiring."""
+
     def decorate(func):
-        _mfa_rules.append((order, func))
-        _mfa_rules.sort(key=lambda pair: pair[0])
+        add_mfa_rule(order, func)
         return func
+
     return decorate
 
 
 @mfa_rule(1000)
 def registered_second_factor(txn) -> MfaDecision:
-    """The baseline: a user who registered a second factor is asked for it. A strong credential such as a
-    TAP may satisfy MFA, but holding one does not make MFA required."""
-    if any(method.second_factor for method in choices(txn, stage="mfa")):
+    """The baseline: a user who registered a second factor is asked for it, even when policy has switched
+    that method off since (the MFA step then says no method is left, as Entra does). A strong credential
+    such as a TAP may satisfy MFA, but holding one does not make MFA required."""
+    if any(method.second_factor for method in choices(txn, stage="mfa")) or registered_second_factors(txn):
         return MfaDecision(True, "the user has registered an MFA method")
     return MfaDecision(False, "the user has no MFA method registered")
+
+
+def registered_second_factors(txn) -> list[AuthMethod]:
+    """The second factors this user registered, usable now or not."""
+    return [
+        m
+        for m in methods.all_methods()
+        if m.second_factor and m.name not in txn.methods_done and m.is_registered(method_context(txn, m))
+    ]
+
+
+def unavailable_reasons(txn) -> list[str]:
+    """For a stage with nothing to offer: why the methods the user registered cannot be used."""
+    offered = set(choices(txn))
+    found = []
+    for method in methods.all_methods():
+        ctx = method_context(txn, method)
+        if method not in offered and method.name not in txn.methods_done and method.is_registered(ctx):
+            found.append(method.unavailable_reason(ctx))
+    return list(dict.fromkeys(found))
+
+
+def prompt_refusal(txn, method: AuthMethod) -> str | None:
+    """Why this MFA step may not even be shown (the user is blocked from MFA or locked out), or None."""
+    if txn.user is None or not (txn.state == Step.MFA or method.satisfies_mfa):
+        return None
+    return next((message for check in prompt_checks if (message := check(txn, txn.user))), None)
 
 
 def required_strength(txn) -> strengths.Strength | None:
@@ -90,21 +142,59 @@ def decide_mfa(txn) -> MfaDecision:
     return MfaDecision(False, "no rule required MFA")
 
 
+def can_report_fraud(user) -> bool:
+    return user is not None and any(rule(user) for rule in fraud_reporting_rules)
+
+
+def report_fraud(txn_id: str | None, user_id: str) -> None:
+    """A fraud report from outside the browser: deny that user's pending sign-in and apply the consequences."""
+    user = db.session.get(directory.User, user_id)
+    txn = db.session.get(SigninTransaction, txn_id) if txn_id else None
+    if user is None:
+        return
+    if txn is None or txn.user_id != user.id:  # nothing pending any more: still recorded, about this user
+        txn = SigninTransaction(
+            tenant_id=user.tenant_id, user_id=user.id, methods_done=[], amr=[], data={}, expires_at=clock.now()
+        )
+    for reporter in fraud_reporters:
+        reporter(txn, user)
+
+
 # --- transactions -----------------------------------------------------------------------------------
 
-def start(tenant, *, client_id=None, authorize_uri=None, return_to=None, login_hint=None,
-          tenantless=False, strength_id=None) -> SigninTransaction:
+
+def start(
+    tenant,
+    *,
+    client_id=None,
+    authorize_uri=None,
+    return_to=None,
+    login_hint=None,
+    tenantless=False,
+    strength_id=None,
+    configured_target=None,
+) -> SigninTransaction:
+    """A new transaction in this browser. `return_to` comes from the request and must be a local path;
+    `configured_target` is an absolute URL an administrator set (an invitation's redirect URL)."""
     lifetime = current_app.config["IDP_SIGNIN_TXN_LIFETIME"]
     data = {"_tenantless": True} if tenantless else {}
     if strength_id:
         data["_strength"] = strength_id
-    txn = SigninTransaction(tenant_id=tenant.id, client_id=client_id, authorize_uri=authorize_uri,
-                            return_to=return_to, login_hint=(login_hint or "")[:320] or None, data=data,
-                            methods_done=[], amr=[], expires_at=clock.now() + timedelta(seconds=lifetime))
+    txn = SigninTransaction(
+        id=new_id(),
+        tenant_id=tenant.id,
+        client_id=client_id,
+        authorize_uri=authorize_uri,
+        return_to=configured_target or urls.local_target(return_to),
+        login_hint=(login_hint or "")[:320] or None,
+        data=data,
+        methods_done=[],
+        amr=[],
+        expires_at=clock.now() + timedelta(seconds=lifetime),
+    )
     db.session.add(txn)
+    _bind(txn)
     db.session.commit()
-    # one transaction per tenant in this browser: a guest may sign in at home in the middle of another
-    flask_session[TXN_KEY] = {**_txn_map(), tenant.id: txn.id}
     return txn
 
 
@@ -113,26 +203,66 @@ def _txn_map() -> dict:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def current(tenant) -> SigninTransaction | None:
-    txn_id = _txn_map().get(tenant.id)
-    txn = db.session.get(SigninTransaction, txn_id) if isinstance(txn_id, str) else None
-    if txn is None or txn.tenant_id != tenant.id or txn.state == "done" or clock.now() >= txn.expires_at:
+def _bind(txn) -> None:
+    """Give this browser, and only it, a new secret for the transaction (the caller commits). Done at the start
+    and again at each privilege change (each proved factor): whoever holds an older copy of the flow cookie,
+    such as an attacker who planted one in the victim's browser, is left with a transaction that is gone."""
+    secret = secrets.token_urlsafe(24)
+    txn.binding_hash = crypto.digest(secret)
+    # one transaction per tenant in this browser: a guest may sign in at home in the middle of another
+    flask_session[TXN_KEY] = {**_txn_map(), txn.tenant_id: [txn.id, secret]}
+
+
+#: every step reads the transaction, its user and the user's roles: one joined query
+_WITH_USER = [joinedload(SigninTransaction.user).joinedload(User.role_assignments)]
+
+
+def _bound(tenant) -> SigninTransaction | None:
+    """This browser's transaction in this tenant, whatever its state, if the browser holds its secret."""
+    entry = _txn_map().get(tenant.id)
+    if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)):
+        return None
+    txn = db.session.get(SigninTransaction, entry[0], options=_WITH_USER)
+    if txn is None or txn.tenant_id != tenant.id:
+        return None
+    if not (txn.binding_hash and hmac.compare_digest(txn.binding_hash, crypto.digest(entry[1]))):
         return None
     return txn
 
 
+def current(tenant) -> SigninTransaction | None:
+    txn = _bound(tenant)
+    if txn is None or txn.state == Step.DONE or clock.now() >= txn.expires_at:
+        return None
+    return txn
+
+
+def reported(tenant) -> dict | None:
+    """When this browser's sign-in here was ended by the user's fraud report: what the report did."""
+    txn = _bound(tenant)
+    return txn.data.get("_reported") if txn is not None and txn.state == Step.DONE and txn.data else None
+
+
 def method_context(txn, method: AuthMethod) -> MethodContext:
-    return MethodContext(user=txn.user, tenant_id=txn.tenant_id, data=dict(txn.data.get(method.name, {})))
+    return MethodContext(
+        user=txn.user, tenant_id=txn.tenant_id, data=dict(txn.data.get(method.name, {})), txn_id=txn.id
+    )
 
 
 def save_method_data(txn, method: AuthMethod, ctx: MethodContext) -> None:
-    """Write the method's scratch data back (by assignment: a method may have committed meanwhile)."""
-    txn.data = {**txn.data, method.name: ctx.data}
+    """Write the method's scratch data back (by assignment: a method may have committed meanwhile); what a
+    method began is committed either way."""
+    if txn.data.get(method.name, {}) != ctx.data:
+        txn.data = {**txn.data, method.name: ctx.data}
     db.session.commit()
 
 
-TENANTLESS_GUEST = ("Guests sign in through a link that contains the organization, such as the invitation link or "
-                    "an address like /contoso.com/… . Ask the organization that invited you for that link.")
+#: Entra's page for a disabled account (AADSTS50057)
+ACCOUNT_DISABLED = N_("Your account has been locked. Contact your support person to unlock it, then try again.")
+TENANTLESS_GUEST = N_(
+    "Guests sign in through a link that contains the organization, such as the invitation link or "
+    "an address like /contoso.com/… . Ask the organization that invited you for that link."
+)
 
 
 def identify(txn, upn: str) -> str | None:
@@ -143,9 +273,9 @@ def identify(txn, upn: str) -> str | None:
         return TENANTLESS_GUEST
     keep = {k: v for k, v in txn.data.items() if k in KEPT_ON_RESTART}
     txn.login_hint, txn.user_id = upn, user.id if user else None
-    txn.state, txn.methods_done, txn.amr, txn.data = "first", [], [], keep
+    txn.state, txn.methods_done, txn.amr, txn.data = Step.FIRST, [], [], keep
     db.session.commit()
-    db.session.refresh(txn)
+    set_committed_value(txn, "user", user)  # the user just found: no reload of the transaction
     return None
 
 
@@ -157,9 +287,9 @@ def begin_usernameless(txn, method: AuthMethod) -> None:
     """Start over without a username; the method's own data (its challenge) is kept."""
     keep = {k: v for k, v in txn.data.items() if k in KEPT_ON_RESTART or k == method.name}
     txn.login_hint, txn.user_id = None, None
-    txn.state, txn.methods_done, txn.amr, txn.data = "first", [], [], keep
+    txn.state, txn.methods_done, txn.amr, txn.data = Step.FIRST, [], [], keep
     db.session.flush()
-    db.session.refresh(txn)
+    set_committed_value(txn, "user", None)
 
 
 def choices(txn, stage: str | None = None) -> list[AuthMethod]:
@@ -184,10 +314,24 @@ def _fitting(txn, stage: str) -> list[AuthMethod]:
         else:
             fits = method.second_factor or method.multi_factor
         # Methods see user=None for an unknown UPN; only a step that reveals nothing says yes then.
-        if fits and all(rule(txn, method) for rule in availability_rules) and \
-                method.is_available(method_context(txn, method)):
+        if (
+            fits
+            and all(rule(txn, method) for rule in availability_rules)
+            and method.is_available(method_context(txn, method))
+        ):
             found.append(method)
+    if stage == "mfa":  # the user's default first, then second factors before a credential replacing the first
+        preferred = txn.user.preferred_mfa_method if txn.user is not None else None
+        found.sort(key=lambda method: (method.name != preferred, not method.second_factor))
     return found
+
+
+def other_choices(txn, method: AuthMethod, options: list[AuthMethod]) -> list[AuthMethod]:
+    """ "Other ways to sign in" on a step. Before a first factor it is the same list for every username
+    (real or not): what the tenant offers, never what this user registered."""
+    if txn.state == Step.FIRST and not txn.methods_done and required_strength(txn) is None:
+        return [m for m in methods.all_methods() if m is not method and m.listed_for_anyone(txn.tenant_id)]
+    return [m for m in options if m is not method]
 
 
 def default_choice(txn) -> AuthMethod | None:
@@ -197,36 +341,113 @@ def default_choice(txn) -> AuthMethod | None:
 
 # --- verification -----------------------------------------------------------------------------------
 
+
 def submit(txn, method: AuthMethod, form) -> Verification:
-    """Verify one step and move the transaction on. Returns what the page should show."""
+    """Verify one step and move the transaction on. Returns what the page should show.
+
+    A malformed answer is refused before any MFA attempt is claimed; a claimed attempt is always settled
+    (success, denial or release), even when verification raises."""
+    problem = method.malformed(form)
+    if problem:
+        return Verification(False, problem, "malformed request", malformed=True)
+    attempt = {"claimed": False}
+    try:
+        # the transaction's row is written once, at the step's commit: the look-ups the step makes meanwhile
+        # (guards, the MFA decision) read other tables, so flushing it before each of them would only add UPDATEs
+        with db.session.no_autoflush:
+            return _submit(txn, method, form, attempt)
+    except BaseException:
+        db.session.rollback()
+        if attempt["claimed"]:
+            _release_attempt(txn, method)
+        raise
+
+
+def _release_attempt(txn, method: AuthMethod) -> None:
+    """Give back the attempt slot of a verification that raised (the error itself propagates)."""
+    try:
+        user = db.session.get(directory.User, txn.user_id)
+        for hook in mfa_abandon_hooks:
+            hook(txn, user, method)
+    except Exception:  # the database may be what failed; the original error matters more
+        current_app.logger.exception("could not release an MFA attempt")
+        db.session.rollback()
+
+
+def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
     user = txn.user
-    prompt = user is not None and (txn.state == "mfa" or method.mfa_prompt)
+    prompt = user is not None and (txn.state == Step.MFA or method.satisfies_mfa)
     if prompt:
         for guard in mfa_guards:
             message = guard(txn, user)
             if message:
-                record_signin(tenant_id=txn.tenant_id, user=user, client_id=txn.client_id,
-                              methods=txn.methods_done + [method.name], result="failure", failure_reason=message)
+                record_signin(
+                    tenant_id=txn.tenant_id,
+                    user=user,
+                    client_id=txn.client_id,
+                    methods=txn.methods_done + [method.name],
+                    result="failure",
+                    failure_reason=message,
+                )
                 db.session.commit()
                 return Verification(False, message, message)
+        attempt["claimed"] = True
     ctx = method_context(txn, method)
-    result = method.verify(ctx, form)
+    slot = None
+    if lockout.counts(method, txn):
+        slot = lockout.claim(txn)
+        if slot is None:
+            record_signin(
+                tenant_id=txn.tenant_id,
+                user=user,
+                upn=txn.login_hint,
+                client_id=txn.client_id,
+                methods=txn.methods_done + [method.name],
+                result="failure",
+                failure_reason="account locked: too many failed attempts",
+            )
+            db.session.commit()
+            return Verification(False, lockout.LOCKED, "smart lockout", locked=True)
+    try:
+        result = method.verify(ctx, form)
+    except BaseException:
+        if slot:  # whatever the verifier did, the slot is settled
+            db.session.rollback()
+            lockout.settle(slot, failed=False)
+            db.session.commit()
+        raise
+    if slot:
+        lockout.settle(slot, failed=not result.ok)
     txn.data = {**txn.data, method.name: ctx.data}
     if result.ok and user is None and result.identified_user_id:
         refusal = _identify_by_credential(txn, result.identified_user_id)
-        if refusal is None and method.mfa_prompt:  # blocks and lockout apply once the credential names the user
+        if refusal is None and method.satisfies_mfa:  # blocks and lockout apply once the credential names the user
             refusal = next((m for guard in mfa_guards if (m := guard(txn, txn.user))), None)
-            prompt = refusal is None
+            prompt = attempt["claimed"] = refusal is None
         if refusal:
-            record_signin(tenant_id=txn.tenant_id, user=txn.user, client_id=txn.client_id, methods=[method.name],
-                          result="failure", failure_reason=refusal)
+            record_signin(
+                tenant_id=txn.tenant_id,
+                user=txn.user,
+                client_id=txn.client_id,
+                methods=[method.name],
+                result="failure",
+                failure_reason=refusal,
+            )
             txn.user_id = txn.login_hint = None
             db.session.commit()
             return Verification(False, refusal, refusal)
         user = txn.user
     if not result.ok:
-        record_signin(tenant_id=txn.tenant_id, user=user, upn=txn.login_hint, client_id=txn.client_id,
-                      methods=txn.methods_done + [method.name], result="failure", failure_reason=result.reason or result.error)
+        record_signin(
+            tenant_id=txn.tenant_id,
+            user=user,
+            upn=txn.login_hint,
+            client_id=txn.client_id,
+            methods=txn.methods_done + [method.name],
+            result="failure",
+            failure_reason=result.reason or result.error,
+        )
+        attempt["claimed"] = False  # settled below
         if result.mfa_denial and user is not None:
             for hook in mfa_denial_hooks:
                 hook(txn, user, method)
@@ -236,55 +457,129 @@ def submit(txn, method: AuthMethod, form) -> Verification:
         db.session.commit()
         return result
     if user is None or not user.account_enabled:
-        message = "Your account has been disabled. Contact your administrator." if user else "Your account or password is incorrect."
-        record_signin(tenant_id=txn.tenant_id, user=user, upn=txn.login_hint, client_id=txn.client_id,
-                      methods=[method.name], result="failure", failure_reason="account disabled" if user else "unknown user")
+        message = ACCOUNT_DISABLED if user else N_("Your account or password is incorrect.")
+        record_signin(
+            tenant_id=txn.tenant_id,
+            user=user,
+            upn=txn.login_hint,
+            client_id=txn.client_id,
+            methods=[method.name],
+            result="failure",
+            failure_reason="The user account is disabled." if user else "unknown user",
+        )
+        if attempt["claimed"]:
+            attempt["claimed"] = False
+            for hook in mfa_abandon_hooks:
+                hook(txn, user, method)
         db.session.commit()
         return Verification(False, message)
     _record_step(txn, method, result)
+    _bind(txn)  # a factor was proved: the privilege changed, so does the browser's secret
     if prompt:
+        attempt["claimed"] = False  # settled below
         for hook in mfa_success_hooks:
             hook(txn, user, method, form)
-    if txn.state == "first":
+    if txn.state == Step.FIRST:
         for guard in signin_guards:
             message = guard(txn, user)
             if message:
-                record_signin(tenant_id=txn.tenant_id, user=user, client_id=txn.client_id, methods=txn.methods_done,
-                              result="failure", failure_reason=message)
-                txn.state = "done"
+                record_signin(
+                    tenant_id=txn.tenant_id,
+                    user=user,
+                    client_id=txn.client_id,
+                    methods=txn.methods_done,
+                    result="failure",
+                    failure_reason=message,
+                )
+                txn.state = Step.DONE
                 db.session.commit()
                 return Verification(False, message)
         if method.multi_factor and required_strength(txn) is None:
-            txn.state, txn.mfa_reason = "kmsi", f"{method.label} satisfies MFA on its own"
+            txn.state, txn.mfa_reason = Step.KMSI, f"{method.label} satisfies MFA on its own"
         else:
             decision = decide_mfa(txn)
-            txn.state, txn.mfa_reason = ("mfa" if decision.required else "kmsi"), decision.reason
+            txn.state, txn.mfa_reason = (Step.MFA if decision.required else Step.KMSI), decision.reason
     elif required_strength(txn) is not None and not strength_met(txn):
-        txn.state = "mfa"  # step up until the strength is met, or no method can get there
+        txn.state = Step.MFA  # step up until the strength is met, or no method can get there
     else:
-        txn.state = "kmsi"
+        txn.state = Step.KMSI
+    if method.name == "password" and user.force_change_password:
+        # passwordProfile.forceChangePasswordNextSignIn: a new password before anything else
+        txn.data = {**txn.data, "_after_password_change": txn.state}
+        txn.state = Step.NEW_PASSWORD
     db.session.commit()
     return result
+
+
+def end(txn) -> None:
+    """The transaction is over without a sign-in (refused, reported as fraud); the caller records why and
+    commits."""
+    txn.state = Step.DONE
+
+
+def cancel(txn) -> None:
+    """The user cancelled: the app's authorization request is answered with access_denied."""
+    end(txn)
+    db.session.commit()
+
+
+def back_to_username(txn) -> None:
+    """A username-less method failed before it named the user: ask for the username again."""
+    txn.state = Step.IDENTIFY
+    db.session.commit()
+
+
+def change_password(txn, new_password: str, confirmation: str) -> str | None:
+    """The forced password change after a password sign-in. Returns a message when the new one is refused."""
+    from .. import passwords
+    from ..audit import record_audit
+
+    user = txn.user
+    if new_password != confirmation:
+        return N_("The passwords don't match.")
+    if not passwords.meets_complexity(new_password):
+        return N_(
+            "Passwords must have at least 8 characters and contain at least three of the following: uppercase "
+            "letters, lowercase letters, numbers, and symbols."
+        )
+    if passwords.verify_password(user.password_hash, new_password):
+        return N_("You can't reuse your current password. Choose a new one.")
+    user.password_hash = passwords.hash_password(new_password)
+    user.force_change_password = False
+    record_audit(
+        tenant_id=txn.tenant_id,
+        actor_id=user.id,
+        actor_type="user",
+        activity="Change user password",
+        target_type="User",
+        target_id=user.id,
+    )
+    txn.state = txn.data.get("_after_password_change", Step.KMSI)
+    db.session.commit()
+    return None
 
 
 def _identify_by_credential(txn, user_id: str) -> str | None:
     """A username-less first factor (a discoverable passkey) said who this is."""
     user = db.session.get(directory.User, user_id)
     if user is None or user.tenant_id != txn.tenant_id:
-        return "That passkey is not registered in this organization."
+        return N_("That passkey is not registered in this organization.")
     if user.user_type == "Guest" and txn.data.get("_tenantless"):
         return TENANTLESS_GUEST
     txn.user_id, txn.login_hint = user.id, user.upn
     db.session.flush()
-    db.session.refresh(txn)
+    set_committed_value(txn, "user", user)
     return None
 
 
 def _record_step(txn, method: AuthMethod, result: Verification) -> None:
     txn.methods_done = txn.methods_done + [method.name]
     if result.factor:
-        txn.data = {**txn.data, "_factors": txn.data.get("_factors", []) + [result.factor],
-                    **({"_aaguid": result.aaguid} if result.aaguid else {})}
+        txn.data = {
+            **txn.data,
+            "_factors": txn.data.get("_factors", []) + [result.factor],
+            **({"_aaguid": result.aaguid} if result.aaguid else {}),
+        }
     txn.amr = sorted(set(txn.amr) | set(method.amr) | set(result.extra_amr))
     if result.not_after:
         txn.not_after = min(txn.not_after, result.not_after) if txn.not_after else result.not_after
@@ -292,9 +587,17 @@ def _record_step(txn, method: AuthMethod, result: Verification) -> None:
         txn.data = {**txn.data, "_credential_ref": result.credential_ref}
 
 
+def request_digest(uri: str) -> str:
+    """An authorization request by its path and parameters (order and encoding aside)."""
+    parts = urlsplit(uri)
+    return crypto.digest(json.dumps([parts.path, sorted(parse_qsl(parts.query, keep_blank_values=True))]))
+
+
 def is_multi_factor(txn) -> bool:
+    """Two methods, one strong on its own, or a step that proved MFA elsewhere (a guest's home tenant):
+    `acr` and `amr` follow this one answer."""
     used = [methods.get(name) for name in txn.methods_done]
-    return any(m and m.multi_factor for m in used) or len([m for m in used if m]) >= 2
+    return "mfa" in txn.amr or any(m and m.multi_factor for m in used) or len([m for m in used if m]) >= 2
 
 
 def complete(txn, persistent: bool):
@@ -304,15 +607,33 @@ def complete(txn, persistent: bool):
     remembered = not mfa and bool(txn.data.get("_mfa_remembered"))  # satisfied by a remembered device
     amr = sorted(set(txn.amr) | ({"mfa"} if mfa or remembered else set()))
     acr = txn.data["_strength"] if strength_met(txn) else ("mfa" if mfa or remembered else "sfa")
-    session = sessions.create(tenant_id=txn.tenant_id, user=user, methods=txn.methods_done, amr=amr,
-                              acr=acr, mfa=mfa, not_after=txn.not_after,
-                              credential_ref=txn.data.get("_credential_ref"), persistent=persistent)
-    session.factors, session.aaguid = list(txn.data.get("_factors", [])), txn.data.get("_aaguid")
-    session.mfa_remembered = remembered
-    txn.state = "done"
-    record_signin(tenant_id=txn.tenant_id, user=user, client_id=txn.client_id, methods=txn.methods_done,
-                  result="success", failure_reason=None if mfa else txn.mfa_reason)
+    session = sessions.create(
+        tenant_id=txn.tenant_id,
+        user=user,
+        methods=txn.methods_done,
+        amr=amr,
+        acr=acr,
+        mfa=mfa,
+        not_after=txn.not_after,
+        credential_ref=txn.data.get("_credential_ref"),
+        persistent=persistent,
+        factors=list(txn.data.get("_factors", [])),
+        aaguid=txn.data.get("_aaguid"),
+        mfa_remembered=remembered,
+    )
+    txn.state = Step.DONE
+    record_signin(
+        tenant_id=txn.tenant_id,
+        user=user,
+        client_id=txn.client_id,
+        methods=txn.methods_done,
+        result="success",
+        failure_reason=None if mfa else txn.mfa_reason,
+    )
     db.session.commit()
     flask_session[TXN_KEY] = {k: v for k, v in _txn_map().items() if k != txn.tenant_id}
-    flask_session["fresh_signin"] = session.id
+    flask_session.pop("fresh_signin", None)
+    if txn.authorize_uri:  # that request, and only it, may use this sign-in despite prompt=login / max_age
+        flask_session["fresh_signin"] = [session.id, request_digest(txn.authorize_uri)]
+    lockout.remember_device(user)
     return session

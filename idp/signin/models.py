@@ -1,11 +1,23 @@
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..directory.models import User, new_id
 from ..extensions import db
+
+
+class Step(StrEnum):
+    """The states of a sign-in transaction; only the flow engine (flow.py) moves a transaction between them."""
+
+    IDENTIFY = "identify"  # no username yet (or a username-less method failed)
+    FIRST = "first"  # the first factor
+    MFA = "mfa"  # a second factor (or a step up to an authentication strength)
+    NEW_PASSWORD = "newpassword"  # forceChangePasswordNextSignIn, after the password
+    KMSI = "kmsi"  # "Stay signed in?"
+    DONE = "done"  # completed, refused, reported or cancelled
 
 
 class SigninTransaction(db.Model):
@@ -22,13 +34,15 @@ class SigninTransaction(db.Model):
     amr: Mapped[list] = mapped_column(JSON, default=list)
     mfa_reason: Mapped[str | None] = mapped_column(Text)  # why MFA was (not) required
     not_after: Mapped[datetime | None] = mapped_column(DateTime)
-    state: Mapped[str] = mapped_column(String(16), default="identify")  # identify | first | mfa | kmsi | done
+    state: Mapped[str] = mapped_column(String(16), default=lambda: Step.IDENTIFY)  # a Step, stored by value
+    # SHA-256 of the secret the starting browser holds in its flow cookie; replaced at each privilege change,
+    # so a planted or copied flow cookie stops working once the real user has proved a factor
+    binding_hash: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON, default=dict)  # per-method scratch (challenges, pending ids)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
-    user: Mapped[User | None] = relationship(primaryjoin="foreign(SigninTransaction.user_id) == User.id",
-                                             viewonly=True)
+    user: Mapped[User | None] = relationship(primaryjoin="foreign(SigninTransaction.user_id) == User.id", viewonly=True)
 
 
 class SigninSession(db.Model):
@@ -45,7 +59,9 @@ class SigninSession(db.Model):
     credential_ref: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. the TAP id that signed in
     factors: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # strength factors proved
     aaguid: Mapped[str | None] = mapped_column(String(36))  # the passkey model used, if any
-    mfa_remembered: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # MFA via a remembered device
+    mfa_remembered: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )  # MFA via a remembered device
     not_after: Mapped[datetime | None] = mapped_column(DateTime)  # hard cap on the session and its tokens
     persistent: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
@@ -62,3 +78,13 @@ class SigninSession(db.Model):
     @property
     def ends_at(self) -> datetime:
         return min(self.expires_at, self.not_after) if self.not_after else self.expires_at
+
+
+class SigninAttemptWindow(db.Model):
+    """Failed first-factor attempts for one typed username, per kind of location (familiar or not): a slot
+    is claimed with one conditional UPDATE before the credential is checked (smart lockout)."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of tenant, username, location kind
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,15 +1,33 @@
 """SSO sessions and their browser cookie (one per tenant, signed, HttpOnly)."""
+
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
-from .. import clock
+from .. import clock, urls
+from ..directory.models import User
 from ..extensions import db
 from .models import SigninSession
 
 COOKIE_PREFIX = "idp_sso_"
+
+
+#: callables (session) -> datetime | None: until when a session signed in with a strong temporary credential
+#: (a TAP) may register methods without a fresh MFA. Slices contribute them through idp.wiring.
+registration_windows: list = []
+
+
+def registration_deadline(session: SigninSession):
+    """The registration window of this session's credential, or None when no slice grants one."""
+    for window in registration_windows:
+        deadline = window(session)
+        if deadline is not None:
+            return deadline
+    return None
 
 
 def _serializer() -> URLSafeSerializer:
@@ -17,7 +35,7 @@ def _serializer() -> URLSafeSerializer:
 
 
 def cookie_name(tenant_id: str) -> str:
-    return COOKIE_PREFIX + tenant_id
+    return urls.cookie_name(COOKIE_PREFIX + tenant_id)
 
 
 def current(tenant) -> SigninSession | None:
@@ -29,7 +47,7 @@ def current(tenant) -> SigninSession | None:
         session_id = _serializer().loads(raw)
     except BadSignature:
         return None
-    session = db.session.get(SigninSession, session_id)
+    session = load(session_id)
     if session is None or session.tenant_id != tenant.id or not session.is_active():
         return None
     if not session.user.account_enabled:
@@ -37,13 +55,41 @@ def current(tenant) -> SigninSession | None:
     return session
 
 
-def create(*, tenant_id, user, methods, amr, acr, mfa, not_after, credential_ref, persistent) -> SigninSession:
+def load(session_id: str | None) -> SigninSession | None:
+    """A session with its user and the user's roles, in one joined query (every use reads all three)."""
+    if not session_id:
+        return None
+    return db.session.get(SigninSession, session_id, options=[with_user()])
+
+
+def with_user(relationship: Any = None) -> Any:
+    """The loader option that brings a session's user and roles along (from `relationship`, or the session
+    itself when None)."""
+    session = joinedload(relationship) if relationship is not None else None
+    user = session.joinedload(SigninSession.user) if session is not None else joinedload(SigninSession.user)
+    return user.joinedload(User.role_assignments)
+
+
+def create(*, tenant_id, user, methods, amr, acr, mfa, not_after, credential_ref, persistent, **proof) -> SigninSession:
+    """A new SSO session; `proof` holds what the sign-in proved beyond its methods (strength factors, the
+    passkey model, a remembered MFA), written with the same INSERT."""
     now = clock.now()
     lifetime = current_app.config["IDP_SSO_PERSISTENT_LIFETIME" if persistent else "IDP_SSO_LIFETIME"]
-    session = SigninSession(tenant_id=tenant_id, user_id=user.id, auth_time=now, methods=list(methods),
-                            amr=list(amr), acr=acr, mfa_at=now if mfa else None, not_after=not_after,
-                            credential_ref=credential_ref, persistent=persistent,
-                            expires_at=now + timedelta(seconds=lifetime), ip=request.remote_addr)
+    session = SigninSession(
+        tenant_id=tenant_id,
+        user_id=user.id,
+        auth_time=now,
+        methods=list(methods),
+        amr=list(amr),
+        acr=acr,
+        mfa_at=now if mfa else None,
+        not_after=not_after,
+        credential_ref=credential_ref,
+        persistent=persistent,
+        expires_at=now + timedelta(seconds=lifetime),
+        ip=request.remote_addr,
+        **proof,
+    )
     db.session.add(session)
     db.session.flush()
     schedule_cookie(session)
@@ -54,21 +100,28 @@ def schedule_cookie(session: SigninSession) -> None:
     g.setdefault("sso_cookie_ops", []).append(("set", session))
 
 
-def end_current(tenant, hinted_session_id: str | None = None) -> None:
+def end_current(tenant) -> None:
     """Sign the browser out of `tenant`: revoke its session (and so every token issued from it)."""
     session = current(tenant)
-    ids = {s for s in (session.id if session else None, hinted_session_id) if s}
-    if ids:
-        db.session.execute(update(SigninSession).where(SigninSession.id.in_(ids), SigninSession.revoked_at.is_(None))
-                           .values(revoked_at=clock.now()))
+    if session is not None:
+        revoke_sessions(SigninSession.id == session.id)
         db.session.commit()
     g.setdefault("sso_cookie_ops", []).append(("clear", tenant.id))
 
 
 def revoke_sessions(*criteria) -> int:
-    """Revoke matching sessions (e.g. those signed in with a deleted TAP); the caller commits."""
-    return db.session.execute(update(SigninSession).where(*criteria, SigninSession.revoked_at.is_(None))
-                              .values(revoked_at=clock.now())).rowcount
+    """Revoke matching sessions (e.g. those signed in with a deleted TAP) and every access token issued from
+    them (they are not stored: through the revocation state); the caller commits."""
+    from ..oidc import revocation
+
+    ids = db.session.scalars(
+        update(SigninSession)
+        .where(*criteria, SigninSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+        .returning(SigninSession.id)
+    ).all()
+    revocation.revoke(revocation.SESSION, ids)
+    return len(ids)
 
 
 def apply_cookie_ops(response):
@@ -76,13 +129,20 @@ def apply_cookie_ops(response):
     secure = request.is_secure
     for op, value in g.pop("sso_cookie_ops", []):
         if op == "clear":
-            response.delete_cookie(cookie_name(value), httponly=True, secure=secure, samesite="Lax")
+            response.delete_cookie(cookie_name(value), path="/", httponly=True, secure=secure, samesite="Lax")
             continue
         max_age = None
         if value.persistent:
             max_age = int((value.ends_at - clock.now()).total_seconds())
-        response.set_cookie(cookie_name(value.tenant_id), _serializer().dumps(value.id), max_age=max_age,
-                            httponly=True, secure=secure, samesite="Lax")
+        response.set_cookie(
+            cookie_name(value.tenant_id),
+            _serializer().dumps(value.id),
+            max_age=max_age,
+            path="/",
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+        )
     return response
 
 
@@ -98,8 +158,22 @@ def login_required(view):
         session = current(g.tenant)
         if session is None:
             from . import flow
+
             flow.start(g.tenant, return_to=request.full_path if request.method == "GET" else request.path)
             return redirect(url_for("signin.start", tenant=g.tenant_ref))
         g.sso = session
         return view(**kwargs)
+
     return wrapper
+
+
+def revoke_user(user) -> None:
+    """End every SSO session of `user` and every token issued to them (disabled, deleted, revokeSignInSessions);
+    the caller commits."""
+    from ..oidc.models import Token
+    from ..oidc.tokens import revoke_where
+    from ..oidc import revocation
+
+    revoke_sessions(SigninSession.user_id == user.id)
+    revoke_where(Token.user_id == user.id)
+    revocation.revoke(revocation.USER, [user.id])  # access tokens are not stored: void them by their subject

@@ -1,9 +1,11 @@
 """The sign-in pages: UPN, method steps, "Stay signed in?", cancel."""
+
 from flask import Blueprint, abort, g, redirect, render_template, request, session as flask_session, url_for
 
-from .. import methods
-from ..extensions import db, limiter
+from .. import methods, urls
+from ..extensions import limiter
 from . import flow
+from .models import Step
 
 bp = Blueprint("signin", __name__, url_prefix="/<tenant>/login")
 
@@ -11,32 +13,63 @@ bp = Blueprint("signin", __name__, url_prefix="/<tenant>/login")
 def _txn_or_restart():
     txn = flow.current(g.tenant)
     if txn is None:
-        return None, render_template("signin/expired.html", restart=url_for("signin.start", tenant=g.tenant_ref)), 400
+        restart = url_for("signin.start", tenant=g.tenant_ref)
+        report = flow.reported(g.tenant)
+        if report is not None:  # reopened after "I didn't try to sign in": say so, not "timed out"
+            return None, render_template("signin/reported.html", outcome=report, restart=restart), 400
+        return None, render_template("signin/expired.html", restart=restart), 400
     return txn, None, None
 
 
 def _next(txn):
     """Where the browser goes for the transaction's current stage."""
-    if txn.state in ("first", "mfa"):
+    if txn.state in (Step.FIRST, Step.MFA):
         choice = flow.default_choice(txn)
         if choice is None:
-            return render_template("signin/no_method.html", txn=txn, stage=txn.state,
-                                   strength=flow.required_strength(txn)), 400
+            return render_template(
+                "signin/no_method.html",
+                txn=txn,
+                stage=txn.state,
+                strength=flow.required_strength(txn),
+                reasons=flow.unavailable_reasons(txn),
+            ), 400
         return redirect(url_for("signin.method_step", tenant=g.tenant_ref, name=choice.name))
-    if txn.state == "kmsi":
+    if txn.state == Step.KMSI:
         return redirect(url_for("signin.stay_signed_in", tenant=g.tenant_ref))
+    if txn.state == Step.NEW_PASSWORD:
+        return redirect(url_for("signin.new_password", tenant=g.tenant_ref))
     return redirect(url_for("signin.start", tenant=g.tenant_ref))
+
+
+@bp.route("/newpassword", methods=["GET", "POST"])
+@limiter.limit("30/minute", methods=["POST"])
+def new_password():
+    """Update your password: the administrator set forceChangePasswordNextSignIn."""
+    txn, page, status = _txn_or_restart()
+    if txn is None:
+        return page, status
+    if txn.state != Step.NEW_PASSWORD:
+        return _next(txn)
+    error = None
+    if request.method == "POST":
+        error = flow.change_password(
+            txn, request.form.get("new_password", "")[:256], request.form.get("confirm_password", "")[:256]
+        )
+        if error is None:
+            return _next(txn)
+    return render_template("signin/new_password.html", txn=txn, error=error), (400 if error else 200)
 
 
 @bp.get("/")
 def start():
     txn = flow.current(g.tenant)
-    return_to = request.args.get("return_to", "")
-    if not (return_to.startswith("/") and not return_to.startswith("//")):  # local paths only: no open redirect
-        return_to = None
+    return_to = urls.local_target(request.args.get("return_to"))  # this origin only: no open redirect
     if txn is None or return_to:
-        txn = flow.start(g.tenant, return_to=return_to or url_for("signin.signed_in", tenant=g.tenant_ref),
-                         login_hint=request.args.get("login_hint"))
+        txn = flow.start(
+            g.tenant,
+            return_to=return_to or url_for("signin.signed_in", tenant=g.tenant_ref),
+            login_hint=request.args.get("login_hint"),
+        )
     return _identify_page(txn)
 
 
@@ -65,48 +98,79 @@ def identify():
     return _next(txn)
 
 
-def _account_key() -> str:
-    """Failed attempts are also counted per account, so a credential-stuffing run spread over many addresses
-    still meets a limit (Entra's smart lockout answers the same threat)."""
-    txn = flow.current(g.tenant)
-    return f"signin-account:{g.tenant.id}:{txn.login_hint if txn else request.remote_addr}"
-
-
 @bp.route("/method/<name>", methods=["GET", "POST"])
-@limiter.limit("60/minute", methods=["POST"])
-@limiter.limit("10 per 5 minutes", key_func=_account_key, methods=["POST"],
-               deduct_when=lambda response: response.status_code == 400)
+@limiter.limit("60/minute", methods=["POST"])  # per address; per account, the smart lockout (lockout.py) counts
 def method_step(name):
     txn, page, status = _txn_or_restart()
     if txn is None:
         return page, status
-    if txn.state not in ("first", "mfa"):
+    if txn.state not in (Step.FIRST, Step.MFA):
         return _next(txn)
     method = methods.get(name)
     options = flow.choices(txn)
     if method is None or method not in options:
         return _next(txn)
     error = notice = None
+    refusal = flow.prompt_refusal(txn, method) if request.method == "GET" or request.form.get("action") else None
+    if refusal:  # blocked or locked out: no code is sent, no challenge made
+        return render_template(
+            method.template,
+            txn=txn,
+            method=method,
+            error=refusal,
+            notice=None,
+            stage=txn.state,
+            data={},
+            others=[m for m in options if m is not method],
+        ), 403
     if request.method == "POST" and request.form.get("action"):
         ctx = flow.method_context(txn, method)
         ok, message = method.action(ctx, request.form["action"][:32], request.form)
         flow.save_method_data(txn, method, ctx)
         notice, error = (message, None) if ok else (None, message)
-        return render_template(method.template, txn=txn, method=method, error=error, notice=notice, stage=txn.state,
-                               data=ctx.data, others=[m for m in options if m is not method]), (200 if ok else 400)
+        return render_template(
+            method.template,
+            txn=txn,
+            method=method,
+            error=error,
+            notice=notice,
+            stage=txn.state,
+            data=ctx.data,
+            others=flow.other_choices(txn, method, options),
+        ), (200 if ok else 400)
     if request.method == "POST":
         result = flow.submit(txn, method, request.form)
         if result.ok:
             return _next(txn)
-        if txn.state == "done":
+        if txn.state == Step.DONE:
             return render_template("signin/refused.html", message=result.error), 403
         error = result.error
+        if result.locked:
+            return render_template(
+                method.template,
+                txn=txn,
+                method=method,
+                others=flow.other_choices(txn, method, options),
+                error=error,
+                notice=None,
+                stage=txn.state,
+                data=flow.method_context(txn, method).data,
+            ), 429
     ctx = flow.method_context(txn, method)  # read after any submit: verify may have changed it
     view = method.begin(ctx) if request.method == "GET" else {}  # begin has effects (send a code...)
     flow.save_method_data(txn, method, ctx)
-    others = [m for m in options if m is not method]
-    return render_template(method.template, txn=txn, method=method, others=others, error=error, notice=notice,
-                           stage=txn.state, data=ctx.data, **view), (400 if error else 200)
+    others = flow.other_choices(txn, method, options)
+    return render_template(
+        method.template,
+        txn=txn,
+        method=method,
+        others=others,
+        error=error,
+        notice=notice,
+        stage=txn.state,
+        data=ctx.data,
+        **view,
+    ), (400 if error else 200)
 
 
 @bp.post("/without-username/<name>")
@@ -117,15 +181,14 @@ def usernameless_step(name):
     if txn is None:
         return page, status
     method = methods.get(name)
-    if method is None or method not in flow.usernameless_methods(txn) or txn.state not in ("identify", "first"):
+    if method is None or method not in flow.usernameless_methods(txn) or txn.state not in (Step.IDENTIFY, Step.FIRST):
         return _next(txn)
     flow.begin_usernameless(txn, method)
     result = flow.submit(txn, method, request.form)
     if result.ok:
         return _next(txn)
     if txn.user_id is None:
-        txn.state = "identify"
-        db.session.commit()
+        flow.back_to_username(txn)
     return _identify_page(txn, result.error, 400)
 
 
@@ -134,7 +197,7 @@ def stay_signed_in():
     txn, page, status = _txn_or_restart()
     if txn is None:
         return page, status
-    if txn.state != "kmsi":
+    if txn.state != Step.KMSI:
         return _next(txn)
     if request.method == "GET" and not txn.user.is_external_guest:
         return render_template("signin/kmsi.html", txn=txn)
@@ -148,21 +211,22 @@ def cancel():
     txn = flow.current(g.tenant)
     if txn is None or not txn.authorize_uri:
         return redirect(url_for("signin.start", tenant=g.tenant_ref))
-    txn.state = "done"
-    db.session.commit()
+    flow.cancel(txn)
     flask_session["cancelled_signin"] = txn.id
     return redirect(txn.authorize_uri)
 
 
 @bp.errorhandler(429)
 def too_many_attempts(error):
-    return render_template("signin/refused.html",
-                           message="Too many attempts. Wait a few minutes before you try again."), 429
+    return render_template(
+        "signin/refused.html", message="Too many attempts. Wait a few minutes before you try again."
+    ), 429
 
 
 @bp.get("/done")
 def signed_in():
     from . import sessions
+
     session = sessions.current(g.tenant)
     if session is None:
         abort(401)

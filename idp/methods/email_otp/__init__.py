@@ -5,4 +5,3 @@ policy.py   the Email configuration: allowExternalIdToUseEmailOtp
 service.py  who uses email OTP, sending (rate-limited), verifying, redemption
 method.py   the sign-in step ("Send code", then the code)
 """
-from . import method, policy  # noqa: E402,F401  (registration side effects)

@@ -1,6 +1,7 @@
 """The Email configuration: `allowExternalIdToUseEmailOtp` (default, enabled, disabled). `default` means
 enabled (managed by the service)."""
-from ...policy.service import ConfigType, register
+
+from ...policy.service import ConfigType
 
 VALUES = ("default", "enabled", "disabled")
 
@@ -11,5 +12,9 @@ def validate(settings: dict) -> str | None:
     return None
 
 
-CONFIG = register(ConfigType(method_id="Email", odata_type="#microsoft.graph.emailAuthenticationMethodConfiguration",
-                             defaults={"allowExternalIdToUseEmailOtp": "default"}, validate=validate))
+CONFIG = ConfigType(
+    method_id="Email",
+    odata_type="#microsoft.graph.emailAuthenticationMethodConfiguration",
+    defaults={"allowExternalIdToUseEmailOtp": "default"},
+    validate=validate,
+)

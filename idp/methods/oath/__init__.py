@@ -9,4 +9,3 @@ method.py     the sign-in step (second factor)
 api.py        Graph: softwareOathMethods, hardwareOathMethods, directory/authenticationMethodDevices
 pages.py      My Security Info (authenticator app, hardware token) and the console (inventory, import)
 """
-from . import api, method, pages, policy  # noqa: E402,F401  (registration side effects)

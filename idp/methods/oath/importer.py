@@ -2,8 +2,10 @@
 
 Header (required): upn,serial number,secret key,time interval,manufacturer,model[,hash function]
 Valid rows are imported even when others fail; every rejected row goes to the error CSV with its line
-number and reason. Re-importing the same file creates no duplicates (serial numbers are unique per tenant).
+number and reason. A serial number already in the inventory is rejected (never re-assigned), so re-importing
+a file creates no duplicates. A job always ends: completed, or failed with a message.
 """
+
 import csv
 import io
 import os
@@ -63,6 +65,14 @@ def run(job_id: str, path: str) -> None:
         db.session.rollback()
         job = db.session.get(OathImportJob, job_id)
         job.status, job.message = "failed", f"The file is not a readable CSV file: {error}"
+    except Exception:  # never leave a job "running": the rows imported so far stay, the rest are not
+        current_app.logger.exception("hardware token import %s failed", job_id)
+        db.session.rollback()
+        job = db.session.get(OathImportJob, job_id)
+        job.status, job.message = (
+            "failed",
+            "The import stopped because of an internal error; rows counted as imported were kept.",
+        )
     finally:
         os.remove(path)  # the upload holds token secrets: it does not outlive the job
     job.finished_at = clock.now()
@@ -71,10 +81,13 @@ def run(job_id: str, path: str) -> None:
 
 def _import(job: OathImportJob, reader) -> None:
     header = [h.strip().lower() for h in next(reader, [])]
-    if header[:len(HEADER)] != HEADER or any(h not in OPTIONAL for h in header[len(HEADER):]):
+    if header[: len(HEADER)] != HEADER or any(h not in OPTIONAL for h in header[len(HEADER) :]):
         job.status = "failed"
-        job.message = ("The header row is missing or wrong. It must be: " + ",".join(HEADER)
-                       + " (optionally followed by: hash function).")
+        job.message = (
+            "The header row is missing or wrong. It must be: "
+            + ",".join(HEADER)
+            + " (optionally followed by: hash function)."
+        )
         return
     has_hash = "hash function" in header
     job_id, tenant_id = job.id, job.tenant_id
@@ -91,12 +104,17 @@ def _import(job: OathImportJob, reader) -> None:
 def _parse(row: list[str], has_hash: bool) -> tuple[str | None, dict]:
     """Check one row without the database: (reason it is rejected or None, its fields)."""
     width = len(HEADER) + (1 if has_hash else 0)
-    fields = {"upn": row[0].strip() if row else "", "serial": row[1].strip() if len(row) > 1 else ""}
-    if len(row) != width:
-        return f"Expected {width} columns, found {len(row)}.", fields
+    if len(row) != width:  # the columns are shifted: any cell may be a secret, so none is echoed
+        return f"Expected {width} columns, found {len(row)}.", {"upn": "", "serial": ""}
     upn, serial, secret, interval, manufacturer, model = (value.strip() for value in row[:6])
     hash_name = row[6].strip().lower() if has_hash else ""
-    fields.update(secret=secret, manufacturer=manufacturer or None, model=model or None)
+    fields = {
+        "upn": upn,
+        "serial": serial,
+        "secret": secret,
+        "manufacturer": manufacturer or None,
+        "model": model or None,
+    }
     if hash_name == "hotp" or interval.lower() in ("", "0", "hotp"):
         return service.HOTP_REFUSAL, fields
     if hash_name not in HASH_NAMES:
@@ -104,8 +122,10 @@ def _parse(row: list[str], has_hash: bool) -> tuple[str | None, dict]:
     if not interval.isdigit():
         return "The time interval must be 30 or 60.", fields
     try:
-        serial, secret, seconds, hash_function = service.validate_device_fields(serial, secret, int(interval),
-                                                                                HASH_NAMES[hash_name])
+        serial, secret, seconds, hash_function = service.validate_device_fields(
+            serial, secret, int(interval), HASH_NAMES[hash_name]
+        )
+        service.validate_names({"manufacturer": manufacturer or None, "model": model or None})
     except service.OathError as error:
         return error.message, fields
     fields.update(serial=serial, secret=secret, interval=seconds, hash_function=hash_function)
@@ -117,10 +137,23 @@ def _import_batch(job_id: str, tenant_id: str, batch, has_hash: bool) -> None:
     parsed = [(line, *_parse(row, has_hash)) for line, row in batch]
     serials = {f["serial"] for _, problem, f in parsed if not problem}
     upns = {f["upn"].lower() for _, problem, f in parsed if not problem and f["upn"]}
-    existing = {d.serial_number: d for d in db.session.scalars(select(HardwareOathDevice).where(
-        HardwareOathDevice.tenant_id == tenant_id, HardwareOathDevice.serial_number.in_(serials)))} if serials else {}
-    users = {u.upn: u for u in db.session.scalars(select(User).where(
-        User.tenant_id == tenant_id, User.upn.in_(upns)))} if upns else {}
+    existing = (
+        {
+            d.serial_number: d
+            for d in db.session.scalars(
+                select(HardwareOathDevice).where(
+                    HardwareOathDevice.tenant_id == tenant_id, HardwareOathDevice.serial_number.in_(serials)
+                )
+            )
+        }
+        if serials
+        else {}
+    )
+    users = (
+        {u.upn: u for u in db.session.scalars(select(User).where(User.tenant_id == tenant_id, User.upn.in_(upns)))}
+        if upns
+        else {}
+    )
     new_devices, errors, to_assign, seen = [], [], [], set()
     for line, problem, fields in parsed:
         serial, upn = fields["serial"], fields["upn"]
@@ -130,38 +163,65 @@ def _import_batch(job_id: str, tenant_id: str, batch, has_hash: bool) -> None:
         device = existing.get(serial)
         if not problem and (serial in seen or (device is not None and device.import_job_id == job_id)):
             problem = f"Serial number '{serial}' appears more than once in this file."
+        elif not problem and device is not None:
+            problem = "A token with this serial number already exists."
         if problem:
-            errors.append({"job_id": job_id, "line": line, "serial_number": serial[:128] or None,
-                           "upn": upn[:320] or None, "reason": problem})
+            secret = fields.get("secret")
+            errors.append(
+                {
+                    "job_id": job_id,
+                    "line": line,
+                    "serial_number": None if not serial or serial == secret else serial[:128],
+                    "upn": None if not upn or upn == secret else upn[:320],
+                    "reason": problem,
+                }
+            )
             continue
         seen.add(serial)
-        if device is None:  # new; the same file imported again finds its tokens and adds none
-            device = {"id": new_id(), "tenant_id": tenant_id, "serial_number": serial,
-                      "secret": service.seal(fields["secret"]), "time_interval": fields["interval"],
-                      "hash_function": fields["hash_function"], "manufacturer": fields["manufacturer"],
-                      "model": fields["model"], "status": "available", "import_job_id": job_id,
-                      "created_at": clock.now()}
-            new_devices.append(device)
+        device = {
+            "id": new_id(),
+            "tenant_id": tenant_id,
+            "serial_number": serial,
+            "secret": service.seal(fields["secret"]),
+            "time_interval": fields["interval"],
+            "hash_function": fields["hash_function"],
+            "manufacturer": fields["manufacturer"],
+            "model": fields["model"],
+            "status": "available",
+            "import_job_id": job_id,
+            "created_at": clock.now(),
+        }
+        new_devices.append(device)
         if user is not None:
             to_assign.append((line, device, user))
     if new_devices:
         db.session.execute(insert(HardwareOathDevice), new_devices)
     for line, device, user in to_assign:
-        device = db.session.get(HardwareOathDevice, device["id"] if isinstance(device, dict) else device.id)
-        if device.assigned_to == user.id:
-            continue
+        device = db.session.get(HardwareOathDevice, device["id"])
         try:
             service.assign(device, user)
         except service.OathError as error:  # raised before anything is written
-            errors.append({"job_id": job_id, "line": line, "serial_number": device.serial_number,
-                           "upn": user.upn, "reason": error.message})
+            errors.append(
+                {
+                    "job_id": job_id,
+                    "line": line,
+                    "serial_number": device.serial_number,
+                    "upn": user.upn,
+                    "reason": error.message,
+                }
+            )
     if errors:
         db.session.execute(insert(OathImportError), errors)
     failed = len(errors)
-    db.session.execute(update(OathImportJob).where(OathImportJob.id == job_id).values(
-        processed_rows=OathImportJob.processed_rows + len(batch),
-        imported_rows=OathImportJob.imported_rows + len(batch) - failed,
-        failed_rows=OathImportJob.failed_rows + failed))
+    db.session.execute(
+        update(OathImportJob)
+        .where(OathImportJob.id == job_id)
+        .values(
+            processed_rows=OathImportJob.processed_rows + len(batch),
+            imported_rows=OathImportJob.imported_rows + len(batch) - failed,
+            failed_rows=OathImportJob.failed_rows + failed,
+        )
+    )
     db.session.commit()
     db.session.expunge_all()  # bounded memory: nothing accumulates in the identity map
 
@@ -176,5 +236,11 @@ def error_csv(job_id: str):
     for error in db.session.scalars(stmt).yield_per(1000):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([error.line, error.serial_number or "", error.upn or "", error.reason])
+        writer.writerow([error.line, *(inert(cell) for cell in (error.serial_number, error.upn, error.reason))])
         yield buffer.getvalue()
+
+
+def inert(cell: str | None) -> str:
+    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or CR) would be a formula."""
+    cell = cell or ""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell

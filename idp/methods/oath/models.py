@@ -21,7 +21,9 @@ class HardwareOathDevice(db.Model):
     secret: Mapped[str] = mapped_column(Text)  # sealed
     time_interval: Mapped[int] = mapped_column(Integer)  # 30 | 60
     hash_function: Mapped[str] = mapped_column(String(16))  # hmacsha1 | hmacsha256
-    status: Mapped[str] = mapped_column(String(24), default="available")  # available|assigned|activated|failedActivation
+    status: Mapped[str] = mapped_column(
+        String(24), default="available"
+    )  # available|assigned|activated|failedActivation
     assigned_to: Mapped[str | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
@@ -37,8 +39,9 @@ class OathMethod(db.Model):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # software | hardware
-    device_id: Mapped[str | None] = mapped_column(ForeignKey("hardware_oath_device.id", ondelete="CASCADE"),
-                                                  unique=True)  # a token belongs to at most one user
+    device_id: Mapped[str | None] = mapped_column(
+        ForeignKey("hardware_oath_device.id", ondelete="CASCADE"), unique=True
+    )  # a token belongs to at most one user
     secret: Mapped[str | None] = mapped_column(Text)  # sealed; software tokens only
     display_name: Mapped[str | None] = mapped_column(String(256))
     drift: Mapped[int] = mapped_column(Integer, default=0)  # in time steps

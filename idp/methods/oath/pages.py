@@ -1,66 +1,116 @@
 """OATH in My Security Info (authenticator app, hardware token) and the admin console (inventory, import)."""
-from flask import Response, abort, g, redirect, render_template, request, stream_with_context, url_for
+
+from flask import (
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask import session as flask_session
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ...audit import record_audit
-from ...console import admin_required, bp as console_bp, user_panels
+from ...console import admin_required
+from ...console import bp as console_bp
 from ...directory import service as directory
 from ...extensions import db
-from ...securityinfo import MethodEntry, add_actions, bp as securityinfo_bp, panels
+from ...securityinfo import MethodEntry
+from ...securityinfo import bp as securityinfo_bp
+from ...securityinfo import registration_refusal
 from ...signin.sessions import login_required
 from .. import rbac
 from . import importer, service
+from ...graph.api import GraphError
 from .api import INVENTORY_READ_ROLES, INVENTORY_WRITE_ROLES, save_upload
 from .models import HardwareOathDevice, OathImportJob, OathMethod
 
 
 def _audit(activity, user_id, after=None):
-    record_audit(tenant_id=g.tenant.id, actor_id=g.sso.user.id, actor_type="user", activity=activity,
-                 target_type="user", target_id=user_id, after=after)
+    record_audit(
+        tenant_id=g.tenant.id,
+        actor_id=g.sso.user.id,
+        actor_type="user",
+        activity=activity,
+        target_type="user",
+        target_id=user_id,
+        after=after,
+    )
 
 
 # --- My Security Info ------------------------------------------------------------------------------
 
-def _entries(user, session):
+
+def security_info_entries(user, session):
     entries = []
     for method in service.methods_of(user.id, activated_only=True):
         if method.kind == "software":
-            entries.append(MethodEntry("software-oath", "Authenticator app", "Verification codes (TOTP)",
-                                       "securityinfo.delete_oath", {"method_id": method.id}))
+            entries.append(
+                MethodEntry(
+                    "software-oath",
+                    _("Authenticator app"),
+                    _("Verification codes (TOTP)"),
+                    "securityinfo.delete_oath",
+                    {"method_id": method.id},
+                )
+            )
         else:
             device = method.device
-            entries.append(MethodEntry("hardware-oath", "Hardware token",
-                                       f"{device.manufacturer or ''} {device.model or ''} · serial {device.serial_number}".strip(),
-                                       "securityinfo.delete_oath", {"method_id": method.id}))
+            entries.append(
+                MethodEntry(
+                    "hardware-oath",
+                    _("Hardware token"),
+                    _(
+                        "%(make)s · serial %(serial)s",
+                        make=f"{device.manufacturer or ''} {device.model or ''}".strip(),
+                        serial=device.serial_number,
+                    ).strip(" ·"),
+                    "securityinfo.delete_oath",
+                    {"method_id": method.id},
+                )
+            )
     return entries
 
 
-panels.append(_entries)
+def registered_user_ids(tenant_id: str) -> set[str]:
+    """Users with an activated OATH method (the console dashboard's MFA coverage)."""
+    from ...directory.models import User
+
+    return set(
+        db.session.scalars(
+            select(OathMethod.user_id)
+            .join(User, User.id == OathMethod.user_id)
+            .where(User.tenant_id == tenant_id, OathMethod.activated_at.is_not(None))
+        )
+    )
 
 
-def _actions(user, session):
-    kinds = service.usable_kinds(user)
+def security_info_actions(user, session):
+    """Offered only when it will be allowed (never to external guests, whom enrolment refuses)."""
+    kinds = set() if user.is_external_guest else service.usable_kinds(user)
     found = []
     if "software" in kinds:
-        found.append({"label": "Add an authenticator app", "endpoint": "securityinfo.add_app"})
+        found.append({"label": _("Add an authenticator app"), "endpoint": "securityinfo.add_app"})
     if "hardware" in kinds:
-        found.append({"label": "Add a hardware token", "endpoint": "securityinfo.add_token"})
+        found.append({"label": _("Add a hardware token"), "endpoint": "securityinfo.add_token"})
     return found
-
-
-add_actions.append(_actions)
 
 
 def _registration_refusal(kind: str, what: str):
     """The page refusing registration, or None. Policy decides the kind; and adding an MFA method when the
-    user already has one takes an MFA sign-in (else a stolen password could add the attacker's own)."""
+    user already has one takes a recent MFA (securityinfo.registration_refusal)."""
     if kind not in service.usable_kinds(g.sso.user):
-        return render_template("error.html", title="Not available",
-                               message=f"Your organization has not enabled {what} for you."), 403
-    if g.sso.mfa_at is None and service.methods_of(g.sso.user_id, activated_only=True):
-        return render_template("error.html", title="Sign in again",
-                               message="To add another verification method, sign in again with your existing one first."), 403
+        return render_template(
+            "error.html", title="Not available", message=f"Your organization has not enabled {what} for you."
+        ), 403
+    message = registration_refusal(g.sso.user, g.sso)
+    if message:
+        return render_template("error.html", title="Sign in again", message=message), 403
     return None
 
 
@@ -90,8 +140,9 @@ def add_app():
         except service.OathError as failure:
             return render_template("error.html", title="Cannot add an authenticator app", message=failure.message), 400
         db.session.commit()
-    return render_template("securityinfo/oath_app.html", enrolment=enrolment, qr=Markup(enrolment.qr_svg),
-                           error=error, need_next=need_next), (400 if error else 200)
+    return render_template(
+        "securityinfo/oath_app.html", enrolment=enrolment, qr=Markup(enrolment.qr_svg), error=error, need_next=need_next
+    ), (400 if error else 200)
 
 
 @securityinfo_bp.route("/oath/token", methods=["GET", "POST"])
@@ -104,16 +155,22 @@ def add_token():
     error, need_next = None, False
     if request.method == "POST":
         serial = request.form.get("serial", "").strip()[:128]
-        device = db.session.scalar(select(HardwareOathDevice).where(HardwareOathDevice.tenant_id == g.tenant.id,
-                                                                    HardwareOathDevice.serial_number == serial))
+        device = db.session.scalar(
+            select(HardwareOathDevice).where(
+                HardwareOathDevice.tenant_id == g.tenant.id, HardwareOathDevice.serial_number == serial
+            )
+        )
         method = db.session.scalar(select(OathMethod).where(OathMethod.device_id == device.id)) if device else None
         try:
             if device is None or (method is not None and method.user_id != user.id):
                 raise service.OathError("No available token has that serial number. Check the back of the token.")
-            if method is None:
-                method = service.assign(device, user)
-            result = service.activate(method, request.form.get("code", "").strip())
+            code = request.form.get("code", "").strip()
+            if method is not None:  # assigned to this user by an administrator: activate it
+                result = service.activate(method, code)
+            else:  # nothing is assigned until a code from the token verifies
+                result = _claim_token(device, user, code)
         except service.OathError as failure:
+            db.session.rollback()
             error = failure.message
         else:
             db.session.commit()
@@ -122,8 +179,24 @@ def add_token():
                 db.session.commit()
                 return redirect(url_for("securityinfo.index"))
             error, need_next = result.message, result.need_next_code
-    return render_template("securityinfo/oath_token.html", error=error, need_next=need_next,
-                           serial=request.form.get("serial", "")), (400 if error else 200)
+    return render_template(
+        "securityinfo/oath_token.html", error=error, need_next=need_next, serial=request.form.get("serial", "")
+    ), (400 if error else 200)
+
+
+PENDING_KEY = "oath_token_pending"  # a far match waiting for the next code: kept in the signed flow cookie
+
+
+def _claim_token(device, user, code: str) -> service.Activation:
+    pending = flask_session.get(PENDING_KEY) or {}
+    found, method = service.claim_and_activate(
+        device, user, code, pending.get(device.id) if isinstance(pending, dict) else None
+    )
+    if found.need_next_code:
+        flask_session[PENDING_KEY] = {device.id: found.pending_step}
+    else:
+        flask_session.pop(PENDING_KEY, None)
+    return service.Activation(method is not None, need_next_code=found.need_next_code, message=found.message)
 
 
 @securityinfo_bp.post("/oath/<method_id>/delete")
@@ -139,15 +212,13 @@ def delete_oath(method_id):
 
 # --- admin console ---------------------------------------------------------------------------------
 
-def _console_panel(caller, user):
+
+def console_panel(caller, user):
     try:
         grant = rbac.authorize(caller, user, "read", self_service=True)
     except rbac.MethodAccessError:
         return None
     return {"template": "console/oath_panel.html", "methods": service.methods_of(user.id), "grant": grant}
-
-
-user_panels.append(_console_panel)
 
 
 @console_bp.post("/users/<user_id>/oath/assign")
@@ -159,8 +230,11 @@ def console_assign(user_id):
     except rbac.MethodAccessError as failure:
         abort(403, description=failure.message)
     serial = request.form.get("serial", "").strip()[:128]
-    device = db.session.scalar(select(HardwareOathDevice).where(HardwareOathDevice.tenant_id == g.tenant.id,
-                                                                HardwareOathDevice.serial_number == serial))
+    device = db.session.scalar(
+        select(HardwareOathDevice).where(
+            HardwareOathDevice.tenant_id == g.tenant.id, HardwareOathDevice.serial_number == serial
+        )
+    )
     if device is None:
         return render_template("error.html", title="Token not found", message=f"No token with serial {serial}."), 404
     try:
@@ -201,10 +275,18 @@ def _inventory_allowed(writing: bool) -> None:
 @admin_required
 def inventory():
     _inventory_allowed(writing=False)
-    devices = db.session.scalars(select(HardwareOathDevice).where(HardwareOathDevice.tenant_id == g.tenant.id)
-                                 .order_by(HardwareOathDevice.serial_number).limit(500)).all()
-    jobs = db.session.scalars(select(OathImportJob).where(OathImportJob.tenant_id == g.tenant.id)
-                              .order_by(OathImportJob.created_at.desc()).limit(10)).all()
+    devices = db.session.scalars(
+        select(HardwareOathDevice)
+        .where(HardwareOathDevice.tenant_id == g.tenant.id)
+        .order_by(HardwareOathDevice.serial_number)
+        .limit(500)
+    ).all()
+    jobs = db.session.scalars(
+        select(OathImportJob)
+        .where(OathImportJob.tenant_id == g.tenant.id)
+        .order_by(OathImportJob.created_at.desc())
+        .limit(10)
+    ).all()
     return render_template("console/oath_inventory.html", devices=devices, jobs=jobs)
 
 
@@ -212,7 +294,11 @@ def inventory():
 @admin_required
 def upload():
     _inventory_allowed(writing=True)
-    job = importer.start(g.tenant.id, save_upload(), g.sso.user.id)
+    try:
+        path = save_upload()
+    except GraphError as error:  # no file, or not CSV: the page says so (a 413 stays a 413)
+        abort(error.status, description=error.message)
+    job = importer.start(g.tenant.id, path, g.sso.user.id)
     _audit("Import hardware OATH tokens", None, {"jobId": job.id})
     db.session.commit()
     return redirect(url_for("console.import_job", job_id=job.id))
@@ -235,5 +321,8 @@ def import_errors_csv(job_id):
     job = db.session.get(OathImportJob, job_id)
     if job is None or job.tenant_id != g.tenant.id:
         abort(404)
-    return Response(stream_with_context(importer.error_csv(job.id)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="oath-import-{job.id}-errors.csv"'})
+    return Response(
+        stream_with_context(importer.error_csv(job.id)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="oath-import-{job.id}-errors.csv"'},
+    )

@@ -1,4 +1,5 @@
 """OATH rules: enrolment, the hardware inventory, assignment, activation with drift, sign-in, replay."""
+
 import io
 from dataclasses import dataclass
 
@@ -7,9 +8,11 @@ import segno
 from sqlalchemy import delete, func, select, update
 
 from ... import clock, crypto
+from ...claims_once import claim_once
 from ...directory.models import User
 from ...extensions import db
 from ...policy import service as policy
+from ... import cache
 from . import totp
 from .models import HardwareOathDevice, OathMethod
 from .policy import HARDWARE, SOFTWARE
@@ -28,6 +31,7 @@ class OathError(Exception):
 
 # --- secrets and parameters -----------------------------------------------------------------------
 
+
 def seal(secret: str) -> str:
     return crypto.seal(secret.upper().encode(), SEALING_CONTEXT)
 
@@ -45,20 +49,31 @@ def parameters(method: OathMethod) -> tuple[str, str, int]:
 
 
 def methods_of(user_id: str, activated_only: bool = False) -> list[OathMethod]:
-    stmt = select(OathMethod).where(OathMethod.user_id == user_id).order_by(OathMethod.created_at)
-    if activated_only:
-        stmt = stmt.where(OathMethod.activated_at.is_not(None))
-    return list(db.session.scalars(stmt))
+    """The user's tokens (once per request: each sign-in step asks whether the method is available)."""
+
+    def load() -> list[OathMethod]:
+        stmt = select(OathMethod).where(OathMethod.user_id == user_id).order_by(OathMethod.created_at)
+        if activated_only:
+            stmt = stmt.where(OathMethod.activated_at.is_not(None))
+        return list(db.session.scalars(stmt))
+
+    return list(cache.per_request("oath-methods", (user_id, activated_only), load))
+
+
+cache.cleared_on_change("oath-methods", OathMethod)
 
 
 def _check_room(user: User) -> None:
     count = db.session.scalar(select(func.count()).select_from(OathMethod).where(OathMethod.user_id == user.id))
     if count >= MAX_METHODS:
-        raise OathError(f"A user can have at most {MAX_METHODS} OATH methods (authenticator apps and hardware "
-                        "tokens together). Remove one first.")
+        raise OathError(
+            f"A user can have at most {MAX_METHODS} OATH methods (authenticator apps and hardware "
+            "tokens together). Remove one first."
+        )
 
 
 # --- authenticator apps -----------------------------------------------------------------------------
+
 
 @dataclass
 class Enrolment:
@@ -72,12 +87,20 @@ def start_software_enrolment(user: User) -> Enrolment:
     """A new authenticator app for `user`: secret, otpauth URI and QR code. Active only once confirmed."""
     if user.is_external_guest:
         raise OathError("External guests cannot register an authenticator app in this organization.")
-    db.session.execute(delete(OathMethod).where(OathMethod.user_id == user.id, OathMethod.kind == "software",
-                                                OathMethod.activated_at.is_(None)))
+    db.session.execute(
+        delete(OathMethod).where(
+            OathMethod.user_id == user.id, OathMethod.kind == "software", OathMethod.activated_at.is_(None)
+        )
+    )
     _check_room(user)
     secret = totp.new_secret()
-    method = OathMethod(tenant_id=user.tenant_id, user_id=user.id, kind="software", secret=seal(secret),
-                        display_name="Authenticator app")
+    method = OathMethod(
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        kind="software",
+        secret=seal(secret),
+        display_name="Authenticator app",
+    )
     db.session.add(method)
     db.session.flush()
     return enrolment_view(method, user, secret)
@@ -85,7 +108,9 @@ def start_software_enrolment(user: User) -> Enrolment:
 
 def enrolment_view(method: OathMethod, user: User, secret: str | None = None) -> Enrolment:
     secret = secret or unseal(method.secret)
-    uri = pyotp.TOTP(secret, issuer=ISSUER).provisioning_uri(name=user.upn, issuer_name=f"{ISSUER} ({user.tenant.display_name})")
+    uri = pyotp.TOTP(secret, issuer=ISSUER).provisioning_uri(
+        name=user.upn, issuer_name=f"{ISSUER} ({user.tenant.display_name})"
+    )
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True)
     return Enrolment(method, secret, uri, buffer.getvalue().decode())
@@ -93,9 +118,29 @@ def enrolment_view(method: OathMethod, user: User, secret: str | None = None) ->
 
 # --- hardware inventory -----------------------------------------------------------------------------
 
+NAME_FIELDS = {"manufacturer": "manufacturer", "model": "model", "displayName": "display_name"}
+MAX_NAME = 256
+
+
+def validate_names(values: dict) -> dict:
+    """The descriptive names of a token (Graph property -> value): strings of at most 256 characters, or null.
+    Returns them under the model's attribute names. One rule for POST, PATCH and the CSV import."""
+    names = {}
+    for prop, attribute in NAME_FIELDS.items():
+        if prop not in values:
+            continue
+        value = values[prop]
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
+            raise OathError(f"Property '{prop}' must be a string of at most {MAX_NAME} characters.")
+        names[attribute] = value
+    return names
+
+
 def validate_device_fields(serial, secret, interval, hash_function) -> tuple[str, str, int, str]:
     """Normalised (serial, secret, interval, hash) or OathError naming the rule."""
-    if hash_function is not None and str(hash_function).lower() in ("hotp", "hmachotp") or interval in (0, "0"):
+    if hash_function is not None and not isinstance(hash_function, str):
+        raise OathError("Property 'hashFunction' must be 'hmacsha1' or 'hmacsha256'.")
+    if hash_function is not None and hash_function.lower() in ("hotp", "hmachotp") or interval in (0, "0"):
         raise OathError(HOTP_REFUSAL)
     if not isinstance(serial, str) or not serial.strip() or len(serial) > 128:
         raise OathError("Property 'serialNumber' is required (at most 128 characters).")
@@ -110,15 +155,32 @@ def validate_device_fields(serial, secret, interval, hash_function) -> tuple[str
     return serial.strip(), secret, interval, hash_function
 
 
-def create_device(tenant_id: str, serial, secret, interval, hash_function="hmacsha1", manufacturer=None,
-                  model=None, display_name=None) -> HardwareOathDevice:
+def serial_taken(tenant_id: str, serial: str) -> bool:
+    return (
+        db.session.scalar(
+            select(HardwareOathDevice.id).where(
+                HardwareOathDevice.tenant_id == tenant_id, HardwareOathDevice.serial_number == serial
+            )
+        )
+        is not None
+    )
+
+
+def create_device(
+    tenant_id: str, serial, secret, interval, hash_function="hmacsha1", manufacturer=None, model=None, display_name=None
+) -> HardwareOathDevice:
     serial, secret, interval, hash_function = validate_device_fields(serial, secret, interval, hash_function)
-    if db.session.scalar(select(HardwareOathDevice.id).where(HardwareOathDevice.tenant_id == tenant_id,
-                                                             HardwareOathDevice.serial_number == serial)):
+    names = validate_names({"manufacturer": manufacturer, "model": model, "displayName": display_name})
+    if serial_taken(tenant_id, serial):
         raise OathError(f"A token with serial number '{serial}' is already in the inventory.", 409)
-    device = HardwareOathDevice(tenant_id=tenant_id, serial_number=serial, secret=seal(secret), time_interval=interval,
-                                hash_function=hash_function, manufacturer=manufacturer, model=model,
-                                display_name=display_name)
+    device = HardwareOathDevice(
+        tenant_id=tenant_id,
+        serial_number=serial,
+        secret=seal(secret),
+        time_interval=interval,
+        hash_function=hash_function,
+        **names,
+    )
     db.session.add(device)
     db.session.flush()
     return device
@@ -131,13 +193,21 @@ def assign(device: HardwareOathDevice, user: User) -> OathMethod:
     if device.tenant_id != user.tenant_id:
         raise OathError("The token is not in this user's organization.", 404)
     _check_room(user)
-    claimed = db.session.execute(update(HardwareOathDevice).where(
-        HardwareOathDevice.id == device.id, HardwareOathDevice.assigned_to.is_(None))
-        .values(assigned_to=user.id, status="assigned")).rowcount
-    if claimed != 1:  # nothing was written: callers need not roll back
+    if not claim_once(
+        HardwareOathDevice,
+        HardwareOathDevice.id == device.id,
+        HardwareOathDevice.assigned_to.is_(None),
+        assigned_to=user.id,
+        status="assigned",
+    ):  # nothing was written: callers need not roll back
         raise OathError("This token is already assigned to a user.", 409)
-    method = OathMethod(tenant_id=user.tenant_id, user_id=user.id, kind="hardware", device_id=device.id,
-                        display_name=device.display_name or f"{device.manufacturer or 'Token'} {device.serial_number}")
+    method = OathMethod(
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        kind="hardware",
+        device_id=device.id,
+        display_name=device.display_name or f"{device.manufacturer or 'Token'} {device.serial_number}",
+    )
     db.session.add(method)
     db.session.flush()
     return method
@@ -146,13 +216,17 @@ def assign(device: HardwareOathDevice, user: User) -> OathMethod:
 def remove(method: OathMethod) -> None:
     """Delete a user's method; a hardware token goes back to the inventory as available."""
     if method.device_id:
-        db.session.execute(update(HardwareOathDevice).where(HardwareOathDevice.id == method.device_id)
-                           .values(assigned_to=None, status="available"))
+        db.session.execute(
+            update(HardwareOathDevice)
+            .where(HardwareOathDevice.id == method.device_id)
+            .values(assigned_to=None, status="available")
+        )
     db.session.delete(method)
     db.session.flush()
 
 
 # --- activation and sign-in -------------------------------------------------------------------------
+
 
 @dataclass
 class Activation:
@@ -161,30 +235,65 @@ class Activation:
     message: str | None = None
 
 
-def activate(method: OathMethod, code: str) -> Activation:
+def activate(method: OathMethod, code: str, confirm_far: bool = True) -> Activation:
     """Search the activation window (±1 day at 30 s, ±2 days at 60 s) for `code`, and store the drift.
 
-    A match far from now could be luck (about 0.6 % across a day), so when it lies outside the sign-in
-    window the next code must follow it exactly."""
+    A match far from now could be luck (about 0.6 % across a day), so with `confirm_far` (the pages) a match
+    outside the sign-in window needs the next code too; Graph's activate, as in Entra, takes one code."""
     secret, hash_function, interval = parameters(method)
+    found = search_activation(secret, hash_function, interval, code, method.pending_step, confirm_far)
+    if found.step is not None:
+        return _activated(method, found.step, totp.step_of(clock.timestamp(), interval))
+    method.pending_step = found.pending_step
+    if found.need_next_code:
+        db.session.flush()
+        return Activation(False, need_next_code=True, message=found.message)
+    return _failed(method, found.message)
+
+
+@dataclass
+class Search:
+    step: int | None = None  # the verified step
+    pending_step: int | None = None  # a far match waiting for its next code
+    need_next_code: bool = False
+    message: str | None = None
+
+
+def search_activation(
+    secret: str, hash_function: str, interval: int, code: str, pending_step: int | None, confirm_far: bool = True
+) -> Search:
+    """The activation search on its own, so that a token can be checked before anything is assigned."""
     searcher = totp.Searcher(secret, hash_function)
-    now_step = totp.step_of(clock.timestamp(), interval)
-    if method.pending_step is not None:
-        expected = method.pending_step + 1
+    if pending_step is not None:
+        expected = pending_step + 1
         if (code or "").isdigit() and len(code) == totp.DIGITS and searcher.code(expected) == int(code):
-            return _activated(method, expected, now_step)
-        method.pending_step = None
-        return _failed(method, "That code does not follow the previous one. Start again with the code shown now.")
+            return Search(step=expected)
+        return Search(message="That code does not follow the previous one. Start again with the code shown now.")
+    now_step = totp.step_of(clock.timestamp(), interval)
     match = searcher.find(code, now_step, totp.activation_radius(interval))
     if match is None:
-        return _failed(method, "That code is not valid for this token. Check the code and try again.")
-    if abs(match.drift) > totp.signin_radius(interval):
-        method.pending_step = match.step
-        db.session.flush()
-        return Activation(False, need_next_code=True,
-                          message="This token's clock is far off. Wait for the token to show its next code, "
-                                  "and enter that one too.")
-    return _activated(method, match.step, now_step)
+        return Search(message="That code is not valid for this token. Check the code and try again.")
+    if confirm_far and abs(match.drift) > totp.signin_radius(interval):
+        return Search(
+            pending_step=match.step,
+            need_next_code=True,
+            message="This token's clock is far off. Wait for the token to show its next code, and enter that one too.",
+        )
+    return Search(step=match.step)
+
+
+def claim_and_activate(
+    device: HardwareOathDevice, user: User, code: str, pending_step: int | None
+) -> tuple[Search, OathMethod | None]:
+    """Self-service: assign an available token to `user` only once a code from it verifies (a wrong code
+    assigns nothing, renames nothing). Returns the search and, on success, the activated method."""
+    secret = unseal(device.secret)
+    found = search_activation(secret, device.hash_function, device.time_interval, code, pending_step)
+    if found.step is None:
+        return found, None
+    method = assign(device, user)
+    _activated(method, found.step, totp.step_of(clock.timestamp(), device.time_interval))
+    return found, method
 
 
 def _activated(method: OathMethod, step: int, now_step: int) -> Activation:
@@ -211,19 +320,27 @@ def verify(user: User, code: str, kinds: set[str]) -> OathMethod | None:
             continue
         secret, hash_function, interval = parameters(method)
         now_step = totp.step_of(clock.timestamp(), interval)
-        match = totp.Searcher(secret, hash_function).find(code, now_step + method.drift, totp.signin_radius(interval),
-                                                          after=method.last_step)
+        match = totp.Searcher(secret, hash_function).find(
+            code, now_step + method.drift, totp.signin_radius(interval), after=method.last_step
+        )
         if match is None:
             continue
-        claimed = db.session.execute(update(OathMethod).where(OathMethod.id == method.id,
-                                                              OathMethod.last_step < match.step)
-                                     .values(last_step=match.step, drift=match.step - now_step,
-                                             last_used_at=clock.now())).rowcount
+        claimed = claim_once(
+            OathMethod,
+            OathMethod.id == method.id,
+            OathMethod.last_step < match.step,
+            last_step=match.step,
+            drift=match.step - now_step,
+            last_used_at=clock.now(),
+        )
         if method.device_id:
-            db.session.execute(update(HardwareOathDevice).where(HardwareOathDevice.id == method.device_id)
-                               .values(last_used_at=clock.now()))
+            db.session.execute(
+                update(HardwareOathDevice)
+                .where(HardwareOathDevice.id == method.device_id)
+                .values(last_used_at=clock.now())
+            )
         db.session.commit()
-        if claimed == 1:
+        if claimed:
             return method
     return None
 

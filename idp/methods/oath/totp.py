@@ -4,6 +4,7 @@ pyotp generates codes (RFC 4226/6238) and secrets; `verify()` there checks one s
 stored drift and replay protection are ours. The search precomputes the HMAC key schedule once and compares
 integers, so the widest window (±2 days at 60 s: 5,761 steps) costs a few milliseconds.
 """
+
 import base64
 import binascii
 import hashlib
@@ -74,17 +75,17 @@ class Searcher:
         mac.update(struct.pack(">Q", step))
         digest = mac.digest()
         offset = digest[-1] & 0x0F
-        value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
-        return value % 10 ** DIGITS
+        value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+        return value % 10**DIGITS
 
     def find(self, code: str, center: int, radius: int, after: int | None = None) -> Match | None:
         """The step nearest `center` (±`radius` steps) whose code is `code`; steps <= `after` never match
         (replay protection)."""
-        if not (isinstance(code, str) and len(code) == DIGITS and code.isdigit()):
+        if not (isinstance(code, str) and len(code) == DIGITS and code.isascii() and code.isdigit()):
             return None
         wanted = int(code)
         for distance in range(radius + 1):
-            for step in ((center,) if distance == 0 else (center - distance, center + distance)):
+            for step in (center,) if distance == 0 else (center - distance, center + distance):
                 if step < 0 or (after is not None and step <= after):
                     continue
                 if self.code(step) == wanted:

@@ -9,4 +9,3 @@ method.py      the sign-in step (username-first and username-less)
 api.py         Graph: /users/{id}/authentication/fido2Methods, creationOptions, provisioning
 pages.py       My Security Info (add, list, delete) and the console (user panel, metadata upload)
 """
-from . import api, method, pages, policy  # noqa: E402,F401  (registration side effects)

@@ -1,17 +1,29 @@
 """The two WebAuthn ceremonies, on py_webauthn: the relying party's identity, options and verification."""
+
 import json
 import uuid
 from urllib.parse import urlsplit
 
 from flask import current_app
-from webauthn import (base64url_to_bytes, generate_authentication_options, generate_registration_options,
-                      options_to_json, verify_authentication_response, verify_registration_response)
+from webauthn import (
+    base64url_to_bytes,
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
 from webauthn.helpers import bytes_to_base64url, parse_attestation_object
 from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (AttestationConveyancePreference, AuthenticatorSelectionCriteria,
-                                      PublicKeyCredentialDescriptor, ResidentKeyRequirement,
-                                      UserVerificationRequirement)
+from webauthn.helpers.structs import (
+    AttestationConveyancePreference,
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
+from ...inputs import load_json
 from ...oidc.tokens import base_url
 
 ALGORITHMS = [-7, -257, -8]  # ES256, RS256, EdDSA
@@ -49,27 +61,38 @@ def _descriptors(credential_ids) -> list[PublicKeyCredentialDescriptor]:
 def registration_options(user, exclude_ids, challenge: bytes, timeout_ms: int, attestation: bool) -> dict:
     """Discoverable credential with user verification; the user's existing keys are excluded."""
     options = generate_registration_options(
-        rp_id=rp_id(), rp_name=current_app.config["IDP_WEBAUTHN_RP_NAME"], user_id=user_handle(user),
-        user_name=user.upn, user_display_name=user.display_name or user.upn, challenge=challenge,
-        timeout=timeout_ms, supported_pub_key_algs=ALGORITHMS,
+        rp_id=rp_id(),
+        rp_name=current_app.config["IDP_WEBAUTHN_RP_NAME"],
+        user_id=user_handle(user),
+        user_name=user.upn,
+        user_display_name=user.display_name or user.upn,
+        challenge=challenge,
+        timeout=timeout_ms,
+        supported_pub_key_algs=ALGORITHMS,
         attestation=AttestationConveyancePreference.DIRECT if attestation else AttestationConveyancePreference.NONE,
-        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.REQUIRED,
-                                                               user_verification=UserVerificationRequirement.REQUIRED),
-        exclude_credentials=_descriptors(exclude_ids))
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.REQUIRED
+        ),
+        exclude_credentials=_descriptors(exclude_ids),
+    )
     return json.loads(options_to_json(options))
 
 
 def authentication_options(credential_ids, challenge: bytes) -> dict:
-    options = generate_authentication_options(rp_id=rp_id(), challenge=challenge, timeout=300_000,
-                                              allow_credentials=_descriptors(credential_ids),
-                                              user_verification=UserVerificationRequirement.REQUIRED)
+    options = generate_authentication_options(
+        rp_id=rp_id(),
+        challenge=challenge,
+        timeout=300_000,
+        allow_credentials=_descriptors(credential_ids),
+        user_verification=UserVerificationRequirement.REQUIRED,
+    )
     return json.loads(options_to_json(options))
 
 
 def client_challenge(credential: dict) -> str | None:
     """The challenge the browser signed, read from clientDataJSON (to find which issued challenge it answers)."""
     try:
-        data = json.loads(base64url_to_bytes(credential["response"]["clientDataJSON"]))
+        data = load_json(base64url_to_bytes(credential["response"]["clientDataJSON"]), max_bytes=16 * 1024, max_depth=4)
         return data["challenge"] if isinstance(data.get("challenge"), str) else None
     except (KeyError, TypeError, ValueError):
         return None
@@ -83,15 +106,24 @@ def peek_attestation(credential: dict) -> tuple[str, str, bool] | None:
         aaguid = str(uuid.UUID(bytes=attested.aaguid))
     except (KeyError, TypeError, ValueError, AttributeError, WebAuthnException):
         return None
-    return str(parsed.fmt.value if hasattr(parsed.fmt, "value") else parsed.fmt), aaguid, bool(parsed.att_stmt and parsed.att_stmt.x5c)
+    return (
+        str(parsed.fmt.value if hasattr(parsed.fmt, "value") else parsed.fmt),
+        aaguid,
+        bool(parsed.att_stmt and parsed.att_stmt.x5c),
+    )
 
 
 def verify_registration(credential: dict, challenge: str, roots_by_format: dict | None = None):
     try:
         return verify_registration_response(
-            credential=credential, expected_challenge=base64url_to_bytes(challenge), expected_rp_id=rp_id(),
-            expected_origin=origin(), require_user_verification=True, supported_pub_key_algs=ALGORITHMS,
-            pem_root_certs_bytes_by_fmt=roots_by_format)
+            credential=credential,
+            expected_challenge=base64url_to_bytes(challenge),
+            expected_rp_id=rp_id(),
+            expected_origin=origin(),
+            require_user_verification=True,
+            supported_pub_key_algs=ALGORITHMS,
+            pem_root_certs_bytes_by_fmt=roots_by_format,
+        )
     except (WebAuthnException, KeyError, TypeError, ValueError) as error:
         raise CeremonyError(str(error)[:300]) from None
 
@@ -101,14 +133,20 @@ def verify_authentication(credential: dict, challenge: str, public_key: bytes):
     report 0), so py_webauthn is given 0 here."""
     try:
         return verify_authentication_response(
-            credential=credential, expected_challenge=base64url_to_bytes(challenge), expected_rp_id=rp_id(),
-            expected_origin=origin(), credential_public_key=public_key, credential_current_sign_count=0,
-            require_user_verification=True)
+            credential=credential,
+            expected_challenge=base64url_to_bytes(challenge),
+            expected_rp_id=rp_id(),
+            expected_origin=origin(),
+            credential_public_key=public_key,
+            credential_current_sign_count=0,
+            require_user_verification=True,
+        )
     except (WebAuthnException, KeyError, TypeError, ValueError) as error:
         raise CeremonyError(str(error)[:300]) from None
 
 
 def new_challenge() -> tuple[bytes, str]:
     import secrets
+
     raw = secrets.token_bytes(32)
     return raw, bytes_to_base64url(raw)

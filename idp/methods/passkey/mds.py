@@ -4,6 +4,7 @@ The BLOB is a JWS whose `x5c` header chains to a root certificate the server is 
 (IDP_FIDO_MDS_ROOT_CERT). Only after that chain and the signature verify do its entries count: for each
 AAGUID, the model name and the attestation roots a registration's chain must verify against.
 """
+
 import base64
 import json
 from pathlib import Path
@@ -19,18 +20,25 @@ from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 
 from ... import clock
+from ...inputs import load_json
 from ...extensions import db
 from .models import MetadataBlob
 
 #: status reports after which an authenticator's attestation is no longer trusted
-UNTRUSTED = {"REVOKED", "USER_VERIFICATION_BYPASS", "ATTESTATION_KEY_COMPROMISE", "USER_KEY_REMOTE_COMPROMISE",
-             "USER_KEY_PHYSICAL_COMPROMISE"}
+UNTRUSTED = {
+    "REVOKED",
+    "USER_VERIFICATION_BYPASS",
+    "ATTESTATION_KEY_COMPROMISE",
+    "USER_KEY_REMOTE_COMPROMISE",
+    "USER_KEY_PHYSICAL_COMPROMISE",
+}
 MAX_BLOB_BYTES = 32 * 1024 * 1024
 ALGORITHMS = ["RS256", "ES256", "PS256"]
 
 
 class _BlobRegistry(jws.JWSRegistry):
     """A real BLOB is megabytes with a certificate chain in its header: above joserfc's token-sized limits."""
+
     max_header_length = 64 * 1024
     max_payload_length = MAX_BLOB_BYTES
     max_signature_length = 4096
@@ -43,19 +51,23 @@ class MetadataError(ValueError):
 def _root() -> x509.Certificate:
     path = current_app.config.get("IDP_FIDO_MDS_ROOT_CERT")
     if not path or not Path(path).is_file():
-        raise MetadataError("No MDS root certificate is configured (IDP_FIDO_MDS_ROOT_CERT): the BLOB cannot be verified.")
+        raise MetadataError(
+            "No MDS root certificate is configured (IDP_FIDO_MDS_ROOT_CERT): the BLOB cannot be verified."
+        )
     return x509.load_pem_x509_certificate(Path(path).read_bytes())
 
 
 def _verify_chain(chain: list[x509.Certificate], root: x509.Certificate) -> None:
     now = clock.now()
-    for cert, issuer in zip(chain, chain[1:] + [root]):
+    for cert, issuer in zip(chain, chain[1:] + [root], strict=True):
         if cert == issuer:  # the chain may end with the root itself
             continue
         try:
             cert.verify_directly_issued_by(issuer)
         except (InvalidSignature, ValueError, TypeError) as error:
-            raise MetadataError(f"The BLOB's certificate chain does not lead to the configured root ({error.__class__.__name__}).") from None
+            raise MetadataError(
+                f"The BLOB's certificate chain does not lead to the configured root ({error.__class__.__name__})."
+            ) from None
     for cert in chain:
         if not cert.not_valid_before_utc.replace(tzinfo=None) <= now <= cert.not_valid_after_utc.replace(tzinfo=None):
             raise MetadataError("A certificate of the BLOB's chain is expired or not yet valid.")
@@ -72,7 +84,7 @@ def parse(blob: bytes) -> dict:
         raise MetadataError("The file is too large for an MDS BLOB.")
     text = blob.decode("ascii", "replace").strip()
     try:
-        header = json.loads(base64.urlsafe_b64decode(text.split(".")[0] + "=" * (-len(text.split(".")[0]) % 4)))
+        header = load_json(base64.urlsafe_b64decode(text.split(".")[0] + "=" * (-len(text.split(".")[0]) % 4)))
         chain = [x509.load_der_x509_certificate(base64.b64decode(item)) for item in header["x5c"]]
     except (ValueError, KeyError, TypeError, IndexError):
         raise MetadataError("The file is not an MDS BLOB (a JWS with an x5c certificate chain).") from None
@@ -99,9 +111,11 @@ def _reduce(payload: dict) -> dict:
         status = reports[-1].get("status") if reports and isinstance(reports[-1], dict) else None
         entries[entry["aaguid"].lower()] = {
             "description": str(statement.get("description", ""))[:256] or None,
-            "roots": [] if status in UNTRUSTED else [r for r in statement.get("attestationRootCertificates", [])
-                                                     if isinstance(r, str)],
-            "status": status}
+            "roots": []
+            if status in UNTRUSTED
+            else [r for r in statement.get("attestationRootCertificates", []) if isinstance(r, str)],
+            "status": status,
+        }
     return entries
 
 
@@ -112,8 +126,12 @@ def load(blob: bytes, source: str) -> MetadataBlob:
     serial = payload.get("no") if isinstance(payload.get("no"), int) else 0
     if current is not None and serial < current.serial:
         raise MetadataError(f"This BLOB (number {serial}) is older than the one loaded (number {current.serial}).")
-    row = MetadataBlob(serial=serial, next_update=str(payload.get("nextUpdate", ""))[:32] or None,
-                       entries=_reduce(payload), source=source[:500])
+    row = MetadataBlob(
+        serial=serial,
+        next_update=str(payload.get("nextUpdate", ""))[:32] or None,
+        entries=_reduce(payload),
+        source=source[:500],
+    )
     db.session.add(row)
     db.session.flush()
     return row

@@ -1,14 +1,37 @@
 """The passkey sign-in step: phishing-resistant MFA on its own, or a second factor after a password.
 Username-first (the user's credentials are allowed) or username-less (any discoverable credential)."""
-import json
 
-from ... import clock, methods
+from ... import clock
+from ...inputs import JsonInputError, load_json
 from ...methods.base import AuthMethod, MethodContext, Verification
 from ...policy import service as policy
 from . import ceremonies, service
 from .policy import CONFIG
+from ...i18n.names import N_
 
 CHALLENGE_SECONDS = 300
+MALFORMED = N_("The browser's passkey response could not be read. Try again.")
+
+
+def parse_assertion(text) -> dict | None:
+    """A WebAuthn assertion as the page posts it (PublicKeyCredential JSON), or None when it cannot be one."""
+    if not isinstance(text, str) or not text or len(text) > 64 * 1024:
+        return None
+    try:
+        credential = load_json(text, max_bytes=64 * 1024, max_depth=8)
+    except JsonInputError:
+        return None
+    if not isinstance(credential, dict) or not isinstance(credential.get("response"), dict):
+        return None
+    response = credential["response"]
+    fields = (
+        credential.get("id"),
+        credential.get("rawId"),
+        response.get("clientDataJSON"),
+        response.get("authenticatorData"),
+        response.get("signature"),
+    )
+    return credential if all(isinstance(f, str) and f for f in fields) else None
 
 
 class PasskeyMethod(AuthMethod):
@@ -27,11 +50,20 @@ class PasskeyMethod(AuthMethod):
 
     def is_available(self, ctx: MethodContext) -> bool:
         user = ctx.user
-        return (user is not None and policy.applies_to(ctx.tenant_id, CONFIG.method_id, user)
-                and bool(service.passkeys_of(user.id)))
+        return (
+            user is not None
+            and policy.applies_to(ctx.tenant_id, CONFIG.method_id, user)
+            and bool(service.passkeys_of(user.id))
+        )
+
+    def is_registered(self, ctx: MethodContext) -> bool:
+        return ctx.user is not None and bool(service.passkeys_of(ctx.user.id))
 
     def offered_without_username(self, tenant_id: str) -> bool:
         return policy.get(tenant_id, CONFIG.method_id).enabled
+
+    def listed_for_anyone(self, tenant_id: str) -> bool:
+        return self.offered_without_username(tenant_id)
 
     def _challenge(self, ctx: MethodContext) -> bytes:
         raw, challenge = ceremonies.new_challenge()
@@ -42,18 +74,21 @@ class PasskeyMethod(AuthMethod):
         allowed = [p.credential_id for p in service.passkeys_of(ctx.user.id)] if ctx.user else []
         return {"webauthn_options": ceremonies.authentication_options(allowed, self._challenge(ctx))}
 
+    def malformed(self, form) -> str | None:
+        return None if parse_assertion(form.get("credential")) is not None else MALFORMED
+
     def verify(self, ctx: MethodContext, form) -> Verification:
         challenge = ctx.data.pop("challenge", None)  # one assertion per challenge, success or not
         if clock.timestamp() > ctx.data.pop("expires", 0):
             challenge = None
         try:
-            credential = json.loads(form.get("credential") or "null")
+            credential = parse_assertion(form.get("credential"))
+            if credential is None:
+                raise ValueError(MALFORMED)
             passkey = service.authenticate(ctx.tenant_id, ctx.user, credential, challenge)
         except ValueError as error:  # PasskeyError, or JSON that does not parse
-            message = getattr(error, "message", "Sign-in with your passkey did not complete. Try again.")
-            return Verification(False, message, getattr(error, "reason", "malformed passkey response"),
-                                mfa_denial=ctx.user is not None)
+            message = getattr(error, "message", N_("Sign-in with your passkey did not complete. Try again."))
+            return Verification(
+                False, message, getattr(error, "reason", "malformed passkey response"), mfa_denial=ctx.user is not None
+            )
         return Verification(True, factor="fido2", aaguid=passkey.aaguid, identified_user_id=passkey.user_id)
-
-
-methods.register(PasskeyMethod())

@@ -1,14 +1,18 @@
 """Passkeys in My Security Info (register, list, delete) and the admin console (user panel, FIDO metadata)."""
-import json
 
 from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 
 from ... import clock
 from ...audit import record_audit
-from ...console import admin_required, bp as console_bp, user_panels
+from ...console import admin_required
+from ...console import bp as console_bp
 from ...directory import service as directory
 from ...extensions import db
-from ...securityinfo import MethodEntry, add_actions, bp as securityinfo_bp, panels
+from ...inputs import load_json
+from ...securityinfo import MethodEntry
+from ...securityinfo import bp as securityinfo_bp
 from ...signin.sessions import login_required
 from .. import rbac
 from . import mds, service
@@ -19,38 +23,69 @@ console_bp.add_app_template_global(microsoft_authenticator_listed)
 
 
 def _audit(activity, user_id, after=None, before=None):
-    record_audit(tenant_id=g.tenant.id, actor_id=g.sso.user.id, actor_type="user", activity=activity,
-                 target_type="user", target_id=user_id, before=before, after=after)
+    record_audit(
+        tenant_id=g.tenant.id,
+        actor_id=g.sso.user.id,
+        actor_type="user",
+        activity=activity,
+        target_type="user",
+        target_id=user_id,
+        before=before,
+        after=after,
+    )
 
 
 def describe(passkey: Passkey) -> str:
-    level = "attested" if passkey.attestation_level == "attested" else "not attested"
-    return (f"{passkey.model or 'Passkey'} · AAGUID {passkey.aaguid} · added {passkey.created_at:%Y-%m-%d} · {level}")
+    level = _("attested") if passkey.attestation_level == "attested" else _("not attested")
+    return _(
+        "%(model)s · AAGUID %(aaguid)s · added %(date)s · %(level)s",
+        model=passkey.model or _("Passkey"),
+        aaguid=passkey.aaguid,
+        date=format_date(passkey.created_at),
+        level=level,
+    )
 
 
 # --- My Security Info ------------------------------------------------------------------------------
 
-def _entries(user, session):
+
+def security_info_entries(user, session):
     entries = []
     for passkey in service.passkeys_of(user.id):
         notice = None
         if passkey.upn_at_registration != user.upn:
-            notice = (f"Your account was renamed: your device still shows this passkey as {passkey.upn_at_registration}. "
-                      f"It keeps working; register it again to show {user.upn}.")
-        entries.append(MethodEntry("passkey", passkey.display_name, describe(passkey), "securityinfo.delete_passkey",
-                                   {"passkey_id": passkey.id}, notice=notice))
+            notice = _(
+                "Your account was renamed: your device still shows this passkey as %(old)s. It keeps working; "
+                "register it again to show %(new)s.",
+                old=passkey.upn_at_registration,
+                new=user.upn,
+            )
+        entries.append(
+            MethodEntry(
+                "passkey",
+                passkey.display_name,
+                describe(passkey),
+                "securityinfo.delete_passkey",
+                {"passkey_id": passkey.id},
+                notice=notice,
+            )
+        )
     return entries
 
 
-panels.append(_entries)
+def registered_user_ids(tenant_id: str) -> set[str]:
+    """Users with a passkey (the console dashboard's MFA coverage)."""
+    from sqlalchemy import select
+
+    return set(db.session.scalars(select(Passkey.user_id).where(Passkey.tenant_id == tenant_id)))
 
 
-def _actions(user, session):
-    """Offered whenever passkeys are on in the tenant; the page explains when this user may not register."""
-    return [{"label": "Add a passkey", "endpoint": "securityinfo.add_passkey"}] if service.settings(user.tenant_id).enabled else []
-
-
-add_actions.append(_actions)
+def security_info_actions(user, session):
+    """Offered only when it will be allowed, or when signing in again is all it takes."""
+    refusal = service.self_service_refusal(user, session)
+    return (
+        [{"label": _("Add a passkey"), "endpoint": "securityinfo.add_passkey"}] if refusal is None or refusal[1] else []
+    )
 
 
 def _refusal_page(message: str, reauth: bool):
@@ -65,25 +100,29 @@ def add_passkey():
     refusal = service.self_service_refusal(user, g.sso)
     if refusal:
         return _refusal_page(*refusal)
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         try:
-            credential = json.loads(request.form.get("credential") or "null")
+            credential = load_json(request.form.get("credential") or "null", max_bytes=64 * 1024, max_depth=8)
             passkey = service.register(user, credential, request.form.get("display_name", ""), "self")
         except service.PasskeyError as failure:
             db.session.rollback()
-            error = failure.message
+            error, status = failure.message, failure.status  # a policy refusal is 403, as over Graph
         except ValueError:
-            error = "The passkey response is missing or malformed. Try again."
+            error, status = "The passkey response is missing or malformed. Try again.", 400
         else:
-            _audit("User registered passkey", user.id, {"id": passkey.id, "aaGuid": passkey.aaguid,
-                                                        "attestationLevel": passkey.attestation_level})
+            _audit(
+                "User registered passkey",
+                user.id,
+                {"id": passkey.id, "aaGuid": passkey.aaguid, "attestationLevel": passkey.attestation_level},
+            )
             db.session.commit()
             return redirect(url_for("securityinfo.index"))
     options, _ = service.begin_registration(user, "self", service.SELF_SERVICE_TIMEOUT)
     db.session.commit()
-    return render_template("securityinfo/passkey.html", options=options, error=error,
-                           name=request.form.get("display_name", "")), (400 if error else 200)
+    return render_template(
+        "securityinfo/passkey.html", options=options, error=error, name=request.form.get("display_name", "")
+    ), status
 
 
 @securityinfo_bp.post("/passkey/<passkey_id>/delete")
@@ -99,16 +138,18 @@ def delete_passkey(passkey_id):
 
 # --- admin console ---------------------------------------------------------------------------------
 
-def _console_panel(caller, user):
+
+def console_panel(caller, user):
     try:
         grant = rbac.authorize(caller, user, "read", self_service=True)
     except rbac.MethodAccessError:
         return None
-    return {"template": "console/passkey_panel.html", "passkeys": service.passkeys_of(user.id), "grant": grant,
-            "describe": describe}
-
-
-user_panels.append(_console_panel)
+    return {
+        "template": "console/passkey_panel.html",
+        "passkeys": service.passkeys_of(user.id),
+        "grant": grant,
+        "describe": describe,
+    }
 
 
 @console_bp.post("/users/<user_id>/passkeys/<passkey_id>/delete")
@@ -148,5 +189,6 @@ def passkey_metadata():
             _audit("Load FIDO metadata BLOB", None, {"serial": row.serial, "entries": len(row.entries)})
             db.session.commit()
             return redirect(url_for("console.passkey_metadata"))
-    return render_template("console/fido2_metadata.html", blob=mds.latest(), error=error, may_edit=may_edit,
-                           now=clock.now()), (400 if error else 200)
+    return render_template(
+        "console/fido2_metadata.html", blob=mds.latest(), error=error, may_edit=may_edit, now=clock.now()
+    ), (400 if error else 200)

@@ -1,12 +1,16 @@
 """The Fido2 configuration: self-service registration, attestation enforcement, AAGUID key restrictions."""
+
 import uuid
 
-from ...policy.service import ConfigType, register
+from ...policy.service import ConfigType
 
 #: The Microsoft Authenticator app's passkey AAGUIDs (iOS, Android): the console's one-click switch adds them.
 MICROSOFT_AUTHENTICATOR = ("90a3ccdf-635c-4729-a248-9b709135078f", "de1e552d-db1d-4423-a619-566b625cdc84")
-DEFAULTS = {"isSelfServiceRegistrationAllowed": True, "isAttestationEnforced": False,
-            "keyRestrictions": {"isEnforced": False, "enforcementType": "block", "aaGuids": []}}
+DEFAULTS = {
+    "isSelfServiceRegistrationAllowed": True,
+    "isAttestationEnforced": False,
+    "keyRestrictions": {"isEnforced": False, "enforcementType": "block", "aaGuids": []},
+}
 
 
 def normal_aaguid(value) -> str | None:
@@ -59,14 +63,23 @@ def parse_form(form, current: dict) -> dict:
         aaguids += [a for a in MICROSOFT_AUTHENTICATOR if a not in aaguids]
     else:
         aaguids = [a for a in aaguids if a not in MICROSOFT_AUTHENTICATOR]
-    return {"keyRestrictions": {"isEnforced": form.get("keyRestrictions.isEnforced") == "on",
-                                "enforcementType": form.get("keyRestrictions.enforcementType", "block"),
-                                "aaGuids": aaguids}}
+    return {
+        "keyRestrictions": {
+            "isEnforced": form.get("keyRestrictions.isEnforced") == "on",
+            "enforcementType": form.get("keyRestrictions.enforcementType", "block"),
+            "aaGuids": aaguids,
+        }
+    }
 
 
-CONFIG = register(ConfigType(method_id="Fido2", odata_type="#microsoft.graph.fido2AuthenticationMethodConfiguration",
-                             defaults=DEFAULTS, validate=validate, form_template="console/fido2_policy.html",
-                             parse_form=parse_form))
+CONFIG = ConfigType(
+    method_id="Fido2",
+    odata_type="#microsoft.graph.fido2AuthenticationMethodConfiguration",
+    defaults=DEFAULTS,
+    validate=validate,
+    form_template="console/fido2_policy.html",
+    parse_form=parse_form,
+)
 
 
 def key_allowed(settings: dict, aaguid: str) -> bool:

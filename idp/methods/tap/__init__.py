@@ -7,5 +7,3 @@ method.py   the sign-in step
 api.py      Graph: /users/{id}/authentication/temporaryAccessPassMethods
 pages.py    console panel (create, show once, delete) and My Security Info entry
 """
-
-from . import api, method, pages, policy  # noqa: E402,F401  (registration side effects)

@@ -1,4 +1,5 @@
 """Graph: /users/{id}/authentication/temporaryAccessPassMethods."""
+
 from ... import clock
 from ...audit import record_audit
 from ...extensions import db
@@ -9,19 +10,40 @@ from . import service
 from .models import TemporaryAccessPass
 
 BASE = "/users/{user_ref}/authentication/temporaryAccessPassMethods"
-TAP_SCHEMA = {"type": "object", "properties": {
-    "id": {"type": "string"}, "temporaryAccessPass": {"type": "string"}, "createdDateTime": {"type": "string"},
-    "startDateTime": {"type": "string"}, "lifetimeInMinutes": {"type": "integer"}, "isUsableOnce": {"type": "boolean"},
-    "isUsable": {"type": "boolean"}, "methodUsabilityReason": {"type": "string"}}}
-CREATE_SCHEMA = {"type": "object", "properties": {
-    "startDateTime": {"type": "string"}, "lifetimeInMinutes": {"type": "integer"}, "isUsableOnce": {"type": "boolean"}}}
+TAP_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "temporaryAccessPass": {"type": "string"},
+        "createdDateTime": {"type": "string"},
+        "startDateTime": {"type": "string"},
+        "lifetimeInMinutes": {"type": "integer"},
+        "isUsableOnce": {"type": "boolean"},
+        "isUsable": {"type": "boolean"},
+        "methodUsabilityReason": {"type": "string"},
+    },
+}
+CREATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "startDateTime": {"type": "string"},
+        "lifetimeInMinutes": {"type": "integer"},
+        "isUsableOnce": {"type": "boolean"},
+    },
+}
 
 
 def graph_tap(tap: TemporaryAccessPass, user, code: str | None = None) -> dict:
     usable, reason = service.usability(tap, user)
-    body = {"id": tap.id, "createdDateTime": clock.iso(tap.created_at), "startDateTime": clock.iso(tap.start_at),
-            "lifetimeInMinutes": tap.lifetime_minutes, "isUsableOnce": tap.is_usable_once, "isUsable": usable,
-            "methodUsabilityReason": reason}
+    body = {
+        "id": tap.id,
+        "createdDateTime": clock.iso(tap.created_at),
+        "startDateTime": clock.iso(tap.start_at),
+        "lifetimeInMinutes": tap.lifetime_minutes,
+        "isUsableOnce": tap.is_usable_once,
+        "isUsable": usable,
+        "methodUsabilityReason": reason,
+    }
     if code is not None:
         body = {"id": tap.id, "temporaryAccessPass": code, **{k: v for k, v in body.items() if k != "id"}}
     return body
@@ -32,30 +54,39 @@ def _authorized_target(user_ref: str, action: str):
     try:
         service.authorize(current_caller(), user, action)
     except service.TapError as error:
-        raise GraphError(error.status, "accessDenied", error.message) from None
+        raise GraphError(error.status, None, error.message) from None
     return user
 
 
 def _audit(activity: str, user, tap_id: str, before=None, after=None):
     caller = current_caller()
     actor_id, actor_type = caller.actor
-    record_audit(tenant_id=user.tenant_id, actor_id=actor_id, actor_type=actor_type, activity=activity,
-                 target_type="user", target_id=user.id, before=before, after=after)
+    record_audit(
+        tenant_id=user.tenant_id,
+        actor_id=actor_id,
+        actor_type=actor_type,
+        activity=activity,
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=after,
+    )
 
 
-@operation(BASE, ["POST"], summary="Create a Temporary Access Pass (replaces any existing one)", body=CREATE_SCHEMA,
-           status=201, responses={"201": ("The pass, with its code (shown only here)", TAP_SCHEMA)})
+@operation(
+    BASE,
+    ["POST"],
+    summary="Create a Temporary Access Pass (replaces any existing one)",
+    body=CREATE_SCHEMA,
+    status=201,
+    responses={"201": ("The pass, with its code (shown only here)", TAP_SCHEMA)},
+)
 def create_tap(user_ref):
     user = _authorized_target(user_ref, "create")
-    body = read_json()
-    unknown = set(body) - {"startDateTime", "lifetimeInMinutes", "isUsableOnce", "@odata.type"}
-    if unknown:
-        raise GraphError(400, "badRequest", f"Property '{sorted(unknown)[0]}' is not valid for a Temporary Access Pass.")
     try:
-        tap, code = service.create(user, current_caller().actor[0], body.get("startDateTime"),
-                                   body.get("lifetimeInMinutes"), body.get("isUsableOnce"))
+        tap, code = service.create_from(user, current_caller().actor[0], read_json())
     except service.TapError as error:
-        raise GraphError(error.status, "badRequest", error.message) from None
+        raise GraphError(error.status, None, error.message) from None
     after = graph_tap(tap, user)
     _audit("Admin registered temporary access pass method for user", user, tap.id, after=after)
     db.session.commit()
@@ -63,13 +94,19 @@ def create_tap(user_ref):
     return {"@odata.context": context, **graph_tap(tap, user, code)}, 201
 
 
-@operation(BASE, ["GET"], summary="List the user's Temporary Access Pass",
-           responses={"200": ("The passes", {"type": "object"})})
+@operation(
+    BASE,
+    ["GET"],
+    summary="List the user's Temporary Access Pass",
+    responses={"200": ("The passes", {"type": "object"})},
+)
 def list_taps(user_ref):
     user = _authorized_target(user_ref, "read")
     tap = service.live_pass(user.id)
-    return {"@odata.context": odata_context(f"users('{user.id}')/authentication/temporaryAccessPassMethods"),
-            "value": [graph_tap(tap, user)] if tap else []}
+    return {
+        "@odata.context": odata_context(f"users('{user.id}')/authentication/temporaryAccessPassMethods"),
+        "value": [graph_tap(tap, user)] if tap else [],
+    }
 
 
 def _tap_of(user, method_id: str) -> TemporaryAccessPass:
@@ -79,8 +116,12 @@ def _tap_of(user, method_id: str) -> TemporaryAccessPass:
     return tap
 
 
-@operation(BASE + "/{method_id}", ["GET"], summary="Get the user's Temporary Access Pass (never the code)",
-           responses={"200": ("The pass", TAP_SCHEMA)})
+@operation(
+    BASE + "/{method_id}",
+    ["GET"],
+    summary="Get the user's Temporary Access Pass (never the code)",
+    responses={"200": ("The pass", TAP_SCHEMA)},
+)
 def get_tap(user_ref, method_id):
     user = _authorized_target(user_ref, "read")
     tap = _tap_of(user, method_id)
@@ -88,8 +129,13 @@ def get_tap(user_ref, method_id):
     return {"@odata.context": context, **graph_tap(tap, user)}
 
 
-@operation(BASE + "/{method_id}", ["DELETE"], summary="Delete the user's Temporary Access Pass", status=204,
-           responses={"204": ("Deleted", None)})
+@operation(
+    BASE + "/{method_id}",
+    ["DELETE"],
+    summary="Delete the user's Temporary Access Pass",
+    status=204,
+    responses={"204": ("Deleted", None)},
+)
 def delete_tap(user_ref, method_id):
     user = _authorized_target(user_ref, "delete")
     tap = _tap_of(user, method_id)
@@ -98,3 +144,13 @@ def delete_tap(user_ref, method_id):
     _audit("Admin deleted temporary access pass method for user", user, tap.id, before=before)
     db.session.commit()
     return "", 204
+
+
+def overview(user) -> list[dict]:
+    """The user's pass for /authentication/methods and the registration report."""
+    tap = service.live_pass(user.id)
+    return (
+        [{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod", **graph_tap(tap, user)}]
+        if tap
+        else []
+    )

@@ -1,10 +1,7 @@
 """The TAP sign-in step: a strong credential, so it is the first factor and MFA at once."""
-from ... import methods
-from ...oidc.claims import refresh_rules
+
 from ...methods.base import AuthMethod, MethodContext, Verification
-from ...policy import service as policy
 from . import service
-from .policy import CONFIG
 
 
 class TemporaryAccessPassMethod(AuthMethod):
@@ -15,22 +12,22 @@ class TemporaryAccessPassMethod(AuthMethod):
     first_factor = True
     multi_factor = True
     template = "signin/tap.html"
-    order = 20  # after the password; the default step for a user whose only method is the pass
+    order = 3  # a holder is asked for the pass first, as in Entra: it was issued because it is needed
 
     def is_available(self, ctx: MethodContext) -> bool:
-        """Offered to a user in the policy's scope who holds a pass (an unusable one too: its step says why)."""
-        user = ctx.user
-        return (user is not None and service.latest_pass(user.id) is not None
-                and policy.applies_to(ctx.tenant_id, CONFIG.method_id, user))
+        """Offered only while the user's pass can sign in (the rule Graph's isUsable reports)."""
+        return ctx.user is not None and service.usable_pass(ctx.user) is not None
+
+    def listed_for_anyone(self, tenant_id: str) -> bool:
+        """Never: a holder is asked for the pass first (its own step), and listing it for everyone else would
+        offer a dead pass. Unknown names and names without a pass see the same list either way."""
+        return False
 
     def verify(self, ctx: MethodContext, form) -> Verification:
         outcome = service.sign_in(ctx.user, form.get("tap", "").strip())
         if not outcome.ok:
             return Verification(False, outcome.message, outcome.message)
         kind = "OneTime" if outcome.tap.is_usable_once else "MultiUse"
-        return Verification(True, not_after=outcome.tap.ends_at, credential_ref=outcome.tap.id,
-                            factor=f"temporaryAccessPass{kind}")
-
-
-methods.register(TemporaryAccessPassMethod())
-refresh_rules.append(service.refresh_rule)
+        return Verification(
+            True, not_after=outcome.tap.ends_at, credential_ref=outcome.tap.id, factor=f"temporaryAccessPass{kind}"
+        )

@@ -26,4 +26,7 @@ class TemporaryAccessPass(db.Model):
 
     @property
     def ends_at(self) -> datetime:
-        return self.start_at + timedelta(minutes=self.lifetime_minutes)
+        try:
+            return self.start_at + timedelta(minutes=self.lifetime_minutes)
+        except OverflowError:  # a row stored before startDateTime was bounded (year 9999)
+            return datetime.max

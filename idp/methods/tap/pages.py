@@ -1,19 +1,26 @@
 """TAP in the admin console (create, show once, delete) and in My Security Info (see, delete)."""
-from flask import abort, g, redirect, render_template, request, url_for
 
-from ... import clock
+from flask import abort, g, redirect, render_template, request, url_for
+from flask import session as flask_session
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from ... import crypto
 from ...audit import record_audit
-from ...console import admin_required, bp as console_bp, user_panels
+from ...console import admin_required
+from ...console import bp as console_bp
 from ...directory import service as directory
 from ...extensions import db
 from ...policy import service as policy
-from ...securityinfo import MethodEntry, bp as securityinfo_bp, panels
+from ...securityinfo import MethodEntry
+from ...securityinfo import bp as securityinfo_bp
 from ...signin.sessions import login_required
 from . import service
+from .models import TemporaryAccessPass
 from .policy import CONFIG
 
 
-def _console_panel(caller, user):
+def console_panel(caller, user):
     try:
         service.authorize(caller, user, "read")
     except service.TapError:
@@ -21,16 +28,39 @@ def _console_panel(caller, user):
     tap = service.live_pass(user.id)
     usable = service.usability(tap, user) if tap else None
     settings = policy.get(user.tenant_id, CONFIG.method_id).settings
-    return {"template": "console/tap_panel.html", "tap": tap, "usable": usable, "settings": settings,
-            "external_guest": user.is_external_guest}
-
-
-user_panels.append(_console_panel)
+    return {
+        "template": "console/tap_panel.html",
+        "tap": tap,
+        "usable": usable,
+        "settings": settings,
+        "external_guest": user.is_external_guest,
+    }
 
 
 def _audit(activity, user, before=None, after=None):
-    record_audit(tenant_id=user.tenant_id, actor_id=g.sso.user.id, actor_type="user", activity=activity,
-                 target_type="user", target_id=user.id, before=before, after=after)
+    record_audit(
+        tenant_id=user.tenant_id,
+        actor_id=g.sso.user.id,
+        actor_type="user",
+        activity=activity,
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=after,
+    )
+
+
+def _form_fields(form) -> dict:
+    """The console's form in the API's property names; the service validates both alike."""
+    fields = {}
+    if form.get("start"):
+        fields["startDateTime"] = form["start"]
+    lifetime = form.get("lifetime", "").strip()
+    if lifetime:
+        fields["lifetimeInMinutes"] = int(lifetime) if lifetime.isdigit() and len(lifetime) < 10 else lifetime
+    if form.get("once") == "on":
+        fields["isUsableOnce"] = True
+    return fields
 
 
 @console_bp.post("/users/<user_id>/tap")
@@ -39,17 +69,44 @@ def console_create_tap(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
     try:
         service.authorize(g.caller, user, "create")
-        lifetime = int(request.form.get("lifetime") or 0) or None
-        start = request.form.get("start") or None
-        tap, code = service.create(user, g.sso.user.id, start, lifetime, request.form.get("once") == "on" or None)
-    except ValueError:
-        return render_template("error.html", title="Not created", message="Lifetime must be a whole number of minutes."), 400
+        tap, code = service.create_from(user, g.sso.user.id, _form_fields(request.form))
     except service.TapError as error:
-        return render_template("error.html", title="Temporary Access Pass not created", message=error.message), error.status
-    _audit("Admin registered temporary access pass method for user", user,
-           after={"id": tap.id, "lifetimeInMinutes": tap.lifetime_minutes, "isUsableOnce": tap.is_usable_once})
+        return render_template(
+            "error.html", title=_("Temporary Access Pass not created"), message=error.message
+        ), error.status
+    _audit(
+        "Admin registered temporary access pass method for user",
+        user,
+        after={"id": tap.id, "lifetimeInMinutes": tap.lifetime_minutes, "isUsableOnce": tap.is_usable_once},
+    )
     db.session.commit()
-    return render_template("console/tap_created.html", user=user, tap=tap, code=code)
+    # Post/redirect/get: the code rides, sealed, to the one GET that shows it; a refresh shows it no more and
+    # creates nothing.
+    flask_session[SHOW_ONCE] = {"tap": tap.id, "code": crypto.seal(code.encode(), f"tap-shown:{tap.id}")}
+    return redirect(url_for("console.tap_created", user_id=user.id, tap_id=tap.id), 303)
+
+
+SHOW_ONCE = "tap_show_once"
+
+
+@console_bp.get("/users/<user_id>/tap/<tap_id>")
+@admin_required
+def tap_created(user_id, tap_id):
+    user = directory.find_user(g.tenant, user_id) or abort(404)
+    tap = db.session.get(TemporaryAccessPass, tap_id)
+    if tap is None or tap.user_id != user.id:
+        abort(404, description=_("No such Temporary Access Pass."))
+    pending = flask_session.pop(SHOW_ONCE, None)
+    code = None
+    if pending and pending.get("tap") == tap.id:
+        code = crypto.unseal(pending["code"], f"tap-shown:{tap.id}").decode()
+    return render_template(
+        "console/tap_created.html",
+        user=user,
+        tap=tap,
+        code=code,
+        live=getattr(service.live_pass(user.id), "id", None) == tap.id,
+    )
 
 
 @console_bp.post("/users/<user_id>/tap/delete")
@@ -67,18 +124,21 @@ def console_delete_tap(user_id):
     return redirect(url_for("console.user_page", user_id=user.id))
 
 
-def _security_info_panel(user, session):
+def security_info_entries(user, session):
     tap = service.live_pass(user.id)
     if tap is None:
         return []
     usable, reason = service.usability(tap, user)
-    detail = f"Valid until {clock.iso(tap.ends_at)}" + (" · one-time" if tap.is_usable_once else "")
+    detail = _("Valid until %(when)s", when=format_datetime(tap.ends_at, "medium"))
+    if tap.is_usable_once:
+        detail += " · " + _("one-time")
     if not usable:
-        detail += f" · not usable ({reason})"
-    return [MethodEntry("tap", "Temporary Access Pass", detail, "securityinfo.delete_tap", counts_as_method=False)]
-
-
-panels.append(_security_info_panel)
+        detail += " · " + _("not usable (%(reason)s)", reason=reason)
+    return [
+        MethodEntry(
+            "tap", _("Temporary Access Pass"), detail, "securityinfo.delete_tap", counts_as_method=False, usable=usable
+        )
+    ]
 
 
 @securityinfo_bp.post("/tap/delete")
@@ -87,7 +147,13 @@ def delete_tap():
     tap = service.live_pass(g.sso.user.id)
     if tap is not None:
         service.remove(tap)
-        record_audit(tenant_id=g.tenant.id, actor_id=g.sso.user.id, actor_type="user",
-                     activity="User deleted temporary access pass method", target_type="user", target_id=g.sso.user.id)
+        record_audit(
+            tenant_id=g.tenant.id,
+            actor_id=g.sso.user.id,
+            actor_type="user",
+            activity="User deleted temporary access pass method",
+            target_type="user",
+            target_id=g.sso.user.id,
+        )
         db.session.commit()
     return redirect(url_for("securityinfo.index"))

@@ -1,10 +1,16 @@
 """The TemporaryAccessPass configuration: lifetimes and length, with Entra's bounds."""
-from ...policy.service import ConfigType, register
+
+from ...policy.service import ConfigType
 
 LIFETIME_RANGE = (10, 43_200)
 LENGTH_RANGE = (8, 48)
-DEFAULTS = {"minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480, "defaultLifetimeInMinutes": 60,
-            "isUsableOnce": False, "defaultLength": 8}
+DEFAULTS = {
+    "minimumLifetimeInMinutes": 60,
+    "maximumLifetimeInMinutes": 480,
+    "defaultLifetimeInMinutes": 60,
+    "isUsableOnce": False,
+    "defaultLength": 8,
+}
 
 
 def _is_int(value) -> bool:
@@ -18,9 +24,15 @@ def validate(settings: dict) -> str | None:
             return f"Property '{name}' must be a whole number of minutes from {low} to {high:,}."
     if settings["minimumLifetimeInMinutes"] > settings["maximumLifetimeInMinutes"]:
         return "Property 'minimumLifetimeInMinutes' must not exceed 'maximumLifetimeInMinutes'."
-    if not settings["minimumLifetimeInMinutes"] <= settings["defaultLifetimeInMinutes"] <= settings["maximumLifetimeInMinutes"]:
-        return ("Property 'defaultLifetimeInMinutes' must lie between 'minimumLifetimeInMinutes' and "
-                "'maximumLifetimeInMinutes'.")
+    if (
+        not settings["minimumLifetimeInMinutes"]
+        <= settings["defaultLifetimeInMinutes"]
+        <= settings["maximumLifetimeInMinutes"]
+    ):
+        return (
+            "Property 'defaultLifetimeInMinutes' must lie between 'minimumLifetimeInMinutes' and "
+            "'maximumLifetimeInMinutes'."
+        )
     if not _is_int(settings["defaultLength"]) or not LENGTH_RANGE[0] <= settings["defaultLength"] <= LENGTH_RANGE[1]:
         return f"Property 'defaultLength' must be a whole number from {LENGTH_RANGE[0]} to {LENGTH_RANGE[1]}."
     if not isinstance(settings["isUsableOnce"], bool):
@@ -28,6 +40,9 @@ def validate(settings: dict) -> str | None:
     return None
 
 
-CONFIG = register(ConfigType(method_id="TemporaryAccessPass",
-                             odata_type="#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-                             defaults=DEFAULTS, validate=validate))
+CONFIG = ConfigType(
+    method_id="TemporaryAccessPass",
+    odata_type="#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+    defaults=DEFAULTS,
+    validate=validate,
+)

@@ -1,0 +1,121 @@
+"""The authenticator in My Security Info: pair a device by scanning a QR code, delete it."""
+
+import io
+from urllib.parse import urlencode
+
+import segno
+from flask import abort, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from ...audit import record_audit
+from ...extensions import db
+from ...oidc import tokens
+from ...securityinfo import MethodEntry, bp as securityinfo_bp
+from ...signin.sessions import login_required
+from . import service
+from .models import AuthenticatorDevice, AuthenticatorPairing
+
+
+def security_info_entries(user, session):
+    return [
+        MethodEntry(
+            "authenticator",
+            "Microsoft Authenticator",
+            f"{d.display_name} · push notifications",
+            "securityinfo.delete_authenticator",
+            {"device_id": d.id},
+        )
+        for d in service.devices_of(user.id)
+    ]
+
+
+def security_info_actions(user, session):
+    if user.is_external_guest or not service.allowed(user):
+        return []
+    return [{"label": "Add Microsoft Authenticator (notifications)", "endpoint": "securityinfo.add_authenticator"}]
+
+
+def pairing_link(code: str) -> str:
+    """What the QR code holds: where the device pairs, for which tenant, with which one-time code."""
+    return "idp-authenticator://pair?" + urlencode({"server": tokens.base_url(), "tenant": g.tenant.id, "code": code})
+
+
+def _qr_svg(text: str) -> Markup:
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True)
+    return Markup(buffer.getvalue().decode())
+
+
+@securityinfo_bp.route("/authenticator", methods=["GET", "POST"])
+@login_required
+def add_authenticator():
+    user = g.sso.user
+    if user.is_external_guest or not service.allowed(user):
+        return render_template(
+            "error.html",
+            title="Not available",
+            message="Your organization has not enabled Microsoft Authenticator for you.",
+        ), 403
+    if request.method == "POST":
+        pairing = db.session.get(AuthenticatorPairing, request.form.get("pairing_id", ""))
+        if pairing is None or pairing.user_id != user.id:
+            abort(400, description="This set-up has expired. Start again.")
+        if pairing.device_id:
+            record_audit(
+                tenant_id=g.tenant.id,
+                actor_id=user.id,
+                actor_type="user",
+                activity="User registered Microsoft Authenticator",
+                target_type="user",
+                target_id=user.id,
+                after={"deviceId": pairing.device_id},
+            )
+            db.session.commit()
+            return redirect(url_for("securityinfo.index"))
+        return render_template(
+            "securityinfo/authenticator.html",
+            pairing=pairing,
+            link=None,
+            qr=None,
+            error="The app hasn't paired yet. Scan the QR code with the app first.",
+        ), 400
+    if g.sso.mfa_at is None and service.devices_of(user.id):  # a stolen password must not add the thief's phone
+        return render_template(
+            "error.html",
+            title="Sign in again",
+            message="To add another authenticator, sign in again with your existing method first.",
+        ), 403
+    try:
+        pairing, code = service.start_pairing(user)
+    except service.PushError as error:
+        return render_template("error.html", title="Cannot add an authenticator", message=error.message), 400
+    db.session.commit()
+    link = pairing_link(code)
+    return render_template("securityinfo/authenticator.html", pairing=pairing, link=link, qr=_qr_svg(link))
+
+
+@securityinfo_bp.post("/authenticator/<device_id>/delete")
+@login_required
+def delete_authenticator(device_id):
+    device = db.session.get(AuthenticatorDevice, device_id)
+    if device is not None and device.user_id == g.sso.user.id:
+        service.remove(device)
+        record_audit(
+            tenant_id=g.tenant.id,
+            actor_id=g.sso.user.id,
+            actor_type="user",
+            activity="User deleted Microsoft Authenticator",
+            target_type="user",
+            target_id=g.sso.user.id,
+        )
+        db.session.commit()
+    return redirect(url_for("securityinfo.index"))
+
+
+def registered_user_ids(tenant_id: str) -> set[str]:
+    """Users with a paired authenticator (the console dashboard's MFA coverage)."""
+    from sqlalchemy import select
+
+    return set(
+        db.session.scalars(select(AuthenticatorDevice.user_id).where(AuthenticatorDevice.tenant_id == tenant_id))
+    )

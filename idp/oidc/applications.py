@@ -1,0 +1,635 @@
+"""App registrations as Graph's application and servicePrincipal objects: one service for the Graph API, the
+CLI and the console. An application is a `Client` (its client id is the appId); its service principal is a
+`ServicePrincipal` row. Microsoft Graph itself has a service principal in every tenant (appId
+00000003-0000-0000-c000-000000000000) whose app roles and scopes are the permissions this server knows.
+
+Application permissions granted by app role assignments, and delegated permissions granted by
+oauth2PermissionGrants, are kept where tokens read them (`Client.app_permissions`, `Client.scopes`), so the
+next token carries them; the assignment and grant objects are derived from those lists."""
+
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from .. import clock, crypto
+from ..directory.models import ServicePrincipal, Tenant
+from ..directory.service import DirectoryError
+from ..extensions import db
+from . import keycredentials
+from .clients import DEFAULT_SCOPES
+from .models import Client
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+NAMESPACE = uuid.UUID("6c1f0e8e-2b7d-4a43-9a57-52f1f3b8e0d4")
+#: Microsoft Graph's application permissions (app roles) this server understands, with Graph's ids
+GRAPH_APP_ROLES = {
+    "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
+    "User.ReadWrite.All": "741f803b-c850-494e-b5df-cde7c675a1ca",
+    "User.Invite.All": "09850681-111b-4a89-9bed-3f2cae46d706",
+    "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
+    "Group.ReadWrite.All": "62a82d76-70ea-41e2-9197-370581804d09",
+    "GroupMember.ReadWrite.All": "dbaae8cf-10b5-4b86-a4a1-f871c94c6695",
+    "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+    "Directory.ReadWrite.All": "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+    "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+    "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+    "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
+    "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
+    "Reports.Read.All": "230c1aed-a721-4c5d-9cb4-a90514e508ef",
+    "RoleManagement.Read.Directory": "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
+    "RoleManagement.ReadWrite.Directory": "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",
+    "Policy.Read.All": "246dd0d5-5bd0-4def-940b-0421030a5b68",
+    "Policy.ReadWrite.AuthenticationMethod": "29c18626-4985-4dcd-85c0-193eef327366",
+    "Policy.ReadWrite.ConditionalAccess": "01c0a623-fc9b-48e9-b794-0756f8e8f067",
+    "UserAuthenticationMethod.Read.All": "38d9df27-64da-44fd-b7c5-a6fbac20248f",
+    "UserAuthenticationMethod.ReadWrite.All": "50483e42-d915-4231-9639-7fdb7fd190e5",
+}
+#: Microsoft Graph's delegated permissions (oauth2PermissionScopes) this server understands
+GRAPH_SCOPES = {
+    "openid": "37f7f235-527c-4136-accd-4a02d197296e",
+    "profile": "14dad69e-099b-42c9-810b-d002981feec1",
+    "email": "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
+    "offline_access": "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+    "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+    "User.Read.All": "a154be20-db9c-4678-8ab7-66f6cc099a59",
+    "User.ReadWrite.All": "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4",
+    "Group.ReadWrite.All": "4e46008b-f24c-477d-8fff-7bb4ec7aafe0",
+    "Directory.Read.All": "06da0dbc-49e2-44d2-8312-53f166ab848a",
+    "Application.Read.All": "c79f8feb-a9db-4090-85f9-90d820caa0eb",
+    "Application.ReadWrite.All": "bdfbf15f-ee85-4955-8675-146e8e5296b5",
+    "AuditLog.Read.All": "e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20",
+    "Policy.Read.All": "572fea84-0151-49b2-9301-11cb16974376",
+}
+SECRET_LIFETIME = timedelta(days=730)  # Graph's default for addPassword: two years
+MAX_URIS = 256
+
+
+def _error(message: str, target: str | None = None) -> DirectoryError:
+    return DirectoryError(message, target=target)
+
+
+# --- service principals ----------------------------------------------------------------------------
+
+
+def graph_service_principal(tenant: Tenant) -> ServicePrincipal:
+    """Microsoft Graph's service principal in `tenant`, created on first use."""
+    return _service_principal(tenant.id, GRAPH_APP_ID, "Microsoft Graph")
+
+
+def _service_principal(tenant_id: str, app_id: str, name: str) -> ServicePrincipal:
+    found = db.session.scalar(
+        select(ServicePrincipal).where(ServicePrincipal.tenant_id == tenant_id, ServicePrincipal.app_id == app_id)
+    )
+    if found is None:
+        found = ServicePrincipal(tenant_id=tenant_id, app_id=app_id, display_name=name, tags=[])
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def new_service_principal(tenant: Tenant, body: dict) -> ServicePrincipal:
+    """POST /servicePrincipals {"appId"}: the app registration's instance in this tenant."""
+    app_id = body.get("appId")
+    client = db.session.get(Client, app_id) if isinstance(app_id, str) and len(app_id) <= 36 else None
+    if client is None or client.tenant_id != tenant.id:
+        raise DirectoryError(
+            f"The appId '{str(app_id)[:40]}' of the service principal does not reference a valid application object.",
+            target="appId",
+        )
+    if db.session.scalar(
+        select(ServicePrincipal.id).where(ServicePrincipal.tenant_id == tenant.id, ServicePrincipal.app_id == client.id)
+    ):
+        raise DirectoryError(
+            "The service principal cannot be created, updated, or restored because the service "
+            "principal name is already in use.",
+            target="appId",
+            detail_code="ObjectConflict",
+        )
+    return _service_principal(tenant.id, client.id, client.name)
+
+
+def ensure_service_principal(client: Client) -> ServicePrincipal:
+    return _service_principal(client.tenant_id, client.id, client.name)
+
+
+def app_of(sp: ServicePrincipal) -> Client | None:
+    return None if sp.app_id == GRAPH_APP_ID else db.session.get(Client, sp.app_id)
+
+
+def app_roles_of(sp: ServicePrincipal) -> list[dict]:
+    if sp.app_id == GRAPH_APP_ID:
+        return [
+            {
+                "id": role_id,
+                "value": name,
+                "displayName": name,
+                "description": name,
+                "isEnabled": True,
+                "allowedMemberTypes": ["Application"],
+                "origin": "Application",
+            }
+            for name, role_id in GRAPH_APP_ROLES.items()
+        ]
+    client = app_of(sp)
+    return list(client.app_roles or []) if client else []
+
+
+def scopes_of(sp: ServicePrincipal) -> list[dict]:
+    if sp.app_id == GRAPH_APP_ID:
+        return [
+            {
+                "id": scope_id,
+                "value": name,
+                "type": "Admin" if "." in name and name != "User.Read" else "User",
+                "adminConsentDisplayName": name,
+                "adminConsentDescription": name,
+                "isEnabled": True,
+            }
+            for name, scope_id in GRAPH_SCOPES.items()
+        ]
+    client = app_of(sp)
+    return list(client.scope_definitions or []) if client else []
+
+
+def _permission_prefix(resource: ServicePrincipal) -> str:
+    """How the client's lists name the resource's permissions: Graph's bare, others as `<identifier URI>/`."""
+    if resource.app_id == GRAPH_APP_ID:
+        return ""
+    return app_of(resource).resource_uri + "/"
+
+
+# --- app role assignments (application permissions) -------------------------------------------------
+
+
+def assignment_id(principal_id: str, resource_id: str, role_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{principal_id}|{resource_id}|{role_id}"))
+
+
+def assign_app_role(principal: ServicePrincipal, resource: ServicePrincipal, role_id) -> dict:
+    """Grant `principal`'s app the application permission `role_id` of `resource`: its next app-only token for
+    that resource carries the role."""
+    client = app_of(principal)
+    if client is None:
+        raise _error(
+            "The principal must be the service principal of an application of this organization.", "principalId"
+        )
+    role = next((r for r in app_roles_of(resource) if r.get("id") == role_id and r.get("isEnabled", True)), None)
+    if role is None or "Application" not in role.get("allowedMemberTypes", ["Application"]):
+        raise _error(f"Permission being assigned was not found on application '{resource.app_id}'.", "appRoleId")
+    permission = _permission_prefix(resource) + role["value"]
+    if permission in (client.app_permissions or []):
+        raise DirectoryError(
+            "Permission being assigned already exists on the object.", target="appRoleId", detail_code="ObjectConflict"
+        )
+    client.app_permissions = [*(client.app_permissions or []), permission]
+    if "client_credentials" not in (client.grant_types or []) and not client.is_public:
+        client.grant_types = [*(client.grant_types or []), "client_credentials"]
+    db.session.flush()
+    return assignment(principal, resource, role)
+
+
+def assignment(principal: ServicePrincipal, resource: ServicePrincipal, role: dict) -> dict:
+    return {
+        "id": assignment_id(principal.id, resource.id, role["id"]),
+        "appRoleId": role["id"],
+        "principalId": principal.id,
+        "principalType": "ServicePrincipal",
+        "principalDisplayName": principal.display_name,
+        "resourceId": resource.id,
+        "resourceDisplayName": resource.display_name,
+        "createdDateTime": clock.iso(principal.created_at),
+        "deletedDateTime": None,
+    }
+
+
+def assignments_of(principal: ServicePrincipal) -> list[dict]:
+    """The app role assignments `principal` holds, from its app's application permissions."""
+    client = app_of(principal)
+    if client is None:
+        return []
+    found = []
+    for resource in _resources(principal.tenant_id):
+        prefix = _permission_prefix(resource)
+        roles = {r["value"]: r for r in app_roles_of(resource)}
+        for permission in client.app_permissions or []:
+            name = permission[len(prefix) :] if permission.startswith(prefix) else None
+            if name and (prefix or "://" not in permission) and name in roles:
+                found.append(assignment(principal, resource, roles[name]))
+    return found
+
+
+def assignments_to(resource: ServicePrincipal) -> list[dict]:
+    principals = db.session.scalars(
+        select(ServicePrincipal)
+        .where(ServicePrincipal.tenant_id == resource.tenant_id, ServicePrincipal.app_id != GRAPH_APP_ID)
+        .order_by(ServicePrincipal.created_at, ServicePrincipal.id)
+    )
+    return [a for p in principals for a in assignments_of(p) if a["resourceId"] == resource.id]
+
+
+def _resources(tenant_id: str) -> list[ServicePrincipal]:
+    return list(
+        db.session.scalars(
+            select(ServicePrincipal)
+            .where(ServicePrincipal.tenant_id == tenant_id)
+            .order_by(ServicePrincipal.created_at, ServicePrincipal.id)
+        )
+    )
+
+
+def remove_assignment(principal: ServicePrincipal, assignment_ref: str) -> None:
+    client = app_of(principal)
+    for found in assignments_of(principal):
+        if found["id"] == assignment_ref:
+            resource = db.session.get(ServicePrincipal, found["resourceId"])
+            value = next(r["value"] for r in app_roles_of(resource) if r["id"] == found["appRoleId"])
+            client.app_permissions = [p for p in client.app_permissions if p != _permission_prefix(resource) + value]
+            db.session.flush()
+            return
+    raise DirectoryError(
+        f"Resource '{assignment_ref[:40]}' does not exist.", code="Request_ResourceNotFound", status=404
+    )
+
+
+# --- oauth2PermissionGrants (delegated permissions, admin consent for all principals) ----------------
+
+
+def grant_id(client_sp_id: str, resource_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"grant|{client_sp_id}|{resource_id}"))
+
+
+def _scope_names(resource: ServicePrincipal, client: Client) -> list[str]:
+    prefix = _permission_prefix(resource)
+    if prefix:
+        return [s[len(prefix) :] for s in client.scopes or [] if s.startswith(prefix)]
+    return [s for s in client.scopes or [] if "://" not in s]
+
+
+def permission_grants(tenant_id: str) -> list[dict]:
+    grants = []
+    resources = _resources(tenant_id)
+    for principal in resources:
+        client = app_of(principal)
+        if client is None:
+            continue
+        for resource in resources:
+            names = _scope_names(resource, client)
+            if names:
+                grants.append(_grant(principal, resource, names))
+    return grants
+
+
+def _grant(principal: ServicePrincipal, resource: ServicePrincipal, names: list[str]) -> dict:
+    return {
+        "id": grant_id(principal.id, resource.id),
+        "clientId": principal.id,
+        "consentType": "AllPrincipals",
+        "principalId": None,
+        "resourceId": resource.id,
+        "scope": " ".join(names),
+    }
+
+
+def set_grant(principal: ServicePrincipal, resource: ServicePrincipal, scope) -> dict:
+    """Create or replace the delegated permissions `principal`'s app holds on `resource` for every user."""
+    client = app_of(principal)
+    if client is None:
+        raise _error("The client must be the service principal of an application of this organization.", "clientId")
+    if not isinstance(scope, str) or len(scope) > 4000:
+        raise _error("Property 'scope' must be a space-separated list of permissions.", "scope")
+    known = {s["value"] for s in scopes_of(resource) if s.get("isEnabled", True)}
+    names = list(dict.fromkeys(scope.split()))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise _error(f"Permission '{unknown[0][:64]}' does not exist on the resource '{resource.app_id}'.", "scope")
+    prefix = _permission_prefix(resource)
+    kept = [s for s in client.scopes or [] if not (s.startswith(prefix) if prefix else "://" not in s)]
+    if not prefix:
+        kept += [s for s in DEFAULT_SCOPES if s not in names]  # sign-in and User.Read stay, as in Entra
+    client.scopes = list(dict.fromkeys(kept + [prefix + n for n in names]))
+    db.session.flush()
+    return _grant(principal, resource, names)
+
+
+def find_grant(tenant_id: str, ref: str) -> tuple[ServicePrincipal, ServicePrincipal] | None:
+    resources = _resources(tenant_id)
+    for principal in resources:
+        for resource in resources:
+            if grant_id(principal.id, resource.id) == ref:
+                return principal, resource
+    return None
+
+
+# --- application objects ----------------------------------------------------------------------------
+
+AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UPDATABLE = {
+    "displayName",
+    "signInAudience",
+    "web",
+    "spa",
+    "publicClient",
+    "isFallbackPublicClient",
+    "identifierUris",
+    "api",
+    "appRoles",
+    "requiredResourceAccess",
+    "keyCredentials",
+    "description",
+    "notes",
+    "tags",
+}
+
+
+def new_application(tenant: Tenant, body: dict) -> Client:
+    """POST /applications. The registration signs in at once; its service principal is a separate step
+    (POST /servicePrincipals), as in Entra."""
+    if not isinstance(body.get("displayName"), str) or not body["displayName"].strip():
+        raise _error("Property 'displayName' is required.", "displayName")
+    client = Client(
+        tenant_id=tenant.id,
+        name="",
+        is_public=False,
+        secret_hash=None,
+        token_endpoint_auth_method="client_secret_basic",
+        redirect_uris=[],
+        post_logout_redirect_uris=[],
+        grant_types=[],
+        scopes=list(DEFAULT_SCOPES),
+        app_permissions=[],
+        exposed_scopes=[],
+        password_credentials=[],
+        key_credentials=[],
+        app_roles=[],
+        scope_definitions=[],
+        required_resource_access=[],
+        spa_redirect_uris=[],
+        public_redirect_uris=[],
+    )
+    client.id = str(uuid.uuid4())
+    apply(client, body)
+    db.session.add(client)
+    db.session.flush()
+    return client
+
+
+def apply(client: Client, body: dict) -> None:
+    """Set the Graph properties in `body` on the registration (PATCH semantics: absent ones stay)."""
+    unknown = set(body) - UPDATABLE - {"@odata.type", "id", "appId"}
+    if unknown:
+        name = min(unknown)[:64]
+        raise _error(f"Property '{name}' does not exist on type 'microsoft.graph.application' or cannot be set.", name)
+    if "displayName" in body:
+        name = body["displayName"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 256:
+            raise _error("Property 'displayName' must be a non-empty string of at most 256 characters.", "displayName")
+        client.name = name.strip()
+    if "signInAudience" in body:
+        if body["signInAudience"] not in AUDIENCES:
+            raise _error(
+                f"Property 'signInAudience' must be one of {', '.join(AUDIENCES)} (personal Microsoft "
+                "accounts are not served here).",
+                "signInAudience",
+            )
+        client.sign_in_audience = body["signInAudience"]
+    for platform, column, check in (
+        ("web", "redirect_uris", _web_uri),
+        ("spa", "spa_redirect_uris", _web_uri),
+        ("publicClient", "public_redirect_uris", _public_uri),
+    ):
+        if platform in body:
+            setting = {} if body[platform] is None else body[platform]
+            if not isinstance(setting, dict):
+                raise _error(f"Property '{platform}' must be an object.", platform)
+            if "redirectUris" in setting:
+                setattr(client, column, _uris(setting["redirectUris"], check, f"{platform}.redirectUris"))
+            if platform == "web" and "logoutUrl" in setting and setting["logoutUrl"] is not None:
+                client.post_logout_redirect_uris = _uris([setting["logoutUrl"]], _web_uri, "web.logoutUrl")
+    if "isFallbackPublicClient" in body:
+        if not isinstance(body["isFallbackPublicClient"], bool):
+            raise _error("Property 'isFallbackPublicClient' must be a boolean.", "isFallbackPublicClient")
+        client.is_fallback_public_client = body["isFallbackPublicClient"]
+    if "identifierUris" in body:
+        uris = body["identifierUris"]
+        if (
+            not isinstance(uris, list)
+            or len(uris) > 1
+            or not all(isinstance(u, str) and 0 < len(u) <= 256 and "://" in u for u in uris)
+        ):
+            raise _error(
+                "Property 'identifierUris' takes at most one URI here (such as api://<appId>).", "identifierUris"
+            )
+        client.identifier_uri = uris[0] if uris else None
+    if "api" in body:
+        api = {} if body["api"] is None else body["api"]
+        if not isinstance(api, dict):
+            raise _error("Property 'api' must be an object.", "api")
+        if "oauth2PermissionScopes" in api:
+            client.scope_definitions = _definitions(
+                api["oauth2PermissionScopes"],
+                "api.oauth2PermissionScopes",
+                (
+                    "adminConsentDisplayName",
+                    "adminConsentDescription",
+                    "userConsentDisplayName",
+                    "userConsentDescription",
+                    "type",
+                ),
+            )
+            client.exposed_scopes = [d["value"] for d in client.scope_definitions if d["isEnabled"]]
+    if "appRoles" in body:
+        client.app_roles = _definitions(
+            body["appRoles"], "appRoles", ("displayName", "description", "allowedMemberTypes")
+        )
+    if "requiredResourceAccess" in body:
+        client.required_resource_access = _required_access(body["requiredResourceAccess"])
+    if "keyCredentials" in body:
+        client.key_credentials, client.certificates = keycredentials.parse(body["keyCredentials"])
+    _derive_client_type(client)
+
+
+def _derive_client_type(client: Client) -> None:
+    """A public client (no secret, PKCE) when it says so or has only SPA / mobile-and-desktop URIs."""
+    public = client.is_fallback_public_client or (
+        not client.redirect_uris
+        and bool(client.spa_redirect_uris or client.public_redirect_uris)
+        and not client.password_credentials
+    )
+    client.is_public = public
+    client.token_endpoint_auth_method = "none" if public else "client_secret_basic"
+    grants = ["authorization_code", "refresh_token"]
+    if not public:
+        grants.append("client_credentials")
+    client.grant_types = grants
+
+
+def _web_uri(uri: str) -> bool:
+    return (
+        uri.startswith("https://") or re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$)", uri) is not None
+    )
+
+
+def _public_uri(uri: str) -> bool:
+    return _web_uri(uri) or re.match(r"^[a-z][a-z0-9+.-]*:/", uri) is not None and not uri.startswith("http:")
+
+
+def _uris(value, check, name: str) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_URIS:
+        raise _error(f"Property '{name}' must be a list of at most {MAX_URIS} URIs.", name)
+    for uri in value:
+        if not isinstance(uri, str) or len(uri) > 256 or "#" in uri or "*" in uri or not check(uri):
+            raise _error(
+                f"Invalid value specified for property '{name}': {str(uri)[:100]!r}. Use https:// (or "
+                "http://localhost), without a fragment or wildcard.",
+                name,
+            )
+    return list(dict.fromkeys(value))
+
+
+def _definitions(value, name: str, texts: tuple[str, ...]) -> list[dict]:
+    """appRoles / oauth2PermissionScopes: each with a GUID id and a unique value."""
+    if not isinstance(value, list) or len(value) > 100:
+        raise _error(f"Property '{name}' must be a list (at most 100 entries).", name)
+    found, values = [], set()
+    for item in value:
+        if not isinstance(item, dict) or not GUID.match(str(item.get("id", ""))):
+            raise _error(f"Each entry of '{name}' needs an 'id' (a GUID).", name)
+        entry_value = item.get("value")
+        if (
+            not isinstance(entry_value, str)
+            or not re.fullmatch(r"[A-Za-z0-9._-]{1,120}", entry_value)
+            or entry_value in values
+        ):
+            raise _error(f"Each entry of '{name}' needs a unique 'value' without spaces.", name)
+        values.add(entry_value)
+        entry = {"id": item["id"].lower(), "value": entry_value, "isEnabled": item.get("isEnabled", True) is not False}
+        for text in texts:
+            if text in item:
+                if text == "allowedMemberTypes":
+                    kinds = item[text]
+                    if not isinstance(kinds, list) or not set(kinds) <= {"User", "Application"}:
+                        raise _error("allowedMemberTypes takes 'User' and/or 'Application'.", name)
+                    entry[text] = list(kinds)
+                elif isinstance(item[text], str) and len(item[text]) <= 1024:
+                    entry[text] = item[text]
+                else:
+                    raise _error(f"Property '{text}' of '{name}' must be a string.", name)
+        found.append(entry)
+    return found
+
+
+def _required_access(value) -> list[dict]:
+    if not isinstance(value, list) or len(value) > 50:
+        raise _error("Property 'requiredResourceAccess' must be a list.", "requiredResourceAccess")
+    found = []
+    for item in value:
+        access = item.get("resourceAccess") if isinstance(item, dict) else None
+        if (
+            not isinstance(access, list)
+            or not isinstance(item.get("resourceAppId"), str)
+            or not all(
+                isinstance(a, dict) and GUID.match(str(a.get("id", ""))) and a.get("type") in ("Scope", "Role")
+                for a in access
+            )
+        ):
+            raise _error(
+                "Each requiredResourceAccess entry needs resourceAppId and resourceAccess [{id, type: Scope|Role}].",
+                "requiredResourceAccess",
+            )
+        found.append(
+            {
+                "resourceAppId": item["resourceAppId"][:64],
+                "resourceAccess": [{"id": a["id"].lower(), "type": a["type"]} for a in access],
+            }
+        )
+    return found
+
+
+def add_password(client: Client, body: dict) -> dict:
+    """addPassword: a new client secret, returned once with `secretText`; only its hash is kept."""
+    credential = body.get("passwordCredential") or {}
+    if not isinstance(credential, dict):
+        raise _error("Property 'passwordCredential' must be an object.", "passwordCredential")
+    display = credential.get("displayName")
+    if display is not None and (not isinstance(display, str) or len(display) > 256):
+        raise _error("Property 'displayName' must be a string.", "passwordCredential")
+    now = clock.now()
+    end = _moment(credential.get("endDateTime"), "endDateTime") or now + SECRET_LIFETIME
+    start = _moment(credential.get("startDateTime"), "startDateTime") or now
+    if end <= start or end <= now:
+        raise _error(
+            "The endDateTime of a password credential must be in the future and after its start.", "passwordCredential"
+        )
+    if len(client.password_credentials or []) >= 20:
+        raise _error("An application holds at most 20 password credentials.", "passwordCredential")
+    secret = secrets.token_urlsafe(30)
+    entry = {
+        "keyId": str(uuid.uuid4()),
+        "displayName": display,
+        "hint": secret[:3],
+        "startDateTime": clock.iso(start),
+        "endDateTime": clock.iso(end),
+        "hash": crypto.digest(secret),
+    }
+    client.password_credentials = [*(client.password_credentials or []), entry]
+    _derive_client_type(client)
+    db.session.flush()
+    return {**public_password(entry), "secretText": secret}
+
+
+def public_password(entry: dict) -> dict:
+    return {
+        "keyId": entry["keyId"],
+        "displayName": entry.get("displayName"),
+        "hint": entry.get("hint"),
+        "startDateTime": entry.get("startDateTime"),
+        "endDateTime": entry.get("endDateTime"),
+        "customKeyIdentifier": None,
+        "secretText": None,
+    }
+
+
+def remove_password(client: Client, key_id) -> None:
+    kept = [c for c in client.password_credentials or [] if c["keyId"] != str(key_id).lower()]
+    if len(kept) == len(client.password_credentials or []):
+        raise DirectoryError(
+            f"No password credential with keyId '{str(key_id)[:40]}' exists on the application.",
+            code="Request_ResourceNotFound",
+            status=404,
+        )
+    client.password_credentials = kept
+    db.session.flush()
+
+
+def _moment(value, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _error(f"Property '{name}' must be a date and time.", name)
+    try:
+        return _utc(value)
+    except ValueError:
+        raise _error(f"Property '{name}' must be an ISO 8601 date and time.", name) from None
+
+
+def _utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def delete_application(client: Client) -> None:
+    sp = db.session.scalar(
+        select(ServicePrincipal).where(
+            ServicePrincipal.tenant_id == client.tenant_id, ServicePrincipal.app_id == client.id
+        )
+    )
+    if sp is not None:
+        db.session.delete(sp)
+    db.session.delete(client)
+    db.session.flush()
