@@ -131,16 +131,21 @@ def test_the_sdk_sees_a_refusal_as_an_odata_error(live, seed, reader):
 def test_a_page_of_100_users_costs_as_many_statements_as_a_page_of_5(live, seed, reader):
     headers = {"Authorization": f"Bearer {reader}"}
 
-    def statements_for_a_page() -> int:
+    def statements_for_a_page(top: int) -> tuple[int, int]:
         with counted() as statements:
-            response = requests.get(f"{live.url}/v1.0/users", params={"$top": "100"}, headers=headers)
+            response = requests.get(f"{live.url}/v1.0/users", params={"$top": str(top)}, headers=headers)
         assert response.status_code == 200
         return len(statements), len(response.json()["value"])
 
-    add_people(seed.tenant, 3)
-    statements_for_a_page()  # warms the per-process caches (signing keys, tenant)
-    small, small_count = statements_for_a_page()
-    add_people(seed.tenant, 150, start=3)
-    large, large_count = statements_for_a_page()
+    def steady_statements(top: int) -> tuple[int, int]:
+        # The fewest of three: a per-process cache that lapses (time-to-live of a few seconds) adds a
+        # statement to one request now and then; a query per row would add a hundred to every one.
+        counts = [statements_for_a_page(top) for _ in range(3)]
+        return min(count for count, _ in counts), counts[0][1]
+
+    add_people(seed.tenant, 153)
+    statements_for_a_page(5)  # warms the per-process caches (signing keys, tenant)
+    small, small_count = steady_statements(5)
+    large, large_count = steady_statements(100)
     assert (small_count, large_count) == (5, 100)
     assert large == small <= 4, (small, large)
