@@ -124,7 +124,7 @@ class Catcher:
 
     def __init__(self):
         self.posted = []
-        self.server = make_server("127.0.0.1", 0, self)
+        self.server = make_server("127.0.0.1", 0, self, threaded=True)  # Chromium may hold a preconnected socket idle
         self.url = f"http://127.0.0.1:{self.server.server_port}/signin-oidc"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
