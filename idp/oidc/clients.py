@@ -43,6 +43,19 @@ def serves_users_of(client: Client, tenant) -> bool:
 
 USER_GRANTS = ("authorization_code", "refresh_token")
 
+#: what a user of another tenant grants a multi-tenant app by signing in to it (Entra's user consent to
+#: low-risk permissions). Anything more is that tenant's admin consent, which nobody here can give: the app's
+#: own tenant's grants (Client.scopes) never reach another tenant's directory.
+CONSENTED_BY_SIGNING_IN = frozenset({"openid", "profile", "email", "offline_access", "User.Read"})
+
+
+def unconsented(client: Client, user_tenant_id: str, scopes) -> list[str]:
+    """The requested Graph permissions (stored form: bare names) that a user of `user_tenant_id` cannot
+    grant this app. Permissions of the app's own tenant's APIs (`api://...`) are that tenant's to give."""
+    if client.tenant_id == user_tenant_id:
+        return []
+    return sorted({s for s in scopes if "://" not in s and s not in CONSENTED_BY_SIGNING_IN})
+
 
 @event.listens_for(Client, "after_update")
 @event.listens_for(Client, "after_delete")

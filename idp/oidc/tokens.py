@@ -130,6 +130,8 @@ def issue(
         from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
         raise InvalidGrantError("The sign-in session behind this grant has ended.")
+    if principal is not None:
+        refuse_unconsented(client, principal.user.tenant_id, scope)
     expires_at = capped_expiry(cfg["IDP_ACCESS_TOKEN_LIFETIME"], not_after)
     jti = secrets.token_urlsafe(16)
     claims = access_claims(client, principal, scope, jti, now, expires_at, grant_type)
@@ -156,6 +158,25 @@ def issue(
         "refresh_expires_at": capped_expiry(cfg["IDP_REFRESH_TOKEN_LIFETIME"], not_after) if refresh else None,
     }
     return token
+
+
+def refuse_unconsented(client, user_tenant_id: str, scope: str | None, error_class=None, **kwargs) -> None:
+    """AADSTS65001 when a user of another tenant is asked for permissions only that tenant's admin could
+    grant (every user token passes here; the authorize endpoint asks first, to answer the app at once)."""
+    from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+    from . import entra_errors
+    from .clients import unconsented
+    from .server import resolve_scope
+
+    missing = unconsented(client, user_tenant_id, resolve_scope(client, scope).scopes)
+    if missing:
+        raise entra_errors.entra(
+            error_class or InvalidGrantError,
+            65001,
+            f"The app belongs to another organization, and yours has not granted it: {' '.join(missing)[:300]}.",
+            **kwargs,
+        )
 
 
 def issuing_tenant(client, principal) -> str:

@@ -277,7 +277,7 @@ def authorize():
         if not strength.meets(session.factors, session.aaguid):
             principal = None  # step up: sign in again until the strength is met
     if principal is not None:
-        return _respond(grant, principal)
+        return _respond_unless_unconsented(grant, principal)
     authorize_uri = (
         request.url if request.method == "GET" else add_params_to_uri(request.base_url, request.form.items())
     )
@@ -300,6 +300,25 @@ def authorize():
         if choice is not None:
             return redirect(url_for("signin.method_step", tenant=g.tenant_ref, name=choice.name))
     return redirect(url_for("signin.start", tenant=g.tenant_ref))
+
+
+def _respond_unless_unconsented(grant, principal):
+    """A user of another tenant cannot grant a multi-tenant app more than sign-in and User.Read: the app hears
+    consent_required (AADSTS65001) instead of getting a code that no token would come of."""
+    from authlib.oidc.core.errors import ConsentRequiredError
+
+    try:
+        tokens.refuse_unconsented(
+            grant.client,
+            principal.user.tenant_id,
+            grant.request.payload.scope,
+            ConsentRequiredError,
+            redirect_uri=grant.redirect_uri,
+            state=grant.request.payload.state,
+        )
+    except OAuth2Error as error:
+        return response_modes.deliver(_error_redirect(error), error.redirect_uri)
+    return _respond(grant, principal)
 
 
 def _respond(grant, principal):

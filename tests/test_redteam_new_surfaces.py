@@ -1,0 +1,72 @@
+"""Findings of the red-team pass over the newest surfaces (home realm discovery, the console's directory pages,
+branding, the Graph directory operations, mail languages), each kept as a regression test."""
+
+import requests
+
+from idp.directory import service as directory
+from idp.directory.models import Roles, User
+from idp.extensions import db
+from idp.oidc.clients import create_client
+
+from .support import DIRECTORY_SCOPES, PASSWORD, REDIRECT, Agent, GraphClient, delegated_sign_in, password_sign_in
+
+
+def _fabrikam_admin():
+    fabrikam = directory.create_tenant("Fabrikam", ["fabrikam.test"])
+    admin = directory.create_user(fabrikam, "boss@fabrikam.test", "Boss", PASSWORD, [Roles.GLOBAL_ADMIN])
+    victim = directory.create_user(fabrikam, "fran@fabrikam.test", "Fran", PASSWORD)
+    db.session.commit()
+    return fabrikam, admin, victim
+
+
+def _authorize(base, tenant_ref, client, scope):
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    oauth = OAuth2Session(client[0], client[1], scope=scope, redirect_uri=REDIRECT)
+    verifier = generate_token(64)
+    url, _ = oauth.create_authorization_url(
+        f"{base}/{tenant_ref}/oauth2/v2.0/authorize",
+        code_challenge=create_s256_code_challenge(verifier),
+        code_challenge_method="S256",
+    )
+    return oauth, url, verifier
+
+
+def test_another_tenants_multi_tenant_app_gets_no_admin_permissions_nobody_in_the_users_tenant_granted(live, seed):
+    """Contoso registers a multi-tenant app and grants it (in Contoso) User.ReadWrite.All and friends. A Global
+    Administrator of Fabrikam who signs in to it handed it a Graph token for Fabrikam's directory with those
+    permissions (it renamed a Fabrikam user): Fabrikam never consented. Entra answers AADSTS65001; only what a
+    user may consent to for themselves (sign-in and User.Read) reaches another tenant, refresh included."""
+    fabrikam, _admin, victim = _fabrikam_admin()
+    tool, secret = create_client(seed.tenant, "Harvester", [REDIRECT], scopes=DIRECTORY_SCOPES)
+    tool.sign_in_audience = "AzureADMultipleOrgs"
+    db.session.commit()
+    for scope in ("openid https://graph.microsoft.com/.default", "openid User.ReadWrite.All"):
+        _oauth, url, _verifier = _authorize(live.url, fabrikam.id, (tool.id, secret), scope)
+        agent = Agent(live.url)
+        agent.go(url)
+        params = password_sign_in(agent, "boss@fabrikam.test").redirect_params()
+        assert "code" not in params and params["error"] == "consent_required", params
+        assert "AADSTS65001" in params["error_description"] and "User.ReadWrite.All" in params["error_description"]
+
+    # what the user may grant: a sign-in with User.Read, whose refresh token cannot be widened afterwards
+    oauth, url, verifier = _authorize(live.url, fabrikam.id, (tool.id, secret), "openid offline_access User.Read")
+    agent = Agent(live.url)
+    agent.go(url)
+    code = password_sign_in(agent, "boss@fabrikam.test").redirect_params()["code"]
+    token = oauth.fetch_token(f"{live.url}/{fabrikam.id}/oauth2/v2.0/token", code=code, code_verifier=verifier)
+    assert GraphClient(live.url, token["access_token"])("GET", "/me").json()["id"] == _admin.id
+    widened = requests.post(
+        f"{live.url}/{fabrikam.id}/oauth2/v2.0/token",
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "scope": "User.ReadWrite.All"},
+        auth=(tool.id, secret),
+    )
+    assert widened.status_code == 400 and "access_token" not in widened.json(), widened.text
+    assert 65001 in widened.json()["error_codes"]
+    assert db.session.get(User, victim.id).display_name == "Fran"
+
+    # the app's own tenant's users keep what their tenant granted
+    own = delegated_sign_in(live.url, "contoso.test", (tool.id, secret), seed.alice.upn)[0]
+    assert "User.ReadWrite.All" in own["scope"].split()
