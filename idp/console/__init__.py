@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit import record_audit
-from ..directory.models import Group
+from ..directory.models import Group, Roles
 from ..extensions import db
 from ..graph.api import Caller
 from ..policy import service as policy
@@ -71,7 +71,7 @@ def policies():
 def policy_page(method_id):
     kind = policy.config_type(method_id) or abort(404, description=_("No such authentication method."))
     config = policy.get(g.tenant.id, kind.method_id)
-    may_edit = bool(g.caller.roles & {"Global Administrator", "Authentication Policy Administrator"})
+    may_edit = bool(g.caller.roles & Roles.POLICY_ADMINS)
     error, field_errors = None, {}
     if request.method == "POST":
         if not may_edit:

@@ -53,6 +53,12 @@ class Roles:
         REPORTS_READER,
         PRIVILEGED_ROLE_ADMIN,
     )
+    #: who may change the authentication methods policy, strengths and tenant-wide MFA settings
+    POLICY_ADMINS = frozenset({GLOBAL_ADMIN, AUTH_POLICY_ADMIN})
+    #: who may read them
+    POLICY_READERS = POLICY_ADMINS | {GLOBAL_READER}
+    #: who may manage the sign-in of a user who holds a role (their methods, password, sessions)
+    PRIVILEGED_AUTH_ADMINS = frozenset({GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN})
     #: Entra's role template ids (the same in every tenant)
     TEMPLATE_IDS = {
         GLOBAL_ADMIN: "62e90394-69f5-4237-9190-012177145e10",

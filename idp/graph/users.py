@@ -131,7 +131,7 @@ def may_change(user: User) -> None:
         return
     # An app holds no directory role here, so it never changes a user who holds one (their password,
     # sign-in or name): else User.ReadWrite.All would be a way to take over a Global Administrator.
-    if caller.is_app or not caller.roles & {Roles.GLOBAL_ADMIN, Roles.PRIVILEGED_AUTH_ADMIN}:
+    if caller.is_app or not caller.roles & Roles.PRIVILEGED_AUTH_ADMINS:
         raise access.denied()
 
 
@@ -213,7 +213,7 @@ def may_revoke_sessions(user: User) -> None:
         access.USER_WRITE | {"User.RevokeSessions.All"},
         access.USER_ADMINS | {Roles.AUTH_ADMIN},
     )
-    if not caller.is_app and user.roles and not caller.roles & {Roles.GLOBAL_ADMIN, Roles.PRIVILEGED_AUTH_ADMIN}:
+    if not caller.is_app and user.roles and not caller.roles & Roles.PRIVILEGED_AUTH_ADMINS:
         raise access.denied()
 
 

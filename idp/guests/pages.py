@@ -6,12 +6,13 @@ from flask_babel import gettext as _
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..directory import service as directory
+from ..directory.models import Roles
 from ..extensions import db
 from . import invitations
 
 
 def may_invite_guests(caller) -> bool:
-    return "Global Administrator" in caller.roles
+    return Roles.GLOBAL_ADMIN in caller.roles
 
 
 def user_section(caller, user) -> dict | None:

@@ -40,7 +40,7 @@ def authorize(caller, target, action: str, self_service: bool = False) -> str:
     if not caller.has_permission(*wanted):
         raise MethodAccessError("The token does not carry the delegated permission for this operation.")
     roles = caller.roles
-    if roles & {Roles.GLOBAL_ADMIN, Roles.PRIVILEGED_AUTH_ADMIN}:
+    if roles & Roles.PRIVILEGED_AUTH_ADMINS:
         return "privileged"
     if Roles.AUTH_ADMIN in roles and not target.is_admin:
         return "admin"

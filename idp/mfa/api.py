@@ -12,8 +12,6 @@ from ..policy.api import require
 from . import blocks, locations, remember, risk, settings
 from .models import MfaBlock, NamedLocation
 
-READ_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN, Roles.GLOBAL_READER}
-WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
 SECTION_SCHEMA = {"type": "object"}
 LOCATION_SCHEMA = {
     "type": "object",
@@ -57,7 +55,7 @@ def _actor_name() -> str:
     responses={"200": ("Every section", {"type": "object"})},
 )
 def get_all_settings():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     return {"id": "mfaSettings", **{name: settings.get(_tenant_id(), name) for name in settings.SECTIONS}}
 
 
@@ -76,7 +74,7 @@ def _section(name: str) -> str:
     responses={"200": ("The section", SECTION_SCHEMA)},
 )
 def get_section(section):
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     return settings.get(_tenant_id(), _section(section))
 
 
@@ -101,7 +99,7 @@ def patch_section(name: str, body: dict):
     responses={"204": ("Changed", None)},
 )
 def update_section(section):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     patch_section(_section(section), read_json())
     return "", 204
 
@@ -115,7 +113,7 @@ def update_section(section):
     responses={"204": ("Changed", None)},
 )
 def patch_methods_policy():
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     body = read_json()
     unknown = set(body) - {"reportSuspiciousActivitySettings", "@odata.type", "id"}
     if unknown:
@@ -155,7 +153,7 @@ def graph_block(row: MfaBlock) -> dict:
     },
 )
 def list_blocks():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     return {"value": [graph_block(b) for b in blocks.listing(_tenant_id())]}
 
 
@@ -172,7 +170,7 @@ def list_blocks():
     responses={"201": ("The block", BLOCK_SCHEMA)},
 )
 def block_user():
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     body = read_json()
     upn = body.get("userPrincipalName")
     if not isinstance(upn, str) or not isinstance(body.get("reason"), str):
@@ -197,7 +195,7 @@ def block_user():
     responses={"200": ("The block, ended", BLOCK_SCHEMA)},
 )
 def unblock_user(block_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     row = db.session.get(MfaBlock, block_id[:36])
     if row is None or row.tenant_id != _tenant_id():
         raise not_found("There is no such block.")
@@ -245,7 +243,7 @@ def revoke_mfa_sessions(user_ref):
     responses={"200": ("Detections", {"type": "object"})},
 )
 def list_detections():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     found = []
     for d in risk.detections(_tenant_id()):
         user = db.session.get(User, d.user_id)
@@ -275,7 +273,7 @@ def list_detections():
     responses={"200": ("Risky users", {"type": "object"})},
 )
 def list_risky_users():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     found = []
     for state in risk.risky_users(_tenant_id()):
         user = db.session.get(User, state.user_id)
@@ -308,7 +306,7 @@ def list_risky_users():
     responses={"204": ("Dismissed", None)},
 )
 def dismiss_risky_users():
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     ids = read_json().get("userIds")
     if not isinstance(ids, list) or not ids or len(ids) > 60 or not all(isinstance(i, str) for i in ids):
         raise bad_request("Property 'userIds' must be a list of 1 to 60 user ids.")
@@ -343,7 +341,7 @@ def graph_location(location: NamedLocation) -> dict:
 
 @operation(NAMED, ["GET"], summary="List named locations", responses={"200": ("Locations", {"type": "object"})})
 def list_locations():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     return {
         "@odata.context": odata_context("identity/conditionalAccess/namedLocations"),
         "value": [graph_location(n) for n in locations.named_locations(_tenant_id())],
@@ -359,7 +357,7 @@ def list_locations():
     responses={"201": ("The location", LOCATION_SCHEMA)},
 )
 def create_location():
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     try:
         location = locations.create(_tenant_id(), read_json())
     except locations.LocationError as error:
@@ -383,7 +381,7 @@ def _location(location_id: str) -> NamedLocation:
     responses={"200": ("The location", LOCATION_SCHEMA)},
 )
 def get_location(location_id):
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     return graph_location(_location(location_id))
 
 
@@ -396,7 +394,7 @@ def get_location(location_id):
     responses={"204": ("Changed", None)},
 )
 def patch_location(location_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     location = _location(location_id)
     before = graph_location(location)
     try:
@@ -416,7 +414,7 @@ def patch_location(location_id):
     responses={"204": ("Deleted", None)},
 )
 def delete_location(location_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     location = _location(location_id)
     audit("Delete named location", "namedLocation", location.id, before=graph_location(location))
     db.session.delete(location)

@@ -9,11 +9,11 @@ from ..audit import record_audit
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..console.fields import Field, field_error
+from ..directory.models import Roles
 from ..extensions import db
 from . import locations
 from .api import graph_location
 from .models import NamedLocation
-from .pages import ADMIN_ROLES
 
 FIELDS = {
     "displayName": Field(_l("Name"), _l("How the location appears in policies and the sign-in log."), "text"),
@@ -42,7 +42,7 @@ READ_ONLY = _l(
 
 
 def _may_edit() -> bool:
-    return bool(g.caller.roles & ADMIN_ROLES)
+    return bool(g.caller.roles & Roles.POLICY_ADMINS)
 
 
 def _audit(activity: str, location: NamedLocation, before=None, after=None) -> None:

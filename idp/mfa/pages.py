@@ -9,7 +9,7 @@ from ..audit import record_audit
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..directory import service as directory
-from ..directory.models import Group, User
+from ..directory.models import Group, Roles, User
 from ..extensions import db, limiter
 from ..methods import rbac
 from ..signin import flow
@@ -17,8 +17,6 @@ from ..signin.models import SigninTransaction
 from ..signin.views import bp as signin_bp
 from . import blocks, fraud, lockout, remember, risk, settings
 from .models import MfaBlock, MfaUserState
-
-ADMIN_ROLES = {"Global Administrator", "Authentication Policy Administrator"}
 
 
 def mfa_prompt_extras(txn, stage: str, method) -> dict:
@@ -75,7 +73,7 @@ def report_for(user):
 
 
 def _may_edit() -> bool:
-    return bool(g.caller.roles & ADMIN_ROLES)
+    return bool(g.caller.roles & Roles.POLICY_ADMINS)
 
 
 def _audit(activity, target_type, target_id, before=None, after=None):
@@ -224,7 +222,7 @@ def user_section(caller, user) -> dict:
         "mfa_block": blocks.active_block(user),
         "mfa_lockout": lockout.status(user),
         "mfa_state": db.session.get(MfaUserState, user.id),
-        "may_edit_mfa": bool(caller.roles & ADMIN_ROLES),
+        "may_edit_mfa": bool(caller.roles & Roles.POLICY_ADMINS),
         "remember_refusal": _remember_refusal(caller, user),
     }
 

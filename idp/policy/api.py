@@ -7,8 +7,6 @@ from ..graph import current_caller, operation, read_json
 from ..graph.api import bad_request, forbidden, not_found, odata_context
 from . import service
 
-READ_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN, Roles.GLOBAL_READER}
-WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
 CONFIG_SCHEMA = {
     "type": "object",
     "properties": {
@@ -50,7 +48,7 @@ def graph_config(config: service.Configuration) -> dict:
     responses={"200": ("The policy", {"type": "object"})},
 )
 def get_policy():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     tenant_id = current_caller().tenant.id
     return {
         "@odata.context": odata_context("policies/authenticationMethodsPolicy/$entity"),
@@ -85,7 +83,7 @@ def _config_or_404(config_id: str) -> service.ConfigType:
     responses={"200": ("The configuration", CONFIG_SCHEMA)},
 )
 def get_config(config_id):
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     kind = _config_or_404(config_id)
     config = service.get(current_caller().tenant.id, kind.method_id)
     return {
@@ -105,7 +103,7 @@ def get_config(config_id):
     responses={"204": ("Changed", None)},
 )
 def patch_config(config_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     kind = _config_or_404(config_id)
     caller = current_caller()
     body = read_json()

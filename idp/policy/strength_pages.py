@@ -10,10 +10,11 @@ from ..audit import record_audit
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..console.fields import Field, field_error
+from ..directory.models import Roles
 from ..extensions import db
 from . import strength_service, strengths
 from .strength_service import StrengthError
-from .strengths_api import TARGET, WRITE_ROLES, graph_strength
+from .strengths_api import TARGET, graph_strength
 
 FACTOR_NAMES = {
     "password": _l("Password"),
@@ -68,7 +69,7 @@ def combination_name(combination: str) -> str:
 
 
 def _may_edit() -> bool:
-    return bool(g.caller.roles & WRITE_ROLES)
+    return bool(g.caller.roles & Roles.POLICY_ADMINS)
 
 
 def _require_edit() -> None:

@@ -10,8 +10,6 @@ from .api import require
 
 BASE = "/policies/authenticationStrengthPolicies"
 TARGET = "authenticationStrengthPolicy"
-READ_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN, Roles.GLOBAL_READER}
-WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
 STRENGTH_SCHEMA = {
     "type": "object",
     "properties": {
@@ -84,7 +82,7 @@ def _row(strength_id: str) -> strengths.AuthenticationStrength:
     },
 )
 def list_strengths():
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     return {
         "@odata.context": odata_context("policies/authenticationStrengthPolicies"),
         "value": [graph_strength(s) for s in strengths.all_for(current_caller().tenant.id)],
@@ -100,7 +98,7 @@ def list_strengths():
     responses={"201": ("The strength", STRENGTH_SCHEMA)},
 )
 def create_strength():
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     tenant_id = current_caller().tenant.id
     try:
         row = strength_service.create(tenant_id, read_json())
@@ -119,7 +117,7 @@ def create_strength():
     responses={"200": ("The strength", STRENGTH_SCHEMA)},
 )
 def get_strength(strength_id):
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     found = strengths.find(current_caller().tenant.id, strength_id)
     if found is None:
         raise not_found(f"There is no authentication strength '{strength_id[:64]}'.")
@@ -135,7 +133,7 @@ def get_strength(strength_id):
     responses={"204": ("Changed", None)},
 )
 def patch_strength(strength_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
     try:
         strength_service.describe(row, read_json())
@@ -158,7 +156,7 @@ def patch_strength(strength_id):
     responses={"200": ("The previous and current combinations", {"type": "object"})},
 )
 def update_combinations(strength_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
     try:
         before = strength_service.set_combinations(row, read_json().get("allowedCombinations"))
@@ -190,7 +188,7 @@ def update_combinations(strength_id):
     responses={"204": ("Deleted", None), "409": ("In use", None)},
 )
 def delete_strength(strength_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
     name = row.display_name
     try:
@@ -209,7 +207,7 @@ def delete_strength(strength_id):
     responses={"200": ("Configurations", {"type": "object"})},
 )
 def list_combination_configs(strength_id):
-    require(READ_ROLES)
+    require(Roles.POLICY_READERS)
     found = strengths.find(current_caller().tenant.id, strength_id)
     if found is None:
         raise not_found(f"There is no authentication strength '{strength_id[:64]}'.")
@@ -225,7 +223,7 @@ def list_combination_configs(strength_id):
     responses={"201": ("The configuration", CONFIG_SCHEMA)},
 )
 def add_combination_config(strength_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
     try:
         config = strength_service.add_limit(row, read_json())
@@ -244,7 +242,7 @@ def add_combination_config(strength_id):
     responses={"204": ("Deleted", None)},
 )
 def delete_combination_config(strength_id, config_id):
-    require(WRITE_ROLES)
+    require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
     try:
         strength_service.remove_limit(row, config_id)

@@ -49,8 +49,6 @@ NEW_DEVICE_SCHEMA = {
         "assignTo": {"type": "object", "properties": {"id": {"type": "string"}}},
     },
 }
-INVENTORY_WRITE_ROLES = {Roles.GLOBAL_ADMIN, Roles.AUTH_POLICY_ADMIN}
-INVENTORY_READ_ROLES = INVENTORY_WRITE_ROLES | {Roles.GLOBAL_READER}
 
 
 def _oath_error(error: service.OathError) -> GraphError:
@@ -70,7 +68,7 @@ def _inventory_access(writing: bool) -> None:
         )
         if caller.has_permission(*wanted):
             return
-    elif caller.roles & (INVENTORY_WRITE_ROLES if writing else INVENTORY_READ_ROLES) and caller.has_permission(
+    elif caller.roles & (Roles.POLICY_ADMINS if writing else Roles.POLICY_READERS) and caller.has_permission(
         "Policy.ReadWrite.AuthenticationMethod", *(() if writing else ("Policy.Read.All",))
     ):
         return

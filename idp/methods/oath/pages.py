@@ -19,6 +19,7 @@ from ...audit import record_audit
 from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
+from ...directory.models import Roles
 from ...extensions import db
 from ...securityinfo import MethodEntry
 from ...securityinfo import bp as securityinfo_bp
@@ -27,7 +28,7 @@ from ...signin.sessions import login_required
 from .. import rbac
 from . import importer, service
 from ...graph.api import GraphError
-from .api import INVENTORY_READ_ROLES, INVENTORY_WRITE_ROLES, save_upload
+from .api import save_upload
 from .models import HardwareOathDevice, OathImportJob, OathMethod
 
 
@@ -267,7 +268,7 @@ def console_activate(user_id, method_id):
 
 
 def _inventory_allowed(writing: bool) -> None:
-    if not g.caller.roles & (INVENTORY_WRITE_ROLES if writing else INVENTORY_READ_ROLES):
+    if not g.caller.roles & (Roles.POLICY_ADMINS if writing else Roles.POLICY_READERS):
         abort(403, description="Only an Authentication Policy Administrator manages the token inventory.")
 
 

@@ -9,6 +9,7 @@ from ...audit import record_audit
 from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
+from ...directory.models import Roles
 from ...extensions import db
 from ...inputs import load_json
 from ...securityinfo import MethodEntry
@@ -172,7 +173,7 @@ def console_delete_passkey(user_id, passkey_id):
 @console_bp.route("/passkeys/metadata", methods=["GET", "POST"])
 @admin_required
 def passkey_metadata():
-    may_edit = bool(g.caller.roles & {"Global Administrator", "Authentication Policy Administrator"})
+    may_edit = bool(g.caller.roles & Roles.POLICY_ADMINS)
     error = None
     if request.method == "POST":
         if not may_edit:

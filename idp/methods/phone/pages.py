@@ -6,6 +6,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 
 from ...audit import record_audit
 from ...console import admin_required, bp as console_bp
+from ...directory.models import Roles
 from ...extensions import db, limiter
 from ...securityinfo import MethodEntry, bp as securityinfo_bp
 from ...signin.sessions import login_required
@@ -149,8 +150,6 @@ def delete_phone(phone_type):
 
 # --- console: custom voice messages -----------------------------------------------------------------------
 
-POLICY_ADMINS = {"Global Administrator", "Authentication Policy Administrator"}
-
 
 def _voice_messages_page(error=None, status=200):
     return render_template(
@@ -159,7 +158,7 @@ def _voice_messages_page(error=None, status=200):
         types=voice.MESSAGE_TYPES,
         languages=voice.LANGUAGES,
         scripts=voice.SCRIPTS,
-        may_edit=bool(g.caller.roles & POLICY_ADMINS),
+        may_edit=bool(g.caller.roles & Roles.POLICY_ADMINS),
         error=error,
         caller_id=voice.caller_id(g.tenant.id),
     ), status
@@ -174,7 +173,7 @@ def voice_messages_page():
 @console_bp.post("/mfa/voice-messages")
 @admin_required
 def upload_voice_message():
-    if not g.caller.roles & POLICY_ADMINS:
+    if not g.caller.roles & Roles.POLICY_ADMINS:
         abort(403)
     upload = request.files.get("file")
     try:
@@ -205,7 +204,7 @@ def delete_voice_message(message_id):
     row = db.session.get(VoiceMessage, message_id)
     if row is None or row.tenant_id != g.tenant.id:
         abort(404)
-    if not g.caller.roles & POLICY_ADMINS:
+    if not g.caller.roles & Roles.POLICY_ADMINS:
         abort(403)
     _audit("Delete custom voice message", None, {"messageType": row.message_type, "language": row.language})
     db.session.delete(row)
