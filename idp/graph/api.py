@@ -11,7 +11,7 @@ from .. import clock
 from ..directory.models import Tenant, User
 from ..extensions import csrf, db, limiter
 from ..inputs import JsonInputError, load_json
-from ..oidc import tokens
+from ..oidc import bearer, tokens
 
 bp = Blueprint("graph", __name__)
 csrf.exempt(bp)  # bearer-token API: no ambient credentials to forge
@@ -90,9 +90,7 @@ def error_response(status: int, code: str | None, message: str, details: list | 
     response = jsonify({"error": body})
     response.status_code = status
     response.headers["request-id"], response.headers["client-request-id"] = request_id, client_request_id
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response
+    return bearer.challenge(response) if status == 401 else response
 
 
 def is_graph_path() -> bool:
@@ -127,10 +125,10 @@ class Caller:
 
 
 def _authenticate() -> Caller:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    token = bearer.presented_token()
+    if token is None:
         raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
-    found = tokens.active_access_token(value.strip())
+    found = tokens.active_access_token(token)
     if found is None:
         raise GraphError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
     claims = found.claims

@@ -27,7 +27,7 @@ from ..extensions import csrf, db
 from ..policy import strengths
 from ..signin import flow, sessions
 from . import claims as claim_rules
-from . import entra_errors, home_realm, keys, response_modes, tokens
+from . import bearer, entra_errors, home_realm, keys, response_modes, tokens
 from .server import redirect_error, server
 
 bp = Blueprint("oidc", __name__)
@@ -410,15 +410,12 @@ def _logout_needs_confirmation(end_request) -> bool:
 def userinfo():
     from ..directory.models import User
 
-    header = request.headers.get("Authorization", "")
-    scheme, _sep, value = header.partition(" ")
-    found = tokens.active_access_token(value.strip()) if scheme.lower() == "bearer" else None
+    found = bearer.active_token()
     user = db.session.get(User, found.user_id) if found and found.user_id and found.tenant_id == g.tenant.id else None
     if user is None or not user.account_enabled:
         response = jsonify(error="invalid_token", error_description="The access token is missing, invalid or expired.")
         response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return response
+        return bearer.challenge(response)
     info = {"sub": tokens.pairwise_sub(user.id, found.client_id)}
     info.update(claim_rules.user_claims(user, tokens.granted_scope(found)))
     return jsonify(info)
