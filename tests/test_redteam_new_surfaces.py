@@ -70,3 +70,23 @@ def test_another_tenants_multi_tenant_app_gets_no_admin_permissions_nobody_in_th
     # the app's own tenant's users keep what their tenant granted
     own = delegated_sign_in(live.url, "contoso.test", (tool.id, secret), seed.alice.upn)[0]
     assert "User.ReadWrite.All" in own["scope"].split()
+
+
+def test_a_guests_home_account_is_never_a_user_of_another_tenant_whose_mail_an_admin_set(live, seed):
+    """`mail` is a property any User Administrator sets (Graph PATCH /users). A guest's home account was any
+    member of any tenant whose UPN *or mail* was the guest's address, the first found: an administrator of
+    an unrelated tenant set a member's mail to a guest's address and signed in as that guest elsewhere (the
+    nOAuth pattern). The home account is the user of the tenant that owns the address's domain, only."""
+    fabrikam, _admin, fran = _fabrikam_admin()
+    evil = directory.create_tenant("Evil", ["evil.test"])
+    mallory = directory.create_user(evil, "mallory@evil.test", "Mallory", PASSWORD)
+    db.session.commit()
+    for address in ("someone@mail.example", "fran@fabrikam.test"):
+        directory.update_user(mallory, {"mail": address})  # what Evil's User Administrator may do via Graph
+        db.session.commit()
+        upn = f"{address.replace('@', '_')}#EXT#@contoso.test"
+        guest = directory.create_user(seed.tenant, upn, address, None, guest="external", mail=address)
+        db.session.commit()
+        home = directory.home_account(guest)
+        expected = fran if address == "fran@fabrikam.test" else None
+        assert (home and home.id) == (expected and expected.id), (address, home and home.upn)

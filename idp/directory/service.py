@@ -57,17 +57,17 @@ def find_by_sign_in_name(tenant: Tenant, name: str) -> User | None:
 
 
 def home_account(guest: User) -> User | None:
-    """The guest's own account in another tenant of this server (a member whose UPN or mail is the address)."""
+    """The guest's own account in another tenant of this server: a member of the tenant that has verified the
+    address's domain, whose UPN (or mail) is the address. `mail` alone proves nothing: any User Administrator
+    sets it, so a tenant that does not own the domain never answers for it."""
     address = (guest.mail or "").lower()
-    if not address:
+    home = tenant_for_upn(address) if "@" in address else None
+    if home is None or home.id == guest.tenant_id:
         return None
     return db.session.scalar(
         select(User)
-        .where(
-            User.tenant_id != guest.tenant_id,
-            User.user_type == "Member",
-            (User.upn == address) | (User.mail == address),
-        )
+        .where(User.tenant_id == home.id, User.user_type == "Member", (User.upn == address) | (User.mail == address))
+        .order_by((User.upn == address).desc(), User.id)
         .limit(1)
     )
 
