@@ -90,3 +90,63 @@ def test_a_guests_home_account_is_never_a_user_of_another_tenant_whose_mail_an_a
         home = directory.home_account(guest)
         expected = fran if address == "fran@fabrikam.test" else None
         assert (home and home.id) == (expected and expected.id), (address, home and home.upn)
+
+
+def test_directory_names_and_addresses_are_one_line_each(live, seed):
+    """The UPN and mailNickname checks were `re.match` with `$`, which accepts a trailing newline: Graph created
+    'bob\\n@contoso.test' (a name that looks like bob's in every list). `mail` took anything, so a User
+    Administrator could give a guest the address 'a@b.example\\nBcc: x' (the code mail then failed with a 500);
+    an invitation's address passed with a trailing newline too."""
+    directory.create_user(seed.tenant, "ua@contoso.test", "UA", PASSWORD, [Roles.USER_ADMIN])
+    client, secret = create_client(
+        seed.tenant, "Directory tool", [REDIRECT], scopes=[*DIRECTORY_SCOPES, "User.Invite.All"]
+    )
+    guest = directory.create_user(
+        seed.tenant, "g_mail.example#EXT#@contoso.test", "G", None, guest="external", mail="g@mail.example"
+    )
+    db.session.commit()
+    graph = GraphClient(
+        live.url,
+        delegated_sign_in(live.url, "contoso.test", (client.id, secret), "admin@contoso.test")[0]["access_token"],
+    )
+    body = {"accountEnabled": True, "displayName": "Bob", "passwordProfile": {"password": "Fixture-Passw0rd!"}}
+    for upn, nickname in (("bob\n@contoso.test", "bob"), ("bob2@contoso.test", "bob\n")):
+        made = graph("POST", "/users", {**body, "userPrincipalName": upn, "mailNickname": nickname})
+        assert made.status_code == 400, (upn, nickname, made.text)
+    for mail in ("g@mail.example\nBcc: x@evil.example", "not an address", "g@mail.example\r\nBcc: x"):
+        changed = graph("PATCH", f"/users/{guest.id}", {"mail": mail})
+        assert changed.status_code == 400, (mail, changed.text)
+        assert changed.json()["error"]["code"]
+    for name in ("Bob\u0000", "Bob\nAdmin"):
+        assert graph("PATCH", f"/users/{guest.id}", {"displayName": name}).status_code == 400, name
+    invited = graph(
+        "POST",
+        "/invitations",
+        {"invitedUserEmailAddress": "new@mail.example\n", "inviteRedirectUrl": "https://a.example/"},
+    )
+    assert invited.status_code == 400, invited.text
+    assert db.session.get(User, guest.id).mail == "g@mail.example"
+
+
+def test_redirect_uris_are_never_script_urls_or_multi_line(live, seed):
+    """The mobile-and-desktop platform took any `scheme:/...`: `javascript://%0aalert(1)` was registered (the
+    form_post page would post the code to it; only the CSP stood in the way), and URIs with a line break or a
+    space were stored. Entra refuses both."""
+    client, secret = create_client(seed.tenant, "Directory tool", [REDIRECT], scopes=DIRECTORY_SCOPES)
+    db.session.commit()
+    graph = GraphClient(
+        live.url,
+        delegated_sign_in(live.url, "contoso.test", (client.id, secret), "admin@contoso.test")[0]["access_token"],
+    )
+    app = graph("POST", "/applications", {"displayName": "Native"}).json()
+    for platform, uri in (
+        ("publicClient", "javascript://%0aalert(document.domain)"),
+        ("publicClient", "JavaScript://x/%0aalert(1)"),
+        ("publicClient", "data:/text/html,hi"),
+        ("web", "https://app.example/cb\n"),
+        ("web", "https://app.example/c b"),
+    ):
+        changed = graph("PATCH", f"/applications/{app['id']}", {platform: {"redirectUris": [uri]}})
+        assert changed.status_code == 400, (uri, changed.text)
+    kept = graph("PATCH", f"/applications/{app['id']}", {"publicClient": {"redirectUris": ["myapp://auth"]}})
+    assert kept.status_code == 204, kept.text

@@ -174,7 +174,11 @@ PROFILE = {
     "preferredLanguage": ("preferred_language", 10),
 }
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?")
-NICKNAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}$")
+NICKNAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}")  # always fullmatch: `$` admits a newline
+#: an address in `mail`: one line, no spaces, one @, a dotted domain (what the mailer can put in a header)
+MAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
+#: C0/C1 control characters and line/paragraph separators: never part of a one-line directory property
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _text(name: str, value, limit: int, required: bool = False) -> str | None:
@@ -184,13 +188,15 @@ def _text(name: str, value, limit: int, required: bool = False) -> str | None:
         raise DirectoryError(f"Invalid value specified for property '{name}' of resource 'User'.", target=name)
     if len(value) > limit:
         raise DirectoryError(f"Property '{name}' is too long (at most {limit} characters).", target=name)
+    if CONTROL.search(value.strip()):
+        raise DirectoryError(f"Property '{name}' may not contain line breaks or control characters.", target=name)
     return value.strip()
 
 
 def _verified_upn(tenant: Tenant, upn) -> str:
     upn = _text("userPrincipalName", upn, 113, required=True).lower()
     local, _, domain = upn.rpartition("@")
-    if not local or not NICKNAME.match(local) or local.startswith(".") or local.endswith("."):
+    if not local or not NICKNAME.fullmatch(local) or local.startswith(".") or local.endswith("."):
         raise DirectoryError("Property userPrincipalName is invalid.", target="userPrincipalName")
     if domain not in {d.name for d in tenant.domains}:
         raise DirectoryError(
@@ -238,7 +244,7 @@ def new_user(tenant: Tenant, body: dict) -> User:
     if not isinstance(body["accountEnabled"], bool):
         raise DirectoryError("Property 'accountEnabled' must be a boolean.", target="accountEnabled")
     upn = _verified_upn(tenant, body["userPrincipalName"])
-    if not isinstance(body["mailNickname"], str) or not NICKNAME.match(body["mailNickname"]):
+    if not isinstance(body["mailNickname"], str) or not NICKNAME.fullmatch(body["mailNickname"]):
         raise DirectoryError("Property 'mailNickname' is invalid.", target="mailNickname")
     password, force = _password_profile(body["passwordProfile"], required=True)
     _unique_upn(upn)
@@ -263,6 +269,8 @@ def _apply_profile(user: User, body: dict) -> None:
         if name in body:
             value = _text(name, body[name], limit, required=name in ("displayName", "mailNickname"))
             if name == "mail" and value:
+                if not MAIL.fullmatch(value):
+                    raise DirectoryError("Property 'mail' must be an email address.", target=name)
                 value = value.lower()
             if name == "usageLocation" and value and not re.fullmatch(r"[A-Za-z]{2}", value):
                 raise DirectoryError("Property 'usageLocation' must be a two-letter country code.", target=name)
@@ -392,7 +400,7 @@ def _apply_group(group: Group, body: dict) -> None:
     for name, (column, limit) in GROUP_PROPERTIES.items():
         if name in body:
             value = _text(name, body[name], limit, required=name != "description")
-            if name == "mailNickname" and not NICKNAME.match(value):
+            if name == "mailNickname" and not NICKNAME.fullmatch(value):
                 raise DirectoryError("Property 'mailNickname' is invalid.", target=name)
             setattr(group, column, value)
     if group.display_name and db.session.scalar(

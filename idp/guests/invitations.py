@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")  # fullmatch: `$` admits a newline
 MAX_DISPLAY_NAME = 256  # the directory's limit for a user's display name
 MAX_URL = 2000
 MAX_ADDRESS = 254  # RFC 5321's longest path; the guest's UPN (address + #EXT#@domain) must fit 320
@@ -27,7 +27,7 @@ class Invitation:
 def parse(body: dict) -> Invitation:
     """Check every property's type and size (a JSON number is not a name, an object is not a string)."""
     address, redirect_url = body.get("invitedUserEmailAddress"), body.get("inviteRedirectUrl")
-    if not isinstance(address, str) or len(address) > MAX_ADDRESS or not EMAIL.match(address):
+    if not isinstance(address, str) or len(address) > MAX_ADDRESS or not EMAIL.fullmatch(address):
         raise InvitationError("Property 'invitedUserEmailAddress' must be an email address.")
     if (
         not isinstance(redirect_url, str)

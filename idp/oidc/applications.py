@@ -473,15 +473,30 @@ def _web_uri(uri: str) -> bool:
     )
 
 
+#: schemes a browser runs or reads locally instead of handing to an app: never a redirect URI
+SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:", "file:", "blob:", "about:")
+
+
 def _public_uri(uri: str) -> bool:
-    return _web_uri(uri) or re.match(r"^[a-z][a-z0-9+.-]*:/", uri) is not None and not uri.startswith("http:")
+    return _web_uri(uri) or (
+        re.match(r"[a-z][a-z0-9+.-]*:/", uri) is not None
+        and not uri.startswith("http:")
+        and not uri.lower().startswith(SCRIPT_SCHEMES)
+    )
 
 
 def _uris(value, check, name: str) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_URIS:
         raise _error(f"Property '{name}' must be a list of at most {MAX_URIS} URIs.", name)
     for uri in value:
-        if not isinstance(uri, str) or len(uri) > 256 or "#" in uri or "*" in uri or not check(uri):
+        if (
+            not isinstance(uri, str)
+            or len(uri) > 256
+            or "#" in uri
+            or "*" in uri
+            or re.search(r"[\x00-\x20\x7f-\x9f]", uri)  # no spaces, line breaks or control characters
+            or not check(uri)
+        ):
             raise _error(
                 f"Invalid value specified for property '{name}': {str(uri)[:100]!r}. Use https:// (or "
                 "http://localhost), without a fragment or wildcard.",
