@@ -150,3 +150,50 @@ def test_redirect_uris_are_never_script_urls_or_multi_line(live, seed):
         assert changed.status_code == 400, (uri, changed.text)
     kept = graph("PATCH", f"/applications/{app['id']}", {"publicClient": {"redirectUris": ["myapp://auth"]}})
     assert kept.status_code == 204, kept.text
+
+
+def _role_graph(live, seed, upn, role):
+    from .support import GRAPH_SCOPES
+
+    directory.create_user(seed.tenant, upn, upn.split("@")[0], PASSWORD, [role])
+    client, secret = create_client(
+        seed.tenant, "MFA tool", [REDIRECT], scopes=sorted({*GRAPH_SCOPES, *DIRECTORY_SCOPES})
+    )
+    db.session.commit()
+    return GraphClient(
+        live.url, delegated_sign_in(live.url, "contoso.test", (client.id, secret), upn)[0]["access_token"]
+    )
+
+
+def test_mfa_actions_on_an_administrator_take_a_privileged_role_in_graph_as_in_the_console(live, seed):
+    """Issue 14's L-8 was closed in the console only: Graph's revokeMfaSessions let an Authentication
+    Administrator (or Authentication Policy Administrator) revoke a Global Administrator's remembered MFA, and
+    an Authentication Policy Administrator could block a Global Administrator from MFA for 90 days (a lockout of
+    the tenant's owner), in Graph and in the console alike."""
+    from .support import Agent, password_sign_in
+
+    admin = seed.admin if hasattr(seed, "admin") else directory.find_user(seed.tenant, "admin@contoso.test")
+    auth_admin = _role_graph(live, seed, "authadmin@contoso.test", Roles.AUTH_ADMIN)
+    assert auth_admin("POST", f"/users/{admin.id}/revokeMfaSessions").status_code == 403
+    assert auth_admin("POST", f"/users/{seed.alice.id}/revokeMfaSessions").status_code == 204
+    policy_admin = _role_graph(live, seed, "policyadmin@contoso.test", Roles.AUTH_POLICY_ADMIN)
+    assert policy_admin("POST", f"/users/{admin.id}/revokeMfaSessions").status_code == 403
+    blocked = policy_admin(
+        "POST", "/policies/mfaSettings/blockedUsers", {"userPrincipalName": admin.upn, "reason": "bye"}
+    )
+    assert blocked.status_code == 403, blocked.text
+    assert blocked.json()["error"]["code"] == "Authorization_RequestDenied"
+    member = policy_admin(
+        "POST", "/policies/mfaSettings/blockedUsers", {"userPrincipalName": seed.alice.upn, "reason": "stolen"}
+    )
+    assert member.status_code == 201, member.text
+
+    agent = Agent(live.url)
+    agent.go("/contoso.test/admin/mfa/block")
+    password_sign_in(agent, "policyadmin@contoso.test")
+    agent.go("/contoso.test/admin/mfa/block")
+    agent.submit("/admin/mfa/block", upn=admin.upn, reason="bye")
+    from idp.mfa.blocks import active_block
+
+    db.session.expire_all()
+    assert active_block(directory.find_user(seed.tenant, admin.upn)) is None

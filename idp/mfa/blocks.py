@@ -13,6 +13,21 @@ BLOCK_DAYS = 90
 BLOCKED = N_("Your account is blocked from multifactor authentication. Contact your administrator.")
 
 
+ADMIN_TARGET = N_(
+    "This user holds an administrator role: only a Global Administrator or a Privileged Authentication "
+    "Administrator may block them from MFA."
+)
+
+
+def may_block(caller, user) -> bool:
+    """The target rule of every admin action: a user who holds a role is blocked only by a Global or a
+    Privileged Authentication Administrator (an app holds no role, so never), else blocking would lock the
+    tenant's owners out."""
+    from ..directory.models import Roles
+
+    return not user.is_admin or (not caller.is_app and bool(caller.roles & Roles.PRIVILEGED_AUTH_ADMINS))
+
+
 class BlockError(ValueError):
     pass
 

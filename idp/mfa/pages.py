@@ -184,6 +184,8 @@ def block_user():
     user = directory.find_user(g.tenant, request.form.get("upn", "").strip()[:320])
     if user is None:
         return _back("block", error=_("No user with that UPN in this tenant."))
+    if not blocks.may_block(g.caller, user):
+        return _back("block", error=_(blocks.ADMIN_TARGET))
     try:
         row = blocks.block(user, request.form.get("reason", ""), g.sso.user.upn)
     except blocks.BlockError as error:
