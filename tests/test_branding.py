@@ -104,8 +104,18 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(
 
 @pytest.mark.parametrize(
     "logo",
-    [SVG, b"GIF89a" + b"\x00" * 20, png(300, 30), png(200, 40), jpeg(400, 30), png(200, 30) + b"\x00" * 60_000, b""],
-    ids=["svg", "gif", "too-wide", "too-tall", "jpeg-too-wide", "too-large", "empty"],
+    [
+        SVG,
+        b"GIF89a" + b"\x00" * 20,
+        png(300, 30),
+        png(200, 40),
+        jpeg(400, 30),
+        png(200, 30) + b"\x00" * 60_000,
+        b"",
+        png(200, 30)[:16],  # red team: a PNG cut after its IHDR tag was a 500 (its size could not be read)
+        png(200, 30)[:20],
+    ],
+    ids=["svg", "gif", "too-wide", "too-tall", "jpeg-too-wide", "too-large", "empty", "png-cut", "png-cut-size"],
 )
 def test_bad_logos_are_refused(live, seed, graph, logo):
     put = graph(

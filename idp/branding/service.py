@@ -105,7 +105,7 @@ def image_type(data: bytes) -> str:
         raise BrandingError("The logo is empty.", "bannerLogo")
     if len(data) > MAX_LOGO_BYTES:
         raise BrandingError(f"The logo is larger than {MAX_LOGO_BYTES // 1024} KB.", "bannerLogo")
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
         kind, size = "image/png", struct.unpack(">II", data[16:24])
     elif data.startswith(b"\xff\xd8"):
         kind, size = "image/jpeg", _jpeg_size(data)
