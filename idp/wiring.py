@@ -76,6 +76,7 @@ from .policy import strength_pages, strengths_api
 from .signin import flow, sessions
 from .signin import lockout as signin_lockout
 from .signin.views import bp as signin_bp
+from .signin.models import Step
 from .telephony import register_handler as register_call_handler
 from .telephony import simulator as telephony_simulator
 from .telephony import twilio
@@ -161,7 +162,7 @@ SLICES = (
 
 
 def _remember_if_asked(txn, user, method, form) -> None:
-    if form.get("remember_mfa") == "on" and txn.state == "mfa":
+    if form.get("remember_mfa") == "on" and txn.state == Step.MFA:
         remember.remember_device(user)
 
 

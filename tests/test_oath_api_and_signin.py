@@ -410,3 +410,36 @@ def test_graph_activate_takes_one_code_inside_the_drift_window_and_renames_only_
     assert ok.status_code == 204, ok.text
     full = graph_as("paa")("GET", f"{base}/{method['id']}").json()
     assert full["device"]["status"] == "activated" and full["displayName"] == "Bob's key"
+
+
+def test_every_refusal_is_logged_one_way_with_the_methods_tried(live, seed):
+    """One sign-in log row per outcome, written by one function: the factors proved so far and the one that
+    failed (a wrong password, then a wrong second factor, then a disabled account at the second step)."""
+    enable(seed.tenant.id, "SoftwareOath")
+    enrolment = service.start_software_enrolment(seed.alice)
+    assert service.activate(enrolment.method, current_code(enrolment.secret)).ok
+    db.session.commit()
+
+    def last_failure():
+        db.session.expire_all()
+        row = db.session.scalars(select(SignInLog).order_by(SignInLog.created_at.desc()).limit(1)).one()
+        return row.result, row.upn, row.methods, row.failure_reason
+
+    wrong_password = Agent(live.url)
+    wrong_password.go(Rp(live, seed).authorize_url())
+    wrong_password.submit("/login", username="alice@contoso.test")
+    wrong_password.submit("/login/method/password", password="not-the-password")
+    assert last_failure()[:3] == ("failure", "alice@contoso.test", ["password"])
+
+    oath_sign_in(live, seed, "alice@contoso.test", "000000")
+    assert last_failure()[:3] == ("failure", "alice@contoso.test", ["password", "oath"])
+
+    agent = Agent(live.url)
+    agent.go(Rp(live, seed).authorize_url())
+    agent.submit("/login", username="alice@contoso.test")
+    agent.submit("/login/method/password", password=PASSWORD)
+    seed.alice.account_enabled = False
+    db.session.commit()
+    clock.advance(__import__("datetime").timedelta(seconds=30))
+    agent.submit("/login/method/oath", otc=current_code(enrolment.secret))
+    assert last_failure() == ("failure", "alice@contoso.test", ["password", "oath"], "The user account is disabled.")

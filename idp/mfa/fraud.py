@@ -6,7 +6,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import clock, mailer
-from ..audit import record_audit, record_signin
+from ..audit import record_audit
 from ..signin import flow
 from ..audit.log import client_ip
 from ..directory import service as directory
@@ -49,15 +49,7 @@ def can_report(user) -> bool:
 
 def report(txn, user) -> Outcome:
     """Deny the pending sign-in, then do what the tenant's settings say."""
-    flow.end(txn)
-    record_signin(
-        tenant_id=txn.tenant_id,
-        user=user,
-        client_id=txn.client_id,
-        methods=txn.methods_done,
-        result="failure",
-        failure_reason=DENIED,
-    )
+    flow.deny(txn, DENIED, user)
     fraud = settings.get(user.tenant_id, "fraudAlert")
     blocked = raised = False
     actions = []

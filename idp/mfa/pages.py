@@ -13,7 +13,7 @@ from ..directory.models import Group, Roles, User
 from ..extensions import db, limiter
 from ..methods import rbac
 from ..signin import flow
-from ..signin.models import SigninTransaction
+from ..signin.models import SigninTransaction, Step
 from ..signin.views import bp as signin_bp
 from . import blocks, fraud, lockout, remember, risk, settings
 from .models import MfaBlock, MfaUserState
@@ -56,7 +56,7 @@ def report_for(user):
         select(SigninTransaction)
         .where(
             SigninTransaction.user_id == user.id,
-            SigninTransaction.state != "done",
+            SigninTransaction.state != Step.DONE,
             SigninTransaction.expires_at > clock.now(),
         )
         .order_by(SigninTransaction.created_at.desc())

@@ -381,14 +381,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
         for guard in mfa_guards:
             message = guard(txn, user)
             if message:
-                record_signin(
-                    tenant_id=txn.tenant_id,
-                    user=user,
-                    client_id=txn.client_id,
-                    methods=txn.methods_done + [method.name],
-                    result="failure",
-                    failure_reason=message,
-                )
+                record_failure(txn, message, method)
                 db.session.commit()
                 return Verification(False, message, message)
         attempt["claimed"] = True
@@ -397,15 +390,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
     if lockout.counts(method, txn):
         slot = lockout.claim(txn)
         if slot is None:
-            record_signin(
-                tenant_id=txn.tenant_id,
-                user=user,
-                upn=txn.login_hint,
-                client_id=txn.client_id,
-                methods=txn.methods_done + [method.name],
-                result="failure",
-                failure_reason="account locked: too many failed attempts",
-            )
+            record_failure(txn, "account locked: too many failed attempts", method)
             db.session.commit()
             return Verification(False, lockout.LOCKED, "smart lockout", locked=True)
     try:
@@ -425,28 +410,13 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
             refusal = next((m for guard in mfa_guards if (m := guard(txn, txn.user))), None)
             prompt = attempt["claimed"] = refusal is None
         if refusal:
-            record_signin(
-                tenant_id=txn.tenant_id,
-                user=txn.user,
-                client_id=txn.client_id,
-                methods=[method.name],
-                result="failure",
-                failure_reason=refusal,
-            )
+            record_failure(txn, refusal, method)
             txn.user_id = txn.login_hint = None
             db.session.commit()
             return Verification(False, refusal, refusal)
         user = txn.user
     if not result.ok:
-        record_signin(
-            tenant_id=txn.tenant_id,
-            user=user,
-            upn=txn.login_hint,
-            client_id=txn.client_id,
-            methods=txn.methods_done + [method.name],
-            result="failure",
-            failure_reason=result.reason or result.error,
-        )
+        record_failure(txn, result.reason or result.error, method)
         attempt["claimed"] = False  # settled below
         if result.mfa_denial and user is not None:
             for hook in mfa_denial_hooks:
@@ -458,15 +428,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
         return result
     if user is None or not user.account_enabled:
         message = ACCOUNT_DISABLED if user else N_("Your account or password is incorrect.")
-        record_signin(
-            tenant_id=txn.tenant_id,
-            user=user,
-            upn=txn.login_hint,
-            client_id=txn.client_id,
-            methods=[method.name],
-            result="failure",
-            failure_reason="The user account is disabled." if user else "unknown user",
-        )
+        record_failure(txn, "The user account is disabled." if user else "unknown user", method)
         if attempt["claimed"]:
             attempt["claimed"] = False
             for hook in mfa_abandon_hooks:
@@ -483,15 +445,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
         for guard in signin_guards:
             message = guard(txn, user)
             if message:
-                record_signin(
-                    tenant_id=txn.tenant_id,
-                    user=user,
-                    client_id=txn.client_id,
-                    methods=txn.methods_done,
-                    result="failure",
-                    failure_reason=message,
-                )
-                txn.state = Step.DONE
+                deny(txn, message)
                 db.session.commit()
                 return Verification(False, message)
         if method.multi_factor and required_strength(txn) is None:
@@ -512,9 +466,30 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
 
 
 def end(txn) -> None:
-    """The transaction is over without a sign-in (refused, reported as fraud); the caller records why and
-    commits."""
+    """The transaction is over without a sign-in (e.g. the password grant, which is the whole sign-in)."""
     txn.state = Step.DONE
+
+
+def deny(txn, reason: str, user: User | None = None) -> None:
+    """The transaction ends refused (a guard said no, the user reported fraud); the caller commits. `user`
+    names the user of a transaction that is not stored (a report from an e-mailed link)."""
+    end(txn)
+    record_failure(txn, reason, user=user)
+
+
+def record_failure(txn, reason: str, method: AuthMethod | None = None, user: User | None = None) -> None:
+    """The sign-in log row of every refused attempt, written one way: the user (or the name typed), the
+    methods proved so far and the one that was tried."""
+    tried = txn.methods_done + ([method.name] if method and method.name not in txn.methods_done else [])
+    record_signin(
+        tenant_id=txn.tenant_id,
+        user=user or txn.user,
+        upn=txn.login_hint,
+        client_id=txn.client_id,
+        methods=tried,
+        result="failure",
+        failure_reason=reason,
+    )
 
 
 def cancel(txn) -> None:
