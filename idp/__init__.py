@@ -137,13 +137,15 @@ def _tenant_routing(app: Flask) -> None:
             ref = values.pop("tenant")
             if ref.lower() in directory.TENANTLESS | {"consumers"}:  # /common, /organizations: the app's tenant
                 g.tenantless = ref.lower()
-                g.tenant = _tenant_of_calling_client() if g.tenantless != "consumers" else None
-                if g.tenant is None and not (endpoint or "").startswith("oidc."):  # oidc answers in Entra's words
+                # only the protocol endpoints exist here (they answer in Entra's words); a page of a tenant
+                # (sign-in steps, console, branding) is never served under /common for a client's tenant
+                if not (endpoint or "").startswith("oidc."):
                     abort(
                         400,
-                        description="The /common and /organizations endpoints need the app's client_id. "
+                        description="The /common and /organizations endpoints serve the sign-in protocol only. "
                         "To sign in, start at /common/login/ or use your organization's link.",
                     )
+                g.tenant = _tenant_of_calling_client() if g.tenantless != "consumers" else None
                 g.tenant_ref = g.tenant.id if g.tenant else g.tenantless
                 return
             g.tenant_ref, g.tenant = ref, directory.find_tenant(ref)

@@ -197,3 +197,27 @@ def test_mfa_actions_on_an_administrator_take_a_privileged_role_in_graph_as_in_t
 
     db.session.expire_all()
     assert active_block(directory.find_user(seed.tenant, admin.upn)) is None
+
+
+def test_tenant_pages_are_not_served_under_common_for_a_client_id(live, seed):
+    """/common/admin/?client_id=<an app of Contoso> was Contoso's console, /common/login/... its sign-in steps
+    and /common/branding/... its branding: any tenant's pages, chosen by whoever names one of its apps, under
+    the address people read as "no particular organization". Only the protocol endpoints live there."""
+    for path in (
+        "/common/admin/",
+        "/organizations/mysecurityinfo/",
+        "/common/login/method/password",
+        "/common/branding/style.css",
+        "/common/report",
+        "/organizations/devicelogin",
+    ):
+        response = requests.get(live.url + path, params={"client_id": seed.client_id}, allow_redirects=False)
+        assert response.status_code == 400, (path, response.status_code)
+    keys = requests.get(f"{live.url}/common/discovery/v2.0/keys", params={"client_id": seed.client_id})
+    assert keys.status_code == 200
+    authorize = requests.get(
+        f"{live.url}/common/oauth2/v2.0/authorize",
+        params={"client_id": seed.client_id, "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid"},
+        allow_redirects=False,
+    )
+    assert authorize.status_code in (302, 303), authorize.text[:200]
