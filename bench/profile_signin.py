@@ -7,6 +7,8 @@ Prints CPU milliseconds per sign-in (this process: the app and the test client, 
 without the one password hash, then the profile's top functions. Uses its own database (idp_profile)."""
 
 import argparse
+import base64
+import hashlib
 import cProfile
 import os
 import pstats
@@ -22,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402  (bench/run.py: the same seed, users and password as make bench)
 
 FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+VERIFIER = "v" * 48
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
 INPUT = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 
 
@@ -51,7 +55,7 @@ class InProcessSignIn:
             "redirect_uri": bench.REDIRECT,
             "scope": "openid profile offline_access",
             "state": "s",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge": CHALLENGE,
             "code_challenge_method": "S256",
         }
         page = self._follow(self.http.get("/contoso.test/oauth2/v2.0/authorize", query_string=query))
@@ -66,11 +70,31 @@ class InProcessSignIn:
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": bench.REDIRECT,
-                "code_verifier": "dBjftJeZ4CVP-mB92K1uhSgsdBjftJeZ4CVP-mB92K1uhSgs",
+                "code_verifier": VERIFIER,
             },
             auth=(self.setup["client_id"], self.setup["client_secret"]),
         )
         assert token.status_code == 200, token.get_data(as_text=True)
+
+
+def package_of(filename: str) -> str:
+    """site-packages/sqlalchemy/orm/x.py -> sqlalchemy; idp/signin/flow.py -> idp.signin; C built-ins by name."""
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/idp/" in filename:
+        return "idp." + filename.split("/idp/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    return "python (stdlib, built-ins)" if filename.startswith(("/", "~", "<")) else filename
+
+
+def print_by_package(stats: pstats.Stats, sign_ins: int) -> None:
+    """Own time (tottime) summed per package, in milliseconds per sign-in."""
+    totals: dict[str, float] = {}
+    for (filename, _, name), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        key = "argon2 (the password hash)" if "argon2" in name else package_of(filename)
+        totals[key] = totals.get(key, 0.0) + own
+    print("own time per sign-in by package (ms, under cProfile):")
+    for key, seconds in sorted(totals.items(), key=lambda item: -item[1])[:15]:
+        print(f"  {seconds * 1000 / sign_ins:7.1f}  {key}")
 
 
 def main() -> None:
@@ -78,6 +102,7 @@ def main() -> None:
     parser.add_argument("--sign-ins", type=int, default=200)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--only", help="then a cumulative listing restricted to paths matching this, e.g. /idp/")
     args = parser.parse_args()
 
     bench.DB_NAME = "idp_profile"
@@ -109,7 +134,11 @@ def main() -> None:
     profiler.disable()
     cpu_ms = (time.process_time() - started) * 1000 / args.sign_ins
     print(f"CPU per sign-in (under cProfile): {cpu_ms:.1f} ms; password hash {hash_ms:.1f} ms")
-    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+    stats = pstats.Stats(profiler)
+    print_by_package(stats, args.sign_ins)
+    stats.sort_stats(args.sort).print_stats(args.top)
+    if args.only:
+        stats.sort_stats("cumtime").print_stats(args.only, args.top)
 
 
 if __name__ == "__main__":
