@@ -221,3 +221,23 @@ def test_tenant_pages_are_not_served_under_common_for_a_client_id(live, seed):
         allow_redirects=False,
     )
     assert authorize.status_code in (302, 303), authorize.text[:200]
+
+
+def test_login_hints_are_one_bounded_line(live, seed):
+    """login_hint was the one authorization parameter taken unchecked: /common carried a 3,000-character or
+    NUL-bearing hint into the session cookie, the transaction and the home tenant's redirect."""
+    params = {"client_id": seed.client_id, "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid"}
+    for tenant in ("common", "contoso.test"):
+        for hint in ("x" * 3000 + "@contoso.test", "\x00@contoso.test", "alice@contoso.test\r\nX: y"):
+            response = requests.get(
+                f"{live.url}/{tenant}/oauth2/v2.0/authorize",
+                params={**params, "login_hint": hint},
+                allow_redirects=False,
+            )
+            assert response.status_code == 400 and "AADSTS9002313" in response.text, (tenant, hint[:20])
+        fine = requests.get(
+            f"{live.url}/{tenant}/oauth2/v2.0/authorize",
+            params={**params, "login_hint": "élise@contoso.test"},
+            allow_redirects=False,
+        )
+        assert fine.status_code in (302, 303), fine.text[:200]

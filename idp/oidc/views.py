@@ -91,7 +91,7 @@ def refuse_without_tenant():
 @bp.before_request
 def refuse_malformed_parameters():
     for name, value in request.values.items(multi=True):
-        if name in CHECKED and not VSCHAR.fullmatch(value):
+        if (name in CHECKED and not VSCHAR.fullmatch(value)) or (name in HINTS and not HINT.fullmatch(value)):
             description = f"The parameter '{name}' contains characters that are not allowed, or is too long."
             error = entra_errors.entra(InvalidRequestError, 9002313, description)
             if request.endpoint in JSON_ENDPOINTS:
@@ -101,6 +101,10 @@ def refuse_malformed_parameters():
 
 
 JSON_ENDPOINTS = ("oidc.token", "oidc.introspect", "oidc.revoke", "oidc.devicecode")
+#: hints name an account or a domain (Unicode allowed, as in addresses): one line, at most an address long,
+#: since /common carries them into the session, the transaction and the home tenant's redirect
+HINTS = frozenset(("login_hint", "domain_hint"))
+HINT = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]{0,320}")
 
 
 def error_page(title: str, error: OAuth2Error, status: int = 400):
