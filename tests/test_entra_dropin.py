@@ -141,7 +141,7 @@ def test_organizations_signs_in_each_user_at_the_tenant_of_their_domain(https, s
     agent = Agent(https.url)
     agent.http.verify = https.ca
     agent.go(flow["auth_uri"])
-    assert agent.page.url.endswith("/organizations/login/")  # who is signing in? (no tenant is known yet)
+    assert "/organizations/login/?request=" in agent.page.url  # who is signing in? (no tenant is known yet)
     password_sign_in(agent, "fran@fabrikam.test")
     params = agent.redirect_params()
     assert params["iss"] == f"{https.url}/{fabrikam.id}/v2.0"  # RFC 9207: the tenant that issued the code

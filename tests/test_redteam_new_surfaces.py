@@ -241,3 +241,33 @@ def test_login_hints_are_one_bounded_line(live, seed):
             allow_redirects=False,
         )
         assert fine.status_code in (302, 303), fine.text[:200]
+
+
+def test_a_request_planted_at_common_does_not_take_over_a_later_plain_sign_in(live, seed):
+    """Opening any /common authorize URL (a link, an image tag's top-level redirect) left the request waiting in
+    the browser's session: the next plain visit of /common/login/ (the user signing in to something else) sent
+    the user, signed in, to the planted app with a code. The page's ticket now names the request it continues,
+    and the page says which app that is."""
+    import re
+
+    from .support import forms
+
+    fabrikam, _admin, _fran = _fabrikam_admin()
+    tool, _secret = create_client(seed.tenant, "Attacker's app", [REDIRECT])
+    tool.sign_in_audience = "AzureADMultipleOrgs"
+    db.session.commit()
+    _oauth, url, _verifier = _authorize(live.url, "common", (tool.id, "x"), "openid")
+    agent = Agent(live.url)
+    agent.go(url)  # planted: the victim's browser opened the link and went elsewhere
+    agent.go("/common/login/")  # later: the user's own, plain sign-in
+    assert "Attacker" not in agent.page.text
+    password_sign_in(agent, "fran@fabrikam.test")
+    assert not agent.location.startswith(REDIRECT) and "code" not in agent.redirect_params(), agent.location
+
+    agent = Agent(live.url)
+    agent.go(url)  # the request's own page continues it, and says where to
+    assert "to continue to Attacker's app" in agent.text()
+    form = next(f for f in forms(agent.page.text) if "/common/login/" in f["action"])
+    assert re.fullmatch(r"[\w-]{8,}", form["fields"]["request"])
+    password_sign_in(agent, "fran@fabrikam.test")
+    assert agent.location.startswith(REDIRECT) and agent.redirect_params()["code"]

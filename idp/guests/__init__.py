@@ -49,10 +49,11 @@ def tenantless_login():
     The answer depends on the domain only, never on whether the user exists: every name in an organization's
     domain goes on to that organization's password step, where unknown names fail like wrong passwords."""
     error = None
+    ticket = request.values.get("request", "")[:64]
     if request.method == "POST":
         upn = request.form.get("username", "").strip().lower()[:320]
         tenant = directory.tenant_for_upn(upn) if "@" in upn else None
-        waiting = home_realm.pending_request() if tenant is not None else None
+        waiting = home_realm.pending_request(ticket) if tenant is not None else None
         if waiting is not None:  # an app's /common or /organizations request goes on in the user's tenant
             return home_realm.at_home(tenant, waiting, upn)
         if tenant is not None:
@@ -63,7 +64,10 @@ def tenantless_login():
                 return redirect(url_for("signin.method_step", tenant=tenant.id, name=flow.default_choice(txn).name))
             return redirect(url_for("signin.start", tenant=tenant.id))
         error = flow.TENANTLESS_GUEST if "@" in upn else "Enter your email address or user principal name."
-    return render_template("guests/tenantless.html", error=error), (400 if error else 200)
+    app_name = home_realm.waiting_app(ticket)
+    return render_template(
+        "guests/tenantless.html", error=error, ticket=ticket if app_name else None, app_name=app_name
+    ), (400 if error else 200)
 
 
 @bp.get("/<tenant>/redeem/<token>")

@@ -2,6 +2,7 @@
 them in, and the authorization request goes on at that tenant's own authorize endpoint, so that its code,
 tokens and `iss` are that tenant's (as Entra does for multi-tenant apps)."""
 
+import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
@@ -33,22 +34,42 @@ def refusal(client, grant):
 
 
 def discover(client, authorize_uri: str, login_hint: str | None):
-    """Go to the hinted user's tenant, or ask who is signing in on the tenant-less page."""
+    """Go to the hinted user's tenant, or ask who is signing in on the tenant-less page. The page's address
+    carries a ticket for this request: a request planted in the browser earlier (a link that opened an
+    attacker's app's /common authorize) never takes over a later, plain visit of the page."""
     home = directory.tenant_for_upn(login_hint) if login_hint and "@" in login_hint else None
     if home is not None:
         return at_home(home, authorize_uri, login_hint or "")
-    flask_session[PENDING] = {"uri": authorize_uri, "client": client.id, "at": clock.timestamp()}
-    return redirect(f"/{g.tenantless}/login/")
+    ticket = secrets.token_urlsafe(12)
+    flask_session[PENDING] = {"uri": authorize_uri, "client": client.id, "at": clock.timestamp(), "ticket": ticket}
+    return redirect(f"/{g.tenantless}/login/?{urlencode({'request': ticket})}")
 
 
-def pending_request() -> str | None:
-    """The authorize request of this browser that waits at the tenant-less page, once."""
-    pending = flask_session.pop(PENDING, None)
-    if not isinstance(pending, dict) or not isinstance(pending.get("uri"), str):
+def _pending(ticket: str | None) -> dict | None:
+    pending = flask_session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("uri"), str) or not ticket:
+        return None
+    if not secrets.compare_digest(str(pending.get("ticket", "")), ticket[:64]):
         return None
     if clock.timestamp() - float(pending.get("at", 0)) > current_app.config["IDP_SIGNIN_TXN_LIFETIME"]:
         return None
-    return pending["uri"]
+    return pending
+
+
+def waiting_app(ticket: str | None) -> str | None:
+    """The name of the app whose request this page's ticket names (the page says where the user goes on to)."""
+    from .clients import find_client
+
+    pending = _pending(ticket)
+    client = find_client(pending.get("client")) if pending else None
+    return client.name if client else None
+
+
+def pending_request(ticket: str | None) -> str | None:
+    """The authorize request of this browser that waits at the tenant-less page under `ticket`, once."""
+    pending = _pending(ticket)
+    flask_session.pop(PENDING, None)
+    return pending["uri"] if pending else None
 
 
 def at_home(home, authorize_uri: str, upn: str):
