@@ -33,7 +33,11 @@ class OutboxMessage(db.Model):
 
 
 def send(recipient: str, subject: str, body: str) -> None:
-    """Send one plain-text message. Raises MailError when SMTP is unreachable or refuses it."""
+    """Send one plain-text message. Raises MailError when SMTP is unreachable or refuses it, or when the
+    recipient or subject would break a header line (Flask-Mail's BadHeaderError was an unhandled 500)."""
+    if any(c in recipient + subject for c in "\r\n\x00"):
+        log.warning("mail not sent: a line break in the recipient or subject")
+        raise MailError("a line break in the recipient or subject")
     if not current_app.config.get("MAIL_SERVER"):
         db.session.add(OutboxMessage(recipient=recipient, subject=subject, body=body))
         db.session.flush()

@@ -271,3 +271,19 @@ def test_a_request_planted_at_common_does_not_take_over_a_later_plain_sign_in(li
     assert re.fullmatch(r"[\w-]{8,}", form["fields"]["request"])
     password_sign_in(agent, "fran@fabrikam.test")
     assert agent.location.startswith(REDIRECT) and agent.redirect_params()["code"]
+
+
+def test_a_header_breaking_recipient_is_a_mail_error_not_a_500(app, smtp):
+    """Flask-Mail refuses a recipient with a line break by raising BadHeaderError, which the mailer let through
+    (every caller handles MailError: "try again", nothing half-written). Stored addresses are checked now, and
+    the mailer refuses such a message itself, SMTP or outbox alike."""
+    import pytest
+
+    from idp import mailer
+
+    for recipient, subject in (("a@b.example\nBcc: x@evil.example", "Code"), ("a@b.example", "Code\r\nBcc: x")):
+        with pytest.raises(mailer.MailError):
+            mailer.send(recipient, subject, "body")
+    assert smtp.messages == []
+    mailer.send("a@b.example", "Code", "body")
+    assert len(smtp.messages) == 1
