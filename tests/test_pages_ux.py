@@ -236,3 +236,47 @@ def test_my_security_info_forgets_remembered_devices(live, seed):
     assert agent.page.url.endswith("/mysecurityinfo/") and "will ask for verification" in agent.text()
     db.session.expire_all()
     assert db.session.get(MfaUserState, seed.alice.id).remember_revoked_at is not None
+
+
+def _japanese_agent(live) -> Agent:
+    agent = Agent(live.url)
+    agent.http.cookies.set(i18n.COOKIE, "ja")
+    return agent
+
+
+def test_phone_and_authenticator_pages_hold_no_english_in_japanese(app, live, seed, data):
+    from idp.extensions import db
+    from idp.methods.phone import service as phones
+    from idp.policy import service as policy
+
+    from .support import enable_method
+
+    app.config["IDP_DEV_MODE"] = True  # the simulated phone
+    for method_id in ("Sms", "Voice", "MicrosoftAuthenticator"):
+        enable_method(seed.tenant.id, method_id)
+    data |= {"+1 2065550123", "+1 XXXXXXXX23", "Microsoft Authenticator"}  # numbers as shown
+    pages = {}
+    agent = signed_in(live, seed.alice.upn, "ja", "/contoso.test/mysecurityinfo/")
+    pages["security info"] = agent.page
+    for path in ("/contoso.test/mysecurityinfo/phone", "/contoso.test/mysecurityinfo/authenticator"):
+        pages[path] = agent.go(path)
+    agent.go("/contoso.test/mysecurityinfo/phone")
+    agent.submit("/mysecurityinfo/phone", phone_type="mobile", number="+1 2065550123")
+    pages["confirm phone"] = agent.page
+    phones.add(seed.alice, "mobile", "+1 2065550123")
+    db.session.commit()
+    for step in ("sms", "voice"):
+        agent = _japanese_agent(live)
+        agent.go("/contoso.test/login/")
+        agent.submit("/login", username=seed.alice.upn)
+        agent.submit("/login/method/password", password=PASSWORD)
+        pages[step] = agent.go(f"/contoso.test/login/method/{step}")
+        config = policy.get(seed.tenant.id, "Sms")  # the call step next: no more text messages
+        config.state = "disabled"
+        policy.save(seed.tenant.id, config)
+        db.session.commit()
+    assert 'name="otc"' in pages["sms"].text and 'value="call"' in pages["voice"].text  # the steps themselves
+    assert "pairing-link" in pages["/contoso.test/mysecurityinfo/authenticator"].text
+    for name, page in pages.items():
+        assert page.status_code == 200 and '<html lang="ja">' in page.text, (name, page.status_code)
+        assert not english_left(page.text, data), (name, english_left(page.text, data))

@@ -118,14 +118,14 @@ class VoiceStep(AuthMethod):
                 N_("We haven't received your verification yet. Answer the call and press #."),
                 "voice call not answered yet",
             )
-        messages = {
-            "no-answer": "We called your phone but didn't get an answer.",
-            "hung-up": "The call ended before you pressed #.",
-            "failed": "We couldn't verify you on the call.",
+        messages = {  # whole sentences: the page translates them
+            "no-answer": N_("We called your phone but didn't get an answer. Call again or choose another method."),
+            "hung-up": N_("The call ended before you pressed #. Call again or choose another method."),
+            "failed": N_("We couldn't verify you on the call. Call again or choose another method."),
         }
         return Verification(
             False,
-            messages.get(outcome, messages["failed"]) + " Call again or choose another method.",
+            messages.get(outcome, messages["failed"]),
             f"voice call: {outcome}",
             mfa_denial=outcome in ("hung-up", "failed"),
         )

@@ -3,17 +3,20 @@
 from types import SimpleNamespace
 
 from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ...audit import record_audit
 from ...console import admin_required, bp as console_bp
 from ...directory.models import Roles
 from ...extensions import db, limiter
+from ...i18n.names import N_
 from ...securityinfo import MethodEntry, bp as securityinfo_bp
 from ...signin.sessions import login_required
 from . import numbers, service, voice, voice_messages
 from .models import PhoneCall, VoiceMessage
 
-LABELS = {"mobile": "Phone", "alternateMobile": "Alternate phone", "office": "Office phone"}
+#: translated where shown (N_ marks them for the catalogues)
+LABELS = {"mobile": N_("Phone"), "alternateMobile": N_("Alternate phone"), "office": N_("Office phone")}
 
 
 def _audit(activity, user_id, after=None):
@@ -33,7 +36,7 @@ def security_info_entries(user, session):
     return [
         MethodEntry(
             "phone",
-            LABELS[t],
+            _(LABELS[t]),
             numbers.graph_format(phones[t].number, phones[t].extension),
             "securityinfo.delete_phone",
             {"phone_type": t},
@@ -47,20 +50,22 @@ def security_info_actions(user, session):
     if user.is_external_guest or not (service.sms_allowed(user) or service.voice_allowed(user)):
         return []
     missing = [t for t in service.TYPES if t not in service.phones_of(user.id)]
-    return [{"label": "Add a phone", "endpoint": "securityinfo.add_phone"}] if missing else []
+    return [{"label": _("Add a phone"), "endpoint": "securityinfo.add_phone"}] if missing else []
 
 
 def _refusal():
     user = g.sso.user
     if user.is_external_guest or not (service.sms_allowed(user) or service.voice_allowed(user)):
         return render_template(
-            "error.html", title="Not available", message="Your organization has not enabled phone verification for you."
+            "error.html",
+            title=_("Not available"),
+            message=_("Your organization has not enabled phone verification for you."),
         ), 403
     if g.sso.mfa_at is None and service.phones_of(user.id):
         return render_template(
             "error.html",
-            title="Sign in again",
-            message="To add another phone, sign in again with your existing method first.",
+            title=_("Sign in again"),
+            message=_("To add another phone, sign in again with your existing method first."),
         ), 403
     return None
 
@@ -84,7 +89,7 @@ def add_phone():
     phone_type, text = request.form.get("phone_type", ""), request.form.get("number", "")
     try:
         if phone_type not in types:
-            raise service.PhoneError("Choose which phone this is.")
+            raise service.PhoneError(_("Choose which phone this is."))
         number, extension = service.parse_number(text, phone_type)
         if phone_type == "mobile" and service.sms_allowed(user):
             service.send_code(user, "register", number, phone_type, extension)
@@ -109,13 +114,13 @@ def verify_phone():
     if call_id:
         call = db.session.get(PhoneCall, call_id)
         if call is None or call.user_id != user.id or call.txn_id is not None:
-            abort(400, description="This set-up has expired. Start again.")
+            abort(400, description=_("This set-up has expired. Start again."))
         state = voice.outcome(call.id)
         if state != "verified":
             message = (
-                "Answer the call and press # to confirm the number."
+                _("Answer the call and press # to confirm the number.")
                 if state == "pending"
-                else "The call didn't confirm the number. Start again."
+                else _("The call didn't confirm the number. Start again.")
             )
             return render_template(
                 "securityinfo/phone_verify.html", masked=numbers.masked(call.number), call=call, error=message
@@ -124,11 +129,13 @@ def verify_phone():
     else:
         proven = service.verify_code(user, "register", request.form.get("code", "").strip())
         if isinstance(proven, str):
-            return render_template("securityinfo/phone_verify.html", masked="your phone", call=None, error=proven), 400
+            return render_template(
+                "securityinfo/phone_verify.html", masked=_("your phone"), call=None, error=_(proven)
+            ), 400
     try:
         row = service.add(user, proven.phone_type, numbers.graph_format(proven.number, proven.extension))
     except service.PhoneError as error:
-        return render_template("error.html", title="Phone not added", message=error.message), error.status
+        return render_template("error.html", title=_("Phone not added"), message=error.message), error.status
     _audit("User registered phone", user.id, {"phoneType": row.phone_type})
     db.session.commit()
     return redirect(url_for("securityinfo.index"))
@@ -142,7 +149,7 @@ def delete_phone(phone_type):
         try:
             service.remove(row)
         except service.PhoneError as error:
-            return render_template("error.html", title="Phone not deleted", message=error.message), 400
+            return render_template("error.html", title=_("Phone not deleted"), message=error.message), 400
         _audit("User deleted phone", g.sso.user.id, {"phoneType": phone_type})
         db.session.commit()
     return redirect(url_for("securityinfo.index"))

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 import segno
 from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ...audit import record_audit
@@ -21,7 +22,7 @@ def security_info_entries(user, session):
         MethodEntry(
             "authenticator",
             "Microsoft Authenticator",
-            f"{d.display_name} · push notifications",
+            _("%(device)s · push notifications", device=d.display_name),
             "securityinfo.delete_authenticator",
             {"device_id": d.id},
         )
@@ -32,7 +33,7 @@ def security_info_entries(user, session):
 def security_info_actions(user, session):
     if user.is_external_guest or not service.allowed(user):
         return []
-    return [{"label": "Add Microsoft Authenticator (notifications)", "endpoint": "securityinfo.add_authenticator"}]
+    return [{"label": _("Add Microsoft Authenticator (notifications)"), "endpoint": "securityinfo.add_authenticator"}]
 
 
 def pairing_link(code: str) -> str:
@@ -53,13 +54,13 @@ def add_authenticator():
     if user.is_external_guest or not service.allowed(user):
         return render_template(
             "error.html",
-            title="Not available",
-            message="Your organization has not enabled Microsoft Authenticator for you.",
+            title=_("Not available"),
+            message=_("Your organization has not enabled Microsoft Authenticator for you."),
         ), 403
     if request.method == "POST":
         pairing = db.session.get(AuthenticatorPairing, request.form.get("pairing_id", ""))
         if pairing is None or pairing.user_id != user.id:
-            abort(400, description="This set-up has expired. Start again.")
+            abort(400, description=_("This set-up has expired. Start again."))
         if pairing.device_id:
             record_audit(
                 tenant_id=g.tenant.id,
@@ -77,18 +78,18 @@ def add_authenticator():
             pairing=pairing,
             link=None,
             qr=None,
-            error="The app hasn't paired yet. Scan the QR code with the app first.",
+            error=_("The app hasn't paired yet. Scan the QR code with the app first."),
         ), 400
     if g.sso.mfa_at is None and service.devices_of(user.id):  # a stolen password must not add the thief's phone
         return render_template(
             "error.html",
-            title="Sign in again",
-            message="To add another authenticator, sign in again with your existing method first.",
+            title=_("Sign in again"),
+            message=_("To add another authenticator, sign in again with your existing method first."),
         ), 403
     try:
         pairing, code = service.start_pairing(user)
     except service.PushError as error:
-        return render_template("error.html", title="Cannot add an authenticator", message=error.message), 400
+        return render_template("error.html", title=_("Cannot add an authenticator"), message=error.message), 400
     db.session.commit()
     link = pairing_link(code)
     return render_template("securityinfo/authenticator.html", pairing=pairing, link=link, qr=_qr_svg(link))
