@@ -287,3 +287,18 @@ def test_a_header_breaking_recipient_is_a_mail_error_not_a_500(app, smtp):
     assert smtp.messages == []
     mailer.send("a@b.example", "Code", "body")
     assert len(smtp.messages) == 1
+
+
+def test_an_authorization_response_carries_iss_once(live, seed):
+    """Every create_app() registered a new RFC 9207 extension on the module's one Authlib server, so a process
+    that made two apps (every test run; any embedding) sent `iss` twice: RFC 6749 forbids a repeated response
+    parameter and strict clients (oauth4webapi) refuse the response."""
+    from urllib.parse import parse_qs, urlsplit
+
+    # this test's app is at least the second of the process (conftest builds a template app first)
+    _oauth, url, _verifier = _authorize(live.url, "contoso.test", (seed.client_id, seed.client_secret), "openid")
+    agent = Agent(live.url)
+    agent.go(url)
+    password_sign_in(agent, seed.alice.upn)
+    issuers = parse_qs(urlsplit(agent.location).query)["iss"]
+    assert issuers == [f"{live.url}/{seed.tenant.id}/v2.0"], issuers

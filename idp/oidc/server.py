@@ -316,6 +316,7 @@ def redirect_error(error):
 
 
 server = Server()
+ISSUER = Issuer()
 
 
 def init_app(app):
@@ -342,4 +343,4 @@ def init_app(app):
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
     server.register_endpoint(EndSession)
-    server.register_extension(Issuer())
+    server.register_extension(ISSUER)  # one instance: its hook is a set member, so a second app adds no second `iss`
