@@ -258,6 +258,7 @@ def test_console_pages_hold_no_english_in_japanese(live, seed):
         "/contoso.test/admin/apps/new",
         f"/contoso.test/admin/apps/{web_app.object_id}",
         "/contoso.test/admin/branding",
+        "/contoso.test/admin/mfa/voice-messages",
     ]
     for path in paths:
         page = agent.go(path)

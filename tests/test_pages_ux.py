@@ -38,6 +38,8 @@ KEEP = {
     "SVG",
     "PNG",
     "JPEG",
+    "wav",  # file extensions
+    "mp3",
     "English",
     "AADSTS",
     "URI",

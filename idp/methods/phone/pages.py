@@ -185,7 +185,7 @@ def upload_voice_message():
     upload = request.files.get("file")
     try:
         if upload is None:
-            raise voice_messages.UploadError("Choose a .wav or .mp3 file.")
+            raise voice_messages.UploadError(_("Choose a .wav or .mp3 file."))
         row = voice_messages.save(
             g.tenant.id,
             request.form.get("message_type", ""),
@@ -195,7 +195,7 @@ def upload_voice_message():
         )
     except voice_messages.UploadError as error:
         db.session.rollback()
-        return _voice_messages_page(str(error), 400)
+        return _voice_messages_page(_(str(error)), 400)  # a marked rule, or a Message already in words
     _audit(
         "Upload custom voice message",
         None,

@@ -74,13 +74,13 @@ SCRIPTS = {
         "es": "No podemos verificar su inicio de sesión en este momento. Inténtelo más tarde. Adiós.",
     },
 }
-MESSAGE_TYPES = {
-    "authenticationGreeting": "Authentication greeting",
-    "fraudGreeting": "Fraud greeting",
-    "fraudConfirmation": "Fraud confirmation (press 1 to block)",
-    "fraudReported": "Fraud reported",
-    "authenticationSuccessful": "Authentication successful",
-    "authenticationFailed": "Authentication failed",
+MESSAGE_TYPES = {  # the console translates the titles
+    "authenticationGreeting": N_("Authentication greeting"),
+    "fraudGreeting": N_("Fraud greeting"),
+    "fraudConfirmation": N_("Fraud confirmation (press 1 to block)"),
+    "fraudReported": N_("Fraud reported"),
+    "authenticationSuccessful": N_("Authentication successful"),
+    "authenticationFailed": N_("Authentication failed"),
 }
 
 

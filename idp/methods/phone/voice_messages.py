@@ -38,19 +38,19 @@ def _mp3_seconds(data: bytes) -> float:
     try:
         return MP3(io.BytesIO(data)).info.length
     except MutagenError:
-        raise UploadError("The file is not a valid .mp3 recording.") from None
+        raise UploadError(N_("The file is not a valid .mp3 recording.")) from None
 
 
 def measure(filename: str, stream) -> tuple[str, bytes, float]:
     """(format, bytes, seconds) of an upload, or UploadError naming the rule it breaks."""
     extension = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
     if extension not in CONTENT_TYPES:
-        raise UploadError("Only .wav and .mp3 files can be uploaded.")
+        raise UploadError(N_("Only .wav and .mp3 files can be uploaded."))
     data = stream.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise UploadError("The file is larger than 1 MB.")
+        raise UploadError(N_("The file is larger than 1 MB."))
     if not data:
-        raise UploadError("The file is empty.")
+        raise UploadError(N_("The file is empty."))
     seconds = _wav_seconds(data) if extension == "wav" else _mp3_seconds(data)
     if seconds >= MAX_SECONDS:
         raise UploadError(
@@ -65,9 +65,9 @@ def measure(filename: str, stream) -> tuple[str, bytes, float]:
 
 def save(tenant_id: str, message_type: str, language: str, filename: str, stream) -> VoiceMessage:
     if message_type not in MESSAGE_TYPES:
-        raise UploadError("Choose one of the message types.")
+        raise UploadError(N_("Choose one of the message types."))
     if language not in LANGUAGES:
-        raise UploadError("Choose one of the languages.")
+        raise UploadError(N_("Choose one of the languages."))
     extension, data, seconds = measure(filename, stream)
     row = db.session.scalar(
         select(VoiceMessage).where(
