@@ -282,3 +282,20 @@ def test_phone_and_authenticator_pages_hold_no_english_in_japanese(app, live, se
     for name, page in pages.items():
         assert page.status_code == 200 and '<html lang="ja">' in page.text, (name, page.status_code)
         assert not english_left(page.text, data), (name, english_left(page.text, data))
+
+
+def test_every_form_field_says_what_the_browser_may_fill_in():
+    """Password managers and autofill follow autocomplete: a sign-in field names its token (username,
+    current-password, one-time-code, tel…), an administrator's setting says "off" so that the browser does not
+    offer what was typed on another page. Searches and date filters may keep the browser's history."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "templates"
+    exempt = re.compile(r'type="?(hidden|checkbox|radio|file|submit|search|date)\b')
+    missing = [
+        f"{path.relative_to(root)}: {' '.join(tag.split())[:80]}"
+        for path in root.rglob("*.html")
+        for tag in re.findall(r"<input\b[^>]*>", path.read_text(), re.S)
+        if not exempt.search(tag) and "autocomplete=" not in tag
+    ]
+    assert not missing, missing
