@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--save", help="also write the profile to this file (pstats format)")
+    parser.add_argument("--callers", help="then who calls the functions matching this")
     parser.add_argument("--callees", help="then what the functions matching this call, e.g. attached")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -141,8 +143,12 @@ def main() -> None:
         print(f"{args.scenario}: CPU per request {cpu_ms:.3f} ms ({'no profiler' if args.no_profile else 'cProfile'})")
         if not args.no_profile:
             stats = pstats.Stats(profiler)
+            if args.save:
+                stats.dump_stats(args.save)
             print(f"Python function calls per request: {stats.total_calls / args.n:.0f}")  # type: ignore[attr-defined]
             stats.sort_stats(args.sort).print_stats(args.top)
+            if args.callers:
+                stats.print_callers(args.callers)
             if args.callees:
                 stats.print_callees(args.callees)
 
