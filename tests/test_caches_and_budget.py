@@ -25,7 +25,7 @@ GRAPH = "https://graph.microsoft.com/.default"
 BUDGET = {
     "client_credentials": 0,
     "refresh_token": 5,
-    "introspection": 2,
+    "introspection": 1,  # the refresh token and its session's state in one joined SELECT
     "access token check": 1,
     "jwks and discovery": 0,
     "password sign-in": 30,

@@ -127,6 +127,22 @@ def introspect(rp, seed, token, hint=None):
     return requests.post(rp.meta["introspection_endpoint"], data=data, auth=(seed.client_id, seed.client_secret)).json()
 
 
+@pytest.mark.parametrize("ended", ["revoked", "past its hard cap"])
+def test_a_refresh_token_of_an_ended_session_introspects_inactive(live, seed, ended):
+    from sqlalchemy import update
+
+    from idp.extensions import db
+    from idp.signin.models import SigninSession
+
+    rp, agent, token = signed_in(live, seed)
+    assert introspect(rp, seed, token["refresh_token"], "refresh_token")["active"] is True
+    change = {"revoked_at": clock.now()} if ended == "revoked" else {"not_after": clock.now() - timedelta(seconds=1)}
+    db.session.execute(update(SigninSession).values(**change))  # as another process would: no cache to clear
+    db.session.commit()
+    assert introspect(rp, seed, token["refresh_token"], "refresh_token")["active"] is False
+    assert introspect(rp, seed, token["refresh_token"])["active"] is False
+
+
 def test_introspection_and_revocation(live, seed):
     rp, agent, token = signed_in(live, seed)
     active = introspect(rp, seed, token["access_token"])

@@ -71,7 +71,11 @@ def session_allows_tokens(session: SigninSession | None) -> bool:
     """Tokens outlive the browser SSO cookie, but never a revoked session or its hard cap."""
     if session is None:
         return True
-    return session.revoked_at is None and (session.not_after is None or clock.now() < session.not_after)
+    return session_state_allows_tokens(session.revoked_at, session.not_after)
+
+
+def session_state_allows_tokens(revoked_at: datetime | None, not_after: datetime | None) -> bool:
+    return revoked_at is None and (not_after is None or clock.now() < not_after)
 
 
 def sign(claims: dict, alg: str) -> str:
@@ -384,9 +388,17 @@ def revoke_access_token(token: AccessToken) -> None:
 
 
 def active_refresh_token(token: str) -> Token | None:
-    row = find_refresh_token(token)
-    if row is None or row.revoked_at or row.rotated_at or row.refresh_expires_at <= clock.now():
+    """A live refresh token, its session's state read in the same statement (introspection's one query)."""
+    if not token or len(token) > 512:
         return None
-    if row.session_id and not session_allows_tokens(db.session.get(SigninSession, row.session_id)):
+    found = db.session.execute(
+        select(Token, SigninSession.revoked_at, SigninSession.not_after)
+        .outerjoin(SigninSession, SigninSession.id == Token.session_id)
+        .where(Token.refresh_token_hash == crypto.digest(token))
+    ).first()
+    if found is None:
         return None
-    return row
+    row, session_revoked_at, session_not_after = found
+    if row.revoked_at or row.rotated_at or row.refresh_expires_at <= clock.now():
+        return None
+    return row if session_state_allows_tokens(session_revoked_at, session_not_after) else None
