@@ -104,6 +104,13 @@ class _SessionInterface(SecureCookieSessionInterface):
         name = app.config["SESSION_COOKIE_NAME"]
         return f"__Host-{name}" if has_request_context() and request.is_secure else name
 
+    def open_session(self, app, request):
+        """Without a cookie, an empty session as Flask would give, but without building a signing serializer
+        (API calls such as the token endpoint's never carry one)."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 def _import_models() -> None:
     """Every table in SQLAlchemy's metadata (migrations and create_all need them all); no registration."""

@@ -5,14 +5,25 @@ whose Host Flask has checked against TRUSTED_HOSTS (`IDP_ALLOWED_HOSTS`, the bas
 config.trusted_hosts): a forged Host header is refused with a 400 before any view runs, so it never reaches a link.
 """
 
+import functools
 import re
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, request, url_for
+from werkzeug.sansio.utils import get_current_url
 
 
 def base_url() -> str:
-    return (current_app.config.get("IDP_BASE_URL") or request.url_root).rstrip("/")
+    configured = current_app.config.get("IDP_BASE_URL")
+    if configured:
+        return configured.rstrip("/")
+    return _root_url(request.scheme, request.host, request.root_path)  # the Host has passed TRUSTED_HOSTS
+
+
+@functools.lru_cache(maxsize=256)
+def _root_url(scheme: str, host: str, root_path: str) -> str:
+    """request.url_root without its trailing slash, computed once per origin (it runs on every token)."""
+    return get_current_url(scheme, host, root_path).rstrip("/")
 
 
 def external_url(endpoint: str, **values) -> str:
