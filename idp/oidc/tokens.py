@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto, urls
@@ -32,6 +32,10 @@ from .models import Client, Token
 from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
 TOKENS = Token.__table__  # statements on the hot path use the table: the ORM's statement machinery costs more
+_INSERT_TOKEN = insert(TOKENS)
+_REVOKED_IN_FAMILY = (
+    select(TOKENS.c.id).where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_not(None)).limit(1)
+)
 
 
 @dataclass
@@ -260,7 +264,7 @@ def save_token(token: dict, request) -> None:
         refresh_token_hash=issued["refresh_hash"],
         refresh_expires_at=issued["refresh_expires_at"],
     )
-    db.session.execute(insert(TOKENS).values(**row))  # the table, not the entity: no ORM bulk-insert machinery
+    db.session.execute(_INSERT_TOKEN, row)  # values as parameters of one prebuilt statement: nothing to coerce
     db.session.commit()
     if previous is not None and _family_revoked(previous.family_id):
         # a concurrent reuse of the same refresh token revoked the family while this one was issued:
@@ -269,12 +273,7 @@ def save_token(token: dict, request) -> None:
 
 
 def _family_revoked(family_id: str) -> bool:
-    return (
-        db.session.scalar(
-            select(TOKENS.c.id).where(TOKENS.c.family_id == family_id, TOKENS.c.revoked_at.is_not(None)).limit(1)
-        )
-        is not None
-    )
+    return db.session.scalar(_REVOKED_IN_FAMILY, {"family": family_id}) is not None
 
 
 def find_refresh_token(refresh_token: str) -> Token | None:
