@@ -10,7 +10,7 @@ from sqlalchemy import select
 from . import clock
 from .directory import service as directory
 from .directory.models import Roles, User
-from .audit import record_audit
+from .audit import record_admin_change
 from .extensions import db
 from .oidc import keys
 from .oidc.clients import create_client
@@ -22,18 +22,6 @@ DEMO_USERS = [
     ("admin@contoso.test", "Contoso Admin", "Contoso-Admin-1", [Roles.GLOBAL_ADMIN]),
     ("alice@contoso.test", "Alice Example", "Contoso-Alice-1", []),
 ]
-
-
-def _audit(tenant_id, activity, target_type, target_id, after):
-    record_audit(
-        tenant_id=tenant_id,
-        actor_id=None,
-        actor_type="cli",
-        activity=activity,
-        target_type=target_type,
-        target_id=target_id,
-        after=after,
-    )
 
 
 def _emit(as_json: bool, data: dict, text: str) -> None:
@@ -56,7 +44,9 @@ def create_tenant_cmd(name, domains, as_json):
         if directory.find_tenant(domain):
             raise click.ClickException(f"domain {domain} is already verified by a tenant")
     tenant = directory.create_tenant(name, list(domains))
-    _audit(tenant.id, "Add tenant", "tenant", tenant.id, {"displayName": name, "domains": list(domains)})
+    record_admin_change(
+        "Add tenant", "tenant", tenant.id, after={"displayName": name, "domains": list(domains)}, tenant_id=tenant.id
+    )
     db.session.commit()
     _emit(as_json, {"id": tenant.id, "displayName": name, "domains": list(domains)}, f"tenant {tenant.id} ({name})")
 
@@ -84,12 +74,12 @@ def create_user_cmd(tenant, upn, display_name, password, roles, groups, guest, a
         user = directory.create_user(tenant, upn, display_name, password, list(roles), found, guest)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    _audit(
-        tenant.id,
+    record_admin_change(
         "Add user",
         "user",
         user.id,
-        {"userPrincipalName": user.upn, "roles": sorted(roles), "groups": [g.id for g in found], "guest": guest},
+        after={"userPrincipalName": user.upn, "roles": sorted(roles), "groups": [g.id for g in found], "guest": guest},
+        tenant_id=tenant.id,
     )
     db.session.commit()
     _emit(
@@ -122,10 +112,12 @@ def update_user_cmd(tenant, upn, enabled, force_password_change, revoke_sessions
     except directory.DirectoryError as error:
         raise click.ClickException(error.message) from None
     if changes:
-        _audit(tenant.id, "Update user", "User", user.id, {k: v[1] for k, v in changes.items()})
+        record_admin_change(
+            "Update user", "User", user.id, after={k: v[1] for k, v in changes.items()}, tenant_id=tenant.id
+        )
     if revoke_sessions:
         directory.revoke_sign_in_sessions(user)
-        _audit(tenant.id, "Revoke sign-in sessions", "User", user.id, None)
+        record_admin_change("Revoke sign-in sessions", "User", user.id, tenant_id=tenant.id)
     db.session.commit()
     _emit(
         as_json,
@@ -153,7 +145,9 @@ def create_group_cmd(tenant, name, members, as_json):
         if user is None:
             raise click.ClickException(f"no user {ref!r} in this tenant")
         directory.add_member(group, user)
-    _audit(tenant.id, "Add group", "group", group.id, {"displayName": name, "members": list(members)})
+    record_admin_change(
+        "Add group", "group", group.id, after={"displayName": name, "members": list(members)}, tenant_id=tenant.id
+    )
     db.session.commit()
     _emit(as_json, {"id": group.id, "displayName": name}, f"group {group.id} ({name})")
 
@@ -247,18 +241,18 @@ def create_client_cmd(
         if strength is None:
             raise click.ClickException(f"no authentication strength {require_strength!r} in this tenant")
         client.required_strength_id = strength.id
-    _audit(
-        tenant.id,
+    record_admin_change(
         "Add application",
         "client",
         client.id,
-        {
+        after={
             "name": name,
             "public": public,
             "grants": client.grant_types,
             "redirectUris": client.redirect_uris,
             "permissions": list(permissions),
         },
+        tenant_id=tenant.id,
     )
     db.session.commit()
     data = {
@@ -277,7 +271,7 @@ def create_client_cmd(
 @click.option("--json", "as_json", is_flag=True)
 def rotate_keys_cmd(as_json):
     new = keys.rotate()
-    _audit(None, "Rotate signing keys", "signingKey", None, {"kids": [k.kid for k in new]})
+    record_admin_change("Rotate signing keys", "signingKey", None, after={"kids": [k.kid for k in new]})
     db.session.commit()
     _emit(
         as_json,
@@ -293,7 +287,7 @@ def reseal_cmd(as_json):
     from .reseal import reseal_all
 
     counts = reseal_all()
-    _audit(None, "Re-seal secrets under the current encryption key", "encryptionKey", None, counts)
+    record_admin_change("Re-seal secrets under the current encryption key", "encryptionKey", None, after=counts)
     db.session.commit()
     _emit(as_json, counts, "\n".join(f"{table}: {n} re-sealed" for table, n in counts.items()))
 

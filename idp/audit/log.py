@@ -1,4 +1,4 @@
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from ..extensions import db
 from .models import AuditLog, SignInLog
@@ -39,3 +39,32 @@ def record_audit(
             after=after,
         )
     )
+
+
+def record_admin_change(activity, target_type=None, target_id=None, before=None, after=None, tenant_id=None):
+    """Record a change with the actor the context names (committed with the change): the Graph or console
+    caller (g.caller), else the user signed in to a self-service page, else, outside any request, the command
+    line. tenant_id defaults to the caller's or the page's tenant."""
+    actor_id, actor_type, context_tenant_id = _actor()
+    record_audit(
+        tenant_id=tenant_id or context_tenant_id,
+        actor_id=actor_id,
+        actor_type=actor_type,
+        activity=activity,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+    )
+
+
+def _actor() -> tuple[str | None, str, str | None]:
+    if not has_request_context():
+        return None, "cli", None
+    caller = g.get("caller")
+    if caller is not None:
+        return (*caller.actor, caller.tenant.id)
+    sso = g.get("sso")
+    if sso is None:  # a page that changes something without a signed-in user is a bug, not an anonymous entry
+        raise RuntimeError("an audited change needs a signed-in caller")
+    return sso.user.id, "user", g.tenant.id

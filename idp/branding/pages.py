@@ -3,7 +3,7 @@
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..directory.models import Roles
@@ -69,14 +69,8 @@ def branding():
     except service.BrandingError as error:
         db.session.rollback()
         return _page(values, {error.target or "form": _field_errors().get(error.target or "", error.message)}, 400)
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity="Update company branding",
-        target_type="Organization",
-        target_id=g.tenant.id,
-        after={k: v[1] for k, v in changes.items()},
+    record_admin_change(
+        "Update company branding", "Organization", g.tenant.id, after={k: v[1] for k, v in changes.items()}
     )
     db.session.commit()
     flash(_("Company branding saved."), "ok")

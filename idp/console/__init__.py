@@ -5,7 +5,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..directory.models import Group, Roles
 from ..extensions import db
 from ..graph.api import Caller
@@ -84,13 +84,10 @@ def policy_page(method_id):
             field_errors = {name: error for name in kind.defaults if f"'{name}'" in error}
         else:
             policy.save(g.tenant.id, config)
-            record_audit(
-                tenant_id=g.tenant.id,
-                actor_id=g.sso.user.id,
-                actor_type="user",
-                activity="Update authentication methods policy",
-                target_type="authenticationMethodConfiguration",
-                target_id=kind.method_id,
+            record_admin_change(
+                "Update authentication methods policy",
+                "authenticationMethodConfiguration",
+                kind.method_id,
                 before=before,
                 after=dict(config.__dict__),
             )

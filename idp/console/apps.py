@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import clock, crypto
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..directory.service import DirectoryError
 from ..extensions import db
 from ..graph.access import APP_ADMINS
@@ -82,19 +82,6 @@ def _may_edit() -> bool:
 def _require_edit() -> None:
     if not _may_edit():
         abort(403, description=str(READ_ONLY))
-
-
-def _audit(activity: str, client: Client, before=None, after=None) -> None:
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type="Application",
-        target_id=client.object_id,
-        before=before,
-        after=after,
-    )
 
 
 def _client(object_id: str) -> Client:
@@ -178,7 +165,7 @@ def new_app():
         client = apps.new_application(g.tenant, _body(entered))
     except DirectoryError as error:
         return _refused(None, entered, error)
-    _audit("Add application", client, after=graph_application(client))
+    record_admin_change("Add application", "Application", client.object_id, after=graph_application(client))
     db.session.commit()
     flash(_("Application %(name)s registered.", name=client.name), "ok")
     return redirect(url_for("console.app_page", object_id=client.object_id), 303)
@@ -198,7 +185,9 @@ def app_page(object_id):
         db.session.flush()
     except DirectoryError as error:
         return _refused(client, entered, error)
-    _audit("Update application", client, before=before, after=graph_application(client))
+    record_admin_change(
+        "Update application", "Application", client.object_id, before=before, after=graph_application(client)
+    )
     db.session.commit()
     flash(_("Saved."), "ok")
     return redirect(url_for("console.app_page", object_id=client.object_id), 303)
@@ -227,9 +216,10 @@ def add_app_secret(object_id):
         credential = apps.add_password(client, body)
     except DirectoryError as error:
         return _refused(client, _values(client), error)
-    _audit(
+    record_admin_change(
         "Update application – Certificates and secrets management",
-        client,
+        "Application",
+        client.object_id,
         after={k: credential[k] for k in ("keyId", "displayName", "endDateTime")},
     )
     db.session.commit()
@@ -252,7 +242,12 @@ def remove_app_secret(object_id, key_id):
         apps.remove_password(client, key_id[:40])
     except DirectoryError as error:
         abort(error.status, description=error.message)
-    _audit("Update application – Certificates and secrets management", client, before={"keyId": key_id[:40]})
+    record_admin_change(
+        "Update application – Certificates and secrets management",
+        "Application",
+        client.object_id,
+        before={"keyId": key_id[:40]},
+    )
     db.session.commit()
     flash(_("Client secret removed."), "ok")
     return redirect(url_for("console.app_page", object_id=client.object_id, _anchor="secrets"), 303)
@@ -265,7 +260,7 @@ def delete_app(object_id):
     _require_edit()
     _confirmed()
     name = client.name
-    _audit("Delete application", client, before=graph_application(client))
+    record_admin_change("Delete application", "Application", client.object_id, before=graph_application(client))
     apps.delete_application(client)
     db.session.commit()
     flash(_("Application %(name)s deleted.", name=name), "ok")

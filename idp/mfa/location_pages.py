@@ -5,7 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..console.fields import Field, field_error
@@ -43,19 +43,6 @@ READ_ONLY = _l(
 
 def _may_edit() -> bool:
     return bool(g.caller.roles & Roles.POLICY_ADMINS)
-
-
-def _audit(activity: str, location: NamedLocation, before=None, after=None) -> None:
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type="namedLocation",
-        target_id=location.id,
-        before=before,
-        after=after,
-    )
 
 
 def _entered() -> dict:
@@ -130,7 +117,7 @@ def new_named_location():
         location = locations.create(g.tenant.id, _body(entered))
     except locations.LocationError as error:
         return _refused(None, entered, error)
-    _audit("Add named location", location, after=graph_location(location))
+    record_admin_change("Add named location", "namedLocation", location.id, after=graph_location(location))
     db.session.commit()
     flash(_("Named location %(name)s created.", name=location.display_name), "ok")
     return redirect(url_for("console.named_locations"), 303)
@@ -151,7 +138,9 @@ def named_location(location_id):
         locations.apply(location, _body(entered), creating=False)
     except locations.LocationError as error:
         return _refused(location, entered, error)
-    _audit("Update named location", location, before=before, after=graph_location(location))
+    record_admin_change(
+        "Update named location", "namedLocation", location.id, before=before, after=graph_location(location)
+    )
     db.session.commit()
     flash(_("Saved."), "ok")
     return redirect(url_for("console.named_location", location_id=location.id), 303)
@@ -164,7 +153,7 @@ def delete_named_location(location_id):
     _require_edit()
     if request.form.get("confirm") != "yes":
         abort(400, description=_("Confirm the deletion first."))
-    _audit("Delete named location", location, before=graph_location(location))
+    record_admin_change("Delete named location", "namedLocation", location.id, before=graph_location(location))
     db.session.delete(location)
     db.session.commit()
     flash(_("Named location %(name)s deleted.", name=location.display_name), "ok")

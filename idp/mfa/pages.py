@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..directory import service as directory
@@ -74,19 +74,6 @@ def report_for(user):
 
 def _may_edit() -> bool:
     return bool(g.caller.roles & Roles.POLICY_ADMINS)
-
-
-def _audit(activity, target_type, target_id, before=None, after=None):
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type=target_type,
-        target_id=target_id,
-        before=before,
-        after=after,
-    )
 
 
 def _form_value(default, raw):
@@ -171,7 +158,9 @@ def save_mfa_section(section):
         db.session.rollback()
         entered = {**settings.get(g.tenant.id, section), **changes}
         return _section_page(section, values=entered, error=str(error), status=400)  # what was typed stays
-    _audit(f"Update MFA settings: {settings.SECTIONS[section].title}", "mfaSettings", section, before, after)
+    record_admin_change(
+        f"Update MFA settings: {settings.SECTIONS[section].title}", "mfaSettings", section, before=before, after=after
+    )
     db.session.commit()
     return _back(section)
 
@@ -190,7 +179,9 @@ def block_user():
         row = blocks.block(user, request.form.get("reason", ""), g.sso.user.upn)
     except blocks.BlockError as error:
         return _back("block", error=str(error))
-    _audit("Block user from MFA", "user", user.id, after={"reason": row.reason, "expires": clock.iso(row.expires_at)})
+    record_admin_change(
+        "Block user from MFA", "user", user.id, after={"reason": row.reason, "expires": clock.iso(row.expires_at)}
+    )
     db.session.commit()
     return _back("block")
 
@@ -207,7 +198,7 @@ def unblock_user(block_id):
         return (
             _back_to_user(row.user_id, str(error)) if request.form.get("back") == "user" else _back("block", str(error))
         )
-    _audit("Unblock user from MFA", "user", row.user_id, after={"reason": row.unblock_reason})
+    record_admin_change("Unblock user from MFA", "user", row.user_id, after={"reason": row.unblock_reason})
     db.session.commit()
     return _back_to_user(row.user_id) if request.form.get("back") == "user" else _back("block")
 
@@ -249,7 +240,7 @@ def unlock_mfa(user_id):
     if not _may_edit():
         abort(403, description=_("Only a Global Administrator or an Authentication Policy Administrator may do this."))
     lockout.unlock(user)
-    _audit("Unlock user from MFA lockout", "user", user.id)
+    record_admin_change("Unlock user from MFA lockout", "user", user.id)
     db.session.commit()
     return _back_to_user(user.id)
 
@@ -261,7 +252,7 @@ def dismiss_risk(user_id):
     if not _may_edit():
         abort(403)
     if risk.dismiss(user):
-        _audit("Dismiss user risk", "user", user.id)
+        record_admin_change("Dismiss user risk", "user", user.id)
         db.session.commit()
     return _back("risk")
 
@@ -275,7 +266,7 @@ def revoke_mfa_sessions(user_id):
     except rbac.MethodAccessError as failure:
         abort(failure.status, description=failure.message)
     remember.revoke(user)
-    _audit("Revoke MFA sessions", "user", user.id)
+    record_admin_change("Revoke MFA sessions", "user", user.id)
     db.session.commit()
     flash(_("Every remembered device asks for MFA again."), "ok")
     return redirect(url_for("console.user_page", user_id=user.id, _anchor="lockout"), 303)

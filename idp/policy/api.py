@@ -1,6 +1,6 @@
 """Graph resources of the authentication methods policy."""
 
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..directory.models import Roles
 from ..extensions import db
 from ..graph import current_caller, operation, read_json
@@ -114,14 +114,10 @@ def patch_config(config_id):
     except service.PolicyError as error:
         raise bad_request(str(error)) from None
     service.save(caller.tenant.id, config)
-    actor_id, actor_type = caller.actor
-    record_audit(
-        tenant_id=caller.tenant.id,
-        actor_id=actor_id,
-        actor_type=actor_type,
-        activity="Update authentication methods policy",
-        target_type="authenticationMethodConfiguration",
-        target_id=kind.method_id,
+    record_admin_change(
+        "Update authentication methods policy",
+        "authenticationMethodConfiguration",
+        kind.method_id,
         before=before,
         after=graph_config(config),
     )

@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..console import admin_required
 from ..console import bp as console_bp
 from ..console.fields import Field, field_error
@@ -75,19 +75,6 @@ def _may_edit() -> bool:
 def _require_edit() -> None:
     if not _may_edit():
         abort(403, description=str(READ_ONLY))
-
-
-def _audit(activity: str, target_id: str, before=None, after=None) -> None:
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type=TARGET,
-        target_id=target_id,
-        before=before,
-        after=after,
-    )
 
 
 def _values(strength: strengths.Strength | None) -> dict:
@@ -169,7 +156,9 @@ def new_strength():
         row = strength_service.create(g.tenant.id, body)
     except StrengthError as error:
         return _refused(None, entered, error)
-    _audit("Add authentication strength", row.id, after=graph_strength(strengths.find(g.tenant.id, row.id)))
+    record_admin_change(
+        "Add authentication strength", TARGET, row.id, after=graph_strength(strengths.find(g.tenant.id, row.id))
+    )
     db.session.commit()
     flash(_("Authentication strength %(name)s created.", name=row.display_name), "ok")
     return redirect(url_for("console.strength_page", strength_id=row.id), 303)
@@ -190,8 +179,12 @@ def strength_page(strength_id):
         _save(strength_service.custom_row(g.tenant.id, strength.id), entered)
     except StrengthError as error:
         return _refused(strength, entered, error)
-    _audit(
-        "Update authentication strength", strength.id, before, graph_strength(strengths.find(g.tenant.id, strength.id))
+    record_admin_change(
+        "Update authentication strength",
+        TARGET,
+        strength.id,
+        before=before,
+        after=graph_strength(strengths.find(g.tenant.id, strength.id)),
     )
     db.session.commit()
     flash(_("Saved."), "ok")
@@ -225,7 +218,9 @@ def delete_strength(strength_id):
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("console.strength_page", strength_id=strength.id), 303)
-    _audit("Delete authentication strength", strength.id, before={"displayName": strength.display_name})
+    record_admin_change(
+        "Delete authentication strength", TARGET, strength.id, before={"displayName": strength.display_name}
+    )
     db.session.commit()
     flash(_("Authentication strength %(name)s deleted.", name=strength.display_name), "ok")
     return redirect(url_for("console.strength_list"), 303)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..audit import record_audit
+from ..audit import record_admin_change
 from ..extensions import db
 from ..signin import preferences, sessions
 from ..signin.sessions import login_required
@@ -97,13 +97,10 @@ def set_default_method():
     if not preferences.set_default(user, request.form.get("method", "")[:32]):
         flash(_("Choose one of your registered sign-in methods."), "error")
         return redirect(url_for("securityinfo.index"), 303)
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=user.id,
-        actor_type="user",
-        activity="User changed default sign-in method",
-        target_type="user",
-        target_id=user.id,
+    record_admin_change(
+        "User changed default sign-in method",
+        "user",
+        user.id,
         before={"method": before},
         after={"method": user.preferred_mfa_method},
     )
@@ -129,14 +126,7 @@ def forget_devices():
     from ..mfa import remember
 
     remember.revoke(g.sso.user)
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity="User forgot remembered MFA devices",
-        target_type="user",
-        target_id=g.sso.user.id,
-    )
+    record_admin_change("User forgot remembered MFA devices", "user", g.sso.user.id)
     db.session.commit()
     flash(_("Every device you told not to ask again will ask for verification at the next sign-in."), "ok")
     return redirect(url_for("securityinfo.index"), 303)
@@ -149,14 +139,6 @@ def sign_out_everywhere():
     from ..signin.models import SigninSession
 
     count = sessions.revoke_sessions(SigninSession.user_id == g.sso.user.id, SigninSession.id != g.sso.id)
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity="User signed out of every other session",
-        target_type="user",
-        target_id=g.sso.user.id,
-        after={"sessions": count},
-    )
+    record_admin_change("User signed out of every other session", "user", g.sso.user.id, after={"sessions": count})
     db.session.commit()
     return redirect(url_for("securityinfo.index", signed_out=count), 303)

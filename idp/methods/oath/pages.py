@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ...audit import record_audit
+from ...audit import record_admin_change
 from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
@@ -30,18 +30,6 @@ from . import importer, service
 from ...graph.api import GraphError
 from .api import save_upload
 from .models import HardwareOathDevice, OathImportJob, OathMethod
-
-
-def _audit(activity, user_id, after=None):
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type="user",
-        target_id=user_id,
-        after=after,
-    )
 
 
 # --- My Security Info ------------------------------------------------------------------------------
@@ -130,7 +118,7 @@ def add_app():
         result = service.activate(method, request.form.get("code", "").strip())
         db.session.commit()
         if result.ok:
-            _audit("User registered authenticator app", user.id)
+            record_admin_change("User registered authenticator app", "user", user.id)
             db.session.commit()
             return redirect(url_for("securityinfo.index"))
         error, need_next = result.message, result.need_next_code
@@ -176,7 +164,9 @@ def add_token():
         else:
             db.session.commit()
             if result.ok:
-                _audit("User activated hardware OATH token", user.id, {"deviceId": device.id})
+                record_admin_change(
+                    "User activated hardware OATH token", "user", user.id, after={"deviceId": device.id}
+                )
                 db.session.commit()
                 return redirect(url_for("securityinfo.index"))
             error, need_next = result.message, result.need_next_code
@@ -206,7 +196,7 @@ def delete_oath(method_id):
     method = db.session.get(OathMethod, method_id)
     if method is not None and method.user_id == g.sso.user.id:
         service.remove(method)
-        _audit("User deleted OATH method", g.sso.user.id, {"kind": method.kind})
+        record_admin_change("User deleted OATH method", "user", g.sso.user.id, after={"kind": method.kind})
         db.session.commit()
     return redirect(url_for("securityinfo.index"))
 
@@ -242,7 +232,7 @@ def console_assign(user_id):
         service.assign(device, user)
     except service.OathError as failure:
         return render_template("error.html", title="Not assigned", message=failure.message), failure.status
-    _audit("Assign hardware OATH token", user.id, {"deviceId": device.id})
+    record_admin_change("Assign hardware OATH token", "user", user.id, after={"deviceId": device.id})
     db.session.commit()
     return redirect(url_for("console.user_page", user_id=user.id))
 
@@ -262,7 +252,7 @@ def console_activate(user_id, method_id):
     db.session.commit()
     if not result.ok:
         return render_template("error.html", title="Not activated", message=result.message), 400
-    _audit("Activate hardware OATH token", user.id, {"deviceId": method.device_id})
+    record_admin_change("Activate hardware OATH token", "user", user.id, after={"deviceId": method.device_id})
     db.session.commit()
     return redirect(url_for("console.user_page", user_id=user.id))
 
@@ -300,7 +290,7 @@ def upload():
     except GraphError as error:  # no file, or not CSV: the page says so (a 413 stays a 413)
         abort(error.status, description=error.message)
     job = importer.start(g.tenant.id, path, g.sso.user.id)
-    _audit("Import hardware OATH tokens", None, {"jobId": job.id})
+    record_admin_change("Import hardware OATH tokens", "user", None, after={"jobId": job.id})
     db.session.commit()
     return redirect(url_for("console.import_job", job_id=job.id))
 

@@ -5,7 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ... import clock
-from ...audit import record_audit
+from ...audit import record_admin_change
 from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
@@ -21,19 +21,6 @@ from .models import Passkey
 from .policy import microsoft_authenticator_listed
 
 console_bp.add_app_template_global(microsoft_authenticator_listed)
-
-
-def _audit(activity, user_id, after=None, before=None):
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type="user",
-        target_id=user_id,
-        before=before,
-        after=after,
-    )
 
 
 def describe(passkey: Passkey) -> str:
@@ -112,10 +99,11 @@ def add_passkey():
         except ValueError:
             error, status = "The passkey response is missing or malformed. Try again.", 400
         else:
-            _audit(
+            record_admin_change(
                 "User registered passkey",
+                "user",
                 user.id,
-                {"id": passkey.id, "aaGuid": passkey.aaguid, "attestationLevel": passkey.attestation_level},
+                after={"id": passkey.id, "aaGuid": passkey.aaguid, "attestationLevel": passkey.attestation_level},
             )
             db.session.commit()
             return redirect(url_for("securityinfo.index"))
@@ -132,7 +120,9 @@ def delete_passkey(passkey_id):
     passkey = db.session.get(Passkey, passkey_id)
     if passkey is not None and passkey.user_id == g.sso.user.id:
         service.remove(passkey)
-        _audit("User deleted passkey", g.sso.user.id, before={"id": passkey.id, "aaGuid": passkey.aaguid})
+        record_admin_change(
+            "User deleted passkey", "user", g.sso.user.id, before={"id": passkey.id, "aaGuid": passkey.aaguid}
+        )
         db.session.commit()
     return redirect(url_for("securityinfo.index"))
 
@@ -165,7 +155,7 @@ def console_delete_passkey(user_id, passkey_id):
     if passkey is None or passkey.user_id != user.id:
         abort(404)
     service.remove(passkey)
-    _audit("Delete passkey", user.id, before={"id": passkey.id, "aaGuid": passkey.aaguid})
+    record_admin_change("Delete passkey", "user", user.id, before={"id": passkey.id, "aaGuid": passkey.aaguid})
     db.session.commit()
     return redirect(url_for("console.user_page", user_id=user.id))
 
@@ -187,7 +177,9 @@ def passkey_metadata():
             db.session.rollback()
             error = str(failure)
         else:
-            _audit("Load FIDO metadata BLOB", None, {"serial": row.serial, "entries": len(row.entries)})
+            record_admin_change(
+                "Load FIDO metadata BLOB", "user", None, after={"serial": row.serial, "entries": len(row.entries)}
+            )
             db.session.commit()
             return redirect(url_for("console.passkey_metadata"))
     return render_template(

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...audit import record_audit
+from ...audit import record_admin_change
 from ...console import admin_required, bp as console_bp
 from ...directory.models import Roles
 from ...extensions import db, limiter
@@ -17,18 +17,6 @@ from .models import PhoneCall, VoiceMessage
 
 #: translated where shown (N_ marks them for the catalogues)
 LABELS = {"mobile": N_("Phone"), "alternateMobile": N_("Alternate phone"), "office": N_("Office phone")}
-
-
-def _audit(activity, user_id, after=None):
-    record_audit(
-        tenant_id=g.tenant.id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type="user",
-        target_id=user_id,
-        after=after,
-    )
 
 
 def security_info_entries(user, session):
@@ -136,7 +124,7 @@ def verify_phone():
         row = service.add(user, proven.phone_type, numbers.graph_format(proven.number, proven.extension))
     except service.PhoneError as error:
         return render_template("error.html", title=_("Phone not added"), message=error.message), error.status
-    _audit("User registered phone", user.id, {"phoneType": row.phone_type})
+    record_admin_change("User registered phone", "user", user.id, after={"phoneType": row.phone_type})
     db.session.commit()
     return redirect(url_for("securityinfo.index"))
 
@@ -150,7 +138,7 @@ def delete_phone(phone_type):
             service.remove(row)
         except service.PhoneError as error:
             return render_template("error.html", title=_("Phone not deleted"), message=error.message), 400
-        _audit("User deleted phone", g.sso.user.id, {"phoneType": phone_type})
+        record_admin_change("User deleted phone", "user", g.sso.user.id, after={"phoneType": phone_type})
         db.session.commit()
     return redirect(url_for("securityinfo.index"))
 
@@ -196,10 +184,11 @@ def upload_voice_message():
     except voice_messages.UploadError as error:
         db.session.rollback()
         return _voice_messages_page(_(str(error)), 400)  # a marked rule, or a Message already in words
-    _audit(
+    record_admin_change(
         "Upload custom voice message",
+        "user",
         None,
-        {"messageType": row.message_type, "language": row.language, "durationMs": row.duration_ms},
+        after={"messageType": row.message_type, "language": row.language, "durationMs": row.duration_ms},
     )
     db.session.commit()
     return redirect(url_for("console.voice_messages_page"))
@@ -213,7 +202,9 @@ def delete_voice_message(message_id):
         abort(404)
     if not g.caller.roles & Roles.POLICY_ADMINS:
         abort(403)
-    _audit("Delete custom voice message", None, {"messageType": row.message_type, "language": row.language})
+    record_admin_change(
+        "Delete custom voice message", "user", None, after={"messageType": row.message_type, "language": row.language}
+    )
     db.session.delete(row)
     db.session.commit()
     return redirect(url_for("console.voice_messages_page"))

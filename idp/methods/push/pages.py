@@ -8,7 +8,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ...audit import record_audit
+from ...audit import record_admin_change
 from ...extensions import db
 from ...oidc import tokens
 from ...securityinfo import MethodEntry, bp as securityinfo_bp
@@ -62,14 +62,8 @@ def add_authenticator():
         if pairing is None or pairing.user_id != user.id:
             abort(400, description=_("This set-up has expired. Start again."))
         if pairing.device_id:
-            record_audit(
-                tenant_id=g.tenant.id,
-                actor_id=user.id,
-                actor_type="user",
-                activity="User registered Microsoft Authenticator",
-                target_type="user",
-                target_id=user.id,
-                after={"deviceId": pairing.device_id},
+            record_admin_change(
+                "User registered Microsoft Authenticator", "user", user.id, after={"deviceId": pairing.device_id}
             )
             db.session.commit()
             return redirect(url_for("securityinfo.index"))
@@ -101,14 +95,7 @@ def delete_authenticator(device_id):
     device = db.session.get(AuthenticatorDevice, device_id)
     if device is not None and device.user_id == g.sso.user.id:
         service.remove(device)
-        record_audit(
-            tenant_id=g.tenant.id,
-            actor_id=g.sso.user.id,
-            actor_type="user",
-            activity="User deleted Microsoft Authenticator",
-            target_type="user",
-            target_id=g.sso.user.id,
-        )
+        record_admin_change("User deleted Microsoft Authenticator", "user", g.sso.user.id)
         db.session.commit()
     return redirect(url_for("securityinfo.index"))
 

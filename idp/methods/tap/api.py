@@ -1,7 +1,7 @@
 """Graph: /users/{id}/authentication/temporaryAccessPassMethods."""
 
 from ... import clock
-from ...audit import record_audit
+from ...audit import record_admin_change
 from ...extensions import db
 from ...graph import current_caller, operation, read_json
 from ...graph.api import GraphError, not_found, odata_context
@@ -58,21 +58,6 @@ def _authorized_target(user_ref: str, action: str):
     return user
 
 
-def _audit(activity: str, user, tap_id: str, before=None, after=None):
-    caller = current_caller()
-    actor_id, actor_type = caller.actor
-    record_audit(
-        tenant_id=user.tenant_id,
-        actor_id=actor_id,
-        actor_type=actor_type,
-        activity=activity,
-        target_type="user",
-        target_id=user.id,
-        before=before,
-        after=after,
-    )
-
-
 @operation(
     BASE,
     ["POST"],
@@ -88,7 +73,9 @@ def create_tap(user_ref):
     except service.TapError as error:
         raise GraphError(error.status, None, error.message) from None
     after = graph_tap(tap, user)
-    _audit("Admin registered temporary access pass method for user", user, tap.id, after=after)
+    record_admin_change(
+        "Admin registered temporary access pass method for user", "user", user.id, after=after, tenant_id=user.tenant_id
+    )
     db.session.commit()
     context = odata_context(f"users('{user.id}')/authentication/temporaryAccessPassMethods/$entity")
     return {"@odata.context": context, **graph_tap(tap, user, code)}, 201
@@ -141,7 +128,9 @@ def delete_tap(user_ref, method_id):
     tap = _tap_of(user, method_id)
     before = graph_tap(tap, user)
     service.remove(tap)
-    _audit("Admin deleted temporary access pass method for user", user, tap.id, before=before)
+    record_admin_change(
+        "Admin deleted temporary access pass method for user", "user", user.id, before=before, tenant_id=user.tenant_id
+    )
     db.session.commit()
     return "", 204
 

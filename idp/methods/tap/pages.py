@@ -6,7 +6,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from ... import crypto
-from ...audit import record_audit
+from ...audit import record_admin_change
 from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
@@ -37,19 +37,6 @@ def console_panel(caller, user):
     }
 
 
-def _audit(activity, user, before=None, after=None):
-    record_audit(
-        tenant_id=user.tenant_id,
-        actor_id=g.sso.user.id,
-        actor_type="user",
-        activity=activity,
-        target_type="user",
-        target_id=user.id,
-        before=before,
-        after=after,
-    )
-
-
 def _form_fields(form) -> dict:
     """The console's form in the API's property names; the service validates both alike."""
     fields = {}
@@ -74,10 +61,12 @@ def console_create_tap(user_id):
         return render_template(
             "error.html", title=_("Temporary Access Pass not created"), message=error.message
         ), error.status
-    _audit(
+    record_admin_change(
         "Admin registered temporary access pass method for user",
-        user,
+        "user",
+        user.id,
         after={"id": tap.id, "lifetimeInMinutes": tap.lifetime_minutes, "isUsableOnce": tap.is_usable_once},
+        tenant_id=user.tenant_id,
     )
     db.session.commit()
     # Post/redirect/get: the code rides, sealed, to the one GET that shows it; a refresh shows it no more and
@@ -119,7 +108,13 @@ def console_delete_tap(user_id):
     except service.TapError as error:
         abort(403, description=error.message)
     service.remove(tap)
-    _audit("Admin deleted temporary access pass method for user", user, before={"id": tap.id})
+    record_admin_change(
+        "Admin deleted temporary access pass method for user",
+        "user",
+        user.id,
+        before={"id": tap.id},
+        tenant_id=user.tenant_id,
+    )
     db.session.commit()
     return redirect(url_for("console.user_page", user_id=user.id))
 
@@ -147,13 +142,6 @@ def delete_tap():
     tap = service.live_pass(g.sso.user.id)
     if tap is not None:
         service.remove(tap)
-        record_audit(
-            tenant_id=g.tenant.id,
-            actor_id=g.sso.user.id,
-            actor_type="user",
-            activity="User deleted temporary access pass method",
-            target_type="user",
-            target_id=g.sso.user.id,
-        )
+        record_admin_change("User deleted temporary access pass method", "user", g.sso.user.id)
         db.session.commit()
     return redirect(url_for("securityinfo.index"))
