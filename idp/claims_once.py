@@ -25,6 +25,12 @@ def claim_once(model: Any, *conditions: Any, synchronize: bool = True, **values:
     return result.rowcount == 1
 
 
+def claimed(statement: Any, parameters: dict[str, Any]) -> bool:
+    """`claim_once` for a conditional UPDATE built once (a hot path's): True only for the caller that changed it."""
+    result: CursorResult[Any] = db.session.execute(statement, parameters)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
 def insert_unless_present(model: Any, key_columns: list[str], **values: Any) -> None:
     """Create a row unless one with the same key exists: one INSERT that yields to a row already there or
     created by a concurrent request (no savepoint, no read before)."""

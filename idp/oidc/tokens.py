@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto, urls
-from ..claims_once import claim_once
+from ..claims_once import claimed
 from ..inputs import load_json
 from ..directory.models import Tenant, User, new_id
 from ..extensions import db
@@ -33,6 +33,12 @@ from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
 TOKENS = Token.__table__  # statements on the hot path use the table: the ORM's statement machinery costs more
 _INSERT_TOKEN = insert(TOKENS)
+_REFRESH_TOKEN_BY_HASH = select(Token).where(Token.refresh_token_hash == bindparam("hash"))
+_CLAIM_ROTATION = (
+    update(TOKENS)
+    .where(TOKENS.c.id == bindparam("token_id"), TOKENS.c.rotated_at.is_(None))
+    .values(rotated_at=bindparam("now"))
+)
 _REVOKED_IN_FAMILY = (
     select(TOKENS.c.id).where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_not(None)).limit(1)
 )
@@ -279,7 +285,7 @@ def _family_revoked(family_id: str) -> bool:
 def find_refresh_token(refresh_token: str) -> Token | None:
     if not refresh_token or len(refresh_token) > 512:
         return None
-    return db.session.scalar(select(Token).where(Token.refresh_token_hash == crypto.digest(refresh_token)))
+    return db.session.scalar(_REFRESH_TOKEN_BY_HASH, {"hash": crypto.digest(refresh_token)})
 
 
 def consume_refresh_token(row: Token | None) -> Token | None:
@@ -292,7 +298,7 @@ def consume_refresh_token(row: Token | None) -> Token | None:
         return None
     # The claim commits with the successor's INSERT (save_token): until then it holds the row lock, so a
     # concurrent use of the same token waits here and then finds it claimed; if issuing fails, both roll back.
-    if not claim_once(TOKENS, TOKENS.c.id == row.id, TOKENS.c.rotated_at.is_(None), rotated_at=now):
+    if not claimed(_CLAIM_ROTATION, {"token_id": row.id, "now": now}):
         revoke_family(row.family_id)
         return None
     set_committed_value(row, "rotated_at", now)  # as the claim wrote it: nothing left to flush
