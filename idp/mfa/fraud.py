@@ -88,7 +88,7 @@ def report(txn, user) -> Outcome:
     notified = _notify(user, blocked, raised)
     outcome = Outcome(blocked, raised, actions, notified)
     # kept with the ended sign-in, so that reopening its page shows the report instead of a time-out
-    txn.data = {**(txn.data or {}), "_reported": {"blocked": blocked, "notified": notified}}
+    txn.reported = {"blocked": blocked, "notified": notified}
     db.session.commit()  # with the development outbox, when no SMTP server is configured
     return outcome
 

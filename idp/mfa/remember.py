@@ -66,7 +66,7 @@ def remembered_device(txn) -> MfaDecision | None:
     user = txn.user
     if user is None or not _remembered(user):
         return None
-    txn.data = {**txn.data, "_mfa_remembered": True}
+    txn.mfa_remembered = True
     return MfaDecision(False, "MFA was remembered on this device")
 
 

@@ -27,7 +27,7 @@ from .models import SigninTransaction, Step
 from ..i18n.names import N_
 
 TXN_KEY = "signin_txn"
-KEPT_ON_RESTART = ("_tenantless", "_strength")  # transaction data that outlives a change of username
+KEPT_ON_RESTART = (SigninTransaction.tenantless.key, SigninTransaction.strength_id.key)  # outlive a new username
 
 
 @dataclass
@@ -115,12 +115,12 @@ def prompt_refusal(txn, method: AuthMethod) -> str | None:
 
 
 def required_strength(txn) -> strengths.Strength | None:
-    return strengths.find(txn.tenant_id, txn.data.get("_strength"))
+    return strengths.find(txn.tenant_id, txn.strength_id)
 
 
 def strength_met(txn) -> bool:
     strength = required_strength(txn)
-    return strength is not None and strength.meets(txn.data.get("_factors"), txn.data.get("_aaguid"))
+    return strength is not None and strength.meets(txn.factors, txn.aaguid)
 
 
 @mfa_rule(10)
@@ -177,9 +177,6 @@ def start(
     """A new transaction in this browser. `return_to` comes from the request and must be a local path;
     `configured_target` is an absolute URL an administrator set (an invitation's redirect URL)."""
     lifetime = current_app.config["IDP_SIGNIN_TXN_LIFETIME"]
-    data = {"_tenantless": True} if tenantless else {}
-    if strength_id:
-        data["_strength"] = strength_id
     txn = SigninTransaction(
         id=new_id(),
         tenant_id=tenant.id,
@@ -187,11 +184,14 @@ def start(
         authorize_uri=authorize_uri,
         return_to=configured_target or urls.local_target(return_to),
         login_hint=(login_hint or "")[:320] or None,
-        data=data,
+        data={},
         methods_done=[],
         amr=[],
         expires_at=clock.now() + timedelta(seconds=lifetime),
     )
+    if tenantless:
+        txn.tenantless = True
+    txn.strength_id = strength_id or None
     db.session.add(txn)
     _bind(txn)
     db.session.commit()
@@ -240,7 +240,7 @@ def current(tenant) -> SigninTransaction | None:
 def reported(tenant) -> dict | None:
     """When this browser's sign-in here was ended by the user's fraud report: what the report did."""
     txn = _bound(tenant)
-    return txn.data.get("_reported") if txn is not None and txn.state == Step.DONE and txn.data else None
+    return txn.reported if txn is not None and txn.state == Step.DONE else None
 
 
 def method_context(txn, method: AuthMethod) -> MethodContext:
@@ -269,7 +269,7 @@ def identify(txn, upn: str) -> str | None:
     """Record who is signing in. Returns a refusal message when this entry point cannot serve them."""
     upn = upn.strip().lower()[:320]
     user = directory.find_by_sign_in_name(directory.find_tenant(txn.tenant_id), upn)
-    if user is not None and user.user_type == "Guest" and txn.data.get("_tenantless"):
+    if user is not None and user.user_type == "Guest" and txn.tenantless:
         return TENANTLESS_GUEST
     keep = {k: v for k, v in txn.data.items() if k in KEPT_ON_RESTART}
     txn.login_hint, txn.user_id = upn, user.id if user else None
@@ -299,7 +299,7 @@ def choices(txn, stage: str | None = None) -> list[AuthMethod]:
     strength = required_strength(txn)
     if strength is None:
         return found
-    proved = txn.data.get("_factors", [])
+    proved = txn.factors
     reachable = {f for m in _fitting(txn, "first") + _fitting(txn, "mfa") for f in m.factors}
     return [m for m in found if strength.useful(proved, set(m.factors), reachable)]
 
@@ -459,7 +459,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
         txn.state = Step.KMSI
     if method.name == "password" and user.force_change_password:
         # passwordProfile.forceChangePasswordNextSignIn: a new password before anything else
-        txn.data = {**txn.data, "_after_password_change": txn.state}
+        txn.after_password_change = txn.state
         txn.state = Step.NEW_PASSWORD
     db.session.commit()
     return result
@@ -529,7 +529,7 @@ def change_password(txn, new_password: str, confirmation: str) -> str | None:
         target_type="User",
         target_id=user.id,
     )
-    txn.state = txn.data.get("_after_password_change", Step.KMSI)
+    txn.state = txn.after_password_change or Step.KMSI
     db.session.commit()
     return None
 
@@ -539,7 +539,7 @@ def _identify_by_credential(txn, user_id: str) -> str | None:
     user = db.session.get(directory.User, user_id)
     if user is None or user.tenant_id != txn.tenant_id:
         return N_("That passkey is not registered in this organization.")
-    if user.user_type == "Guest" and txn.data.get("_tenantless"):
+    if user.user_type == "Guest" and txn.tenantless:
         return TENANTLESS_GUEST
     txn.user_id, txn.login_hint = user.id, user.upn
     db.session.flush()
@@ -550,16 +550,14 @@ def _identify_by_credential(txn, user_id: str) -> str | None:
 def _record_step(txn, method: AuthMethod, result: Verification) -> None:
     txn.methods_done = txn.methods_done + [method.name]
     if result.factor:
-        txn.data = {
-            **txn.data,
-            "_factors": txn.data.get("_factors", []) + [result.factor],
-            **({"_aaguid": result.aaguid} if result.aaguid else {}),
-        }
+        txn.factors = txn.factors + [result.factor]
+        if result.aaguid:
+            txn.aaguid = result.aaguid
     txn.amr = sorted(set(txn.amr) | set(method.amr) | set(result.extra_amr))
     if result.not_after:
         txn.not_after = min(txn.not_after, result.not_after) if txn.not_after else result.not_after
     if result.credential_ref:
-        txn.data = {**txn.data, "_credential_ref": result.credential_ref}
+        txn.credential_ref = result.credential_ref
 
 
 def request_digest(uri: str) -> str:
@@ -579,9 +577,9 @@ def complete(txn, persistent: bool):
     """Finish: create the SSO session, log the success, and say where the browser goes next."""
     user = txn.user
     mfa = is_multi_factor(txn)
-    remembered = not mfa and bool(txn.data.get("_mfa_remembered"))  # satisfied by a remembered device
+    remembered = not mfa and txn.mfa_remembered  # satisfied by a remembered device
     amr = sorted(set(txn.amr) | ({"mfa"} if mfa or remembered else set()))
-    acr = txn.data["_strength"] if strength_met(txn) else ("mfa" if mfa or remembered else "sfa")
+    acr = txn.strength_id if strength_met(txn) else ("mfa" if mfa or remembered else "sfa")
     session = sessions.create(
         tenant_id=txn.tenant_id,
         user=user,
@@ -590,10 +588,10 @@ def complete(txn, persistent: bool):
         acr=acr,
         mfa=mfa,
         not_after=txn.not_after,
-        credential_ref=txn.data.get("_credential_ref"),
+        credential_ref=txn.credential_ref,
         persistent=persistent,
-        factors=list(txn.data.get("_factors", [])),
-        aaguid=txn.data.get("_aaguid"),
+        factors=txn.factors,
+        aaguid=txn.aaguid,
         mfa_remembered=remembered,
     )
     txn.state = Step.DONE

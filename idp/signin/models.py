@@ -1,5 +1,7 @@
+import copy
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +20,35 @@ class Step(StrEnum):
     NEW_PASSWORD = "newpassword"  # forceChangePasswordNextSignIn, after the password
     KMSI = "kmsi"  # "Stay signed in?"
     DONE = "done"  # completed, refused, reported or cancelled
+
+
+T = TypeVar("T")
+
+
+class Scratch(Generic[T]):
+    """One typed field of a transaction's scratch data (the JSON `data` column): the one place that knows its key.
+    Reads give a copy, so changing a list read from it never changes the stored value unseen; writing None
+    removes the key."""
+
+    def __init__(self, key: str, default: T) -> None:
+        self.key, self.default = key, default
+
+    @overload
+    def __get__(self, txn: None, owner: type) -> "Scratch[T]": ...
+    @overload
+    def __get__(self, txn: Any, owner: type) -> T: ...
+    def __get__(self, txn, owner=None):
+        if txn is None:
+            return self
+        return copy.deepcopy((txn.data or {}).get(self.key, self.default))
+
+    def __set__(self, txn: Any, value: T) -> None:
+        data = dict(txn.data or {})
+        if value is None:
+            data.pop(self.key, None)
+        else:
+            data[self.key] = value
+        txn.data = data  # a new dict: the JSON column sees the change
 
 
 class SigninTransaction(db.Model):
@@ -43,6 +74,16 @@ class SigninTransaction(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
     user: Mapped[User | None] = relationship(primaryjoin="foreign(SigninTransaction.user_id) == User.id", viewonly=True)
+
+    # The flow's own scratch data, typed (methods keep theirs under their own name in `data`).
+    strength_id: Scratch[str | None] = Scratch("_strength", None)  # the authentication strength the app requires
+    tenantless: Scratch[bool] = Scratch("_tenantless", False)  # began at /common or /organizations
+    factors: Scratch[list] = Scratch("_factors", [])  # authentication-strength factors proved so far
+    aaguid: Scratch[str | None] = Scratch("_aaguid", None)  # the passkey model that signed in
+    credential_ref: Scratch[str | None] = Scratch("_credential_ref", None)  # e.g. the TAP that signed in
+    mfa_remembered: Scratch[bool] = Scratch("_mfa_remembered", False)  # MFA waived by a remembered device
+    after_password_change: Scratch[str | None] = Scratch("_after_password_change", None)  # the Step to resume
+    reported: Scratch[dict | None] = Scratch("_reported", None)  # the outcome of "I didn't try to sign in"
 
 
 class SigninSession(db.Model):

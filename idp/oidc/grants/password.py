@@ -58,7 +58,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             expires_at=clock.now() + timedelta(minutes=5),
         )
         if client.required_strength_id:
-            txn.data = {"_strength": client.required_strength_id}
+            txn.strength_id = client.required_strength_id
         db.session.add(txn)
         db.session.commit()
         flow.identify(txn, upn)
