@@ -13,11 +13,12 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto, urls
@@ -38,6 +39,18 @@ _CLAIM_ROTATION = (
     update(TOKENS)
     .where(TOKENS.c.id == bindparam("token_id"), TOKENS.c.rotated_at.is_(None))
     .values(rotated_at=bindparam("now"))
+)
+_INTROSPECTED = "tenant_id client_id user_id scope audience issued_at refresh_expires_at rotated_at revoked_at".split()
+_SESSIONS = SigninSession.__table__
+# Introspection's one statement: the columns its answer names, and the session's revocation and hard cap.
+_LIVE_REFRESH_TOKEN = (
+    select(
+        *(TOKENS.c[name] for name in _INTROSPECTED),
+        _SESSIONS.c.revoked_at.label("session_revoked_at"),
+        _SESSIONS.c.not_after.label("session_not_after"),
+    )
+    .select_from(TOKENS.outerjoin(_SESSIONS, _SESSIONS.c.id == TOKENS.c.session_id))
+    .where(TOKENS.c.refresh_token_hash == bindparam("hash"))
 )
 _REVOKED_IN_FAMILY = (
     select(TOKENS.c.id).where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_not(None)).limit(1)
@@ -392,18 +405,12 @@ def revoke_access_token(token: AccessToken) -> None:
     db.session.commit()
 
 
-def active_refresh_token(token: str) -> Token | None:
-    """A live refresh token, its session's state read in the same statement (introspection's one query)."""
+def active_refresh_token(token: str) -> Row[Any] | None:
+    """A live refresh token's introspected columns, its session's state read in the same statement (introspection's
+    one query, built once)."""
     if not token or len(token) > 512:
         return None
-    found = db.session.execute(
-        select(Token, SigninSession.revoked_at, SigninSession.not_after)
-        .outerjoin(SigninSession, SigninSession.id == Token.session_id)
-        .where(Token.refresh_token_hash == crypto.digest(token))
-    ).first()
-    if found is None:
+    row = db.session.execute(_LIVE_REFRESH_TOKEN, {"hash": crypto.digest(token)}).first()
+    if row is None or row.revoked_at or row.rotated_at or row.refresh_expires_at <= clock.now():
         return None
-    row, session_revoked_at, session_not_after = found
-    if row.revoked_at or row.rotated_at or row.refresh_expires_at <= clock.now():
-        return None
-    return row if session_state_allows_tokens(session_revoked_at, session_not_after) else None
+    return row if session_state_allows_tokens(row.session_revoked_at, row.session_not_after) else None
