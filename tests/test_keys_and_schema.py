@@ -65,6 +65,27 @@ def test_jwks_has_both_algorithms(app, live, seed):
     assert algs == {"RS256", "ES256"}
 
 
+def test_tokens_are_signed_as_joserfc_signs_them(app, seed):
+    """Signing with the cached `cryptography` key gives joserfc's exact bytes (RS256 is deterministic) and
+    an ES256 signature that joserfc verifies under the header joserfc would write."""
+    from joserfc.jwk import ECKey, RSAKey
+
+    from idp import crypto
+    from idp.oidc import keys
+
+    claims = {"aud": "x", "iat": 1, "exp": 2, "name": "Zoë", "roles": ["a", "b"]}
+    for alg, key_type in (("RS256", RSAKey), ("ES256", ECKey)):
+        row = db.session.get(SigningKey, keys.signing_key(alg).kid)
+        private = key_type.import_key(json.loads(crypto.unseal(row.private_jwk, "signing-key")))
+        ours = keys.sign_jwt(dict(claims), alg)
+        theirs = jwt.encode({"alg": alg, "typ": "JWT", "kid": row.kid}, dict(claims), private, algorithms=[alg])
+        assert ours.split(".")[:2] == theirs.split(".")[:2]
+        if alg == "RS256":
+            assert ours == theirs
+        decoded = jwt.decode(ours, KeySet.import_key_set(keys.jwks()), algorithms=[alg])
+        assert decoded.claims == claims and decoded.header == {"typ": "JWT", "alg": alg, "kid": row.kid}
+
+
 def test_cli_creates_tenant_user_group_client_with_json_and_audit(app):
     runner = app.test_cli_runner()
     out = runner.invoke(args=["idp", "create-tenant", "--name", "Fabrikam", "--domain", "fabrikam.test", "--json"])

@@ -1,8 +1,15 @@
 """Signing keys: kept in the database, published in the JWKS, rotated by `flask idp rotate-keys`."""
 
+import base64
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from flask import current_app
 from joserfc.jwk import ECKey, KeySet, RSAKey
@@ -13,7 +20,7 @@ from ..extensions import db
 from .models import SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
-_private_cache: dict[str, object] = {}  # kid -> imported key; a kid's key never changes
+_signers: dict[str, "Signer"] = {}  # kid -> its signer; a kid's key never changes
 
 
 def _generate(alg: str) -> SigningKey:
@@ -72,17 +79,47 @@ def _active_row(alg: str) -> SigningKey | None:
     )
 
 
-def signing_key(alg: str):
-    """The active private key for `alg`, as a joserfc key (which key is active is cached for 30 s; a
-    just-retired key stays published for the tokens' lifetime, so signing with it meanwhile is safe)."""
+@dataclass(frozen=True)
+class Signer:
+    """An active private key ready to sign: the JWT header it signs under is serialised once."""
+
+    kid: str
+    alg: str
+    header_segment: bytes  # base64url of {"typ":"JWT","alg":...,"kid":...}, joserfc's member order
+    private_key: Any  # the `cryptography` key object
+
+
+def signing_key(alg: str) -> Signer:
+    """The active private key for `alg` (which key is active is cached for 30 s; a just-retired key stays
+    published for the tokens' lifetime, so signing with it meanwhile is safe)."""
     kid = cache.named("active-kids").get(alg, lambda: _active_kid(alg))
-    key = _private_cache.get(kid)
-    if key is None:
+    signer = _signers.get(kid)
+    if signer is None:
         row = db.session.get(SigningKey, kid)
         data = json.loads(crypto.unseal(row.private_jwk, "signing-key"))
         key = (RSAKey if alg == "RS256" else ECKey).import_key(data)
-        _private_cache[kid] = key
-    return key
+        header = json.dumps({"typ": "JWT", "alg": alg, "kid": kid}, separators=(",", ":")).encode()
+        signer = Signer(kid, alg, _b64(header), key.get_op_key("sign"))
+        _signers[kid] = signer
+    return signer
+
+
+def sign_jwt(claims: dict, alg: str) -> str:
+    """A compact JWS of `claims` with the active key: byte for byte what joserfc's jwt.encode gives (RS256 is
+    deterministic), without its per-call header, registry and key-operation checks."""
+    signer = signing_key(alg)
+    payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
+    signing_input = signer.header_segment + b"." + _b64(payload)
+    if alg == "RS256":
+        signature = signer.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    else:  # ES256: JWS wants r || s, 32 bytes each, not DER
+        r, s = decode_dss_signature(signer.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return (signing_input + b"." + _b64(signature)).decode()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def _active_kid(alg: str) -> str:

@@ -102,8 +102,7 @@ def session_state_allows_tokens(revoked_at: datetime | None, not_after: datetime
 
 
 def sign(claims: dict, alg: str) -> str:
-    key = keys.signing_key(alg)
-    return jwt.encode({"alg": alg, "typ": "JWT", "kid": key.kid}, claims, key, algorithms=[alg])
+    return keys.sign_jwt(claims, alg)
 
 
 def _names_an_unloaded_key(token: str) -> bool:
