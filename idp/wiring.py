@@ -16,6 +16,7 @@ from .branding import api as branding_api
 from .branding import pages as branding_pages
 from .cli import idp_cli
 from .console import apps as console_apps
+from .console import groups as console_groups
 from .console import logs as console_logs
 from .console import users as console_users
 from .demo import bp as demo_bp
@@ -229,6 +230,7 @@ SHELL_ROUTES = (
     openapi,
     console_logs,
     console_apps,
+    console_groups,
     console_users,
 )
 

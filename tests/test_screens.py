@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 
 from idp import i18n
 from idp.audit import record_signin
+from idp.directory import service as directory
 from idp.extensions import db
 from idp.oidc.models import Client
 
@@ -75,6 +76,8 @@ def test_every_page_passes_axe_in_every_language(app, live, seed, browser):
         methods=["password"],
         failure_reason="wrong password",
     )
+    group = directory.create_group(seed.tenant, "Sales")
+    directory.add_member(group, seed.alice)
     db.session.commit()
     base = f"{live.url.replace('127.0.0.1', 'localhost')}"
     anonymous = {
@@ -88,6 +91,9 @@ def test_every_page_passes_axe_in_every_language(app, live, seed, browser):
         "users": "/contoso.test/admin/users",
         "user-new": "/contoso.test/admin/users/new",
         "user": f"/contoso.test/admin/users/{seed.alice.id}",
+        "groups": "/contoso.test/admin/groups",
+        "group-new": "/contoso.test/admin/groups/new",
+        "group": f"/contoso.test/admin/groups/{group.id}?find=a",
         "policies": "/contoso.test/admin/policies",
         "policy-tap": "/contoso.test/admin/policies/TemporaryAccessPass",
         "policy-passkey": "/contoso.test/admin/policies/Fido2",

@@ -29,6 +29,7 @@ ALL_DELEGATED = {
     "User.Read.All",
     "User.ReadWrite.All",
     "GroupMember.ReadWrite.All",
+    "Group.ReadWrite.All",
 }
 
 

@@ -90,6 +90,15 @@ def require_member_write() -> None:
     _write(access.MEMBER_WRITE)
 
 
+def require_group_write() -> None:
+    """Renaming, describing or deleting a group (the API and the console alike)."""
+    _write()
+
+
+def require_group_create() -> None:
+    _write(access.GROUP_CREATE)
+
+
 @operation("/groups", ["GET"], summary="List groups", responses={"200": ("Groups", COLLECTION)})
 def list_groups():
     _read()
@@ -106,7 +115,7 @@ def list_groups():
     responses={"201": ("Created", GROUP_SCHEMA)},
 )
 def create_group():
-    _write(access.GROUP_CREATE)
+    require_group_create()
     try:
         group = directory.new_group(current_caller().tenant, read_json())
     except directory.DirectoryError as error:
@@ -131,7 +140,7 @@ def get_group(group_id):
     responses={"204": ("Updated", None)},
 )
 def update_group(group_id):
-    _write()
+    require_group_write()
     group = directory_group(group_id)
     before = graph_group(group)
     try:
@@ -145,7 +154,7 @@ def update_group(group_id):
 
 @operation("/groups/{group_id}", ["DELETE"], summary="Delete a group", status=204, responses={"204": ("Deleted", None)})
 def delete_group(group_id):
-    _write()
+    require_group_write()
     group = directory_group(group_id)
     audit("Delete group", "Group", group.id, before=graph_group(group))
     directory.delete_group(group)
