@@ -77,16 +77,25 @@ def choose():
     return response
 
 
-def translate(text):
-    """The `t` filter: a marked name or message in the page's language (a Message with its values filled in)."""
+def _value(value, format_datetime):
+    """A value inside a Message as the page shows it: dates in the locale, a nested Message translated."""
     from datetime import datetime
 
+    from .names import Message
+
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return translate(value) if isinstance(value, Message) else value
+
+
+def translate(text):
+    """The `t` filter: a marked name or message in the page's language (a Message with its values filled in)."""
     from flask_babel import format_datetime, gettext
 
     from .names import Message
 
     if isinstance(text, Message):
-        values = {k: format_datetime(v) if isinstance(v, datetime) else v for k, v in text.values.items()}
+        values = {k: _value(v, format_datetime) for k, v in text.values.items()}
         return gettext(text.msgid, **values)
     return gettext(text) if text else text
 

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 from flask import Blueprint, abort, current_app, request, url_for
 
 from ..extensions import csrf, limiter
+from ..i18n.names import N_
 from . import RING_SECONDS, Prompt, Provider, TelephonyError, handle
 
 API_BASE = "https://api.twilio.com"
@@ -38,7 +39,7 @@ class TwilioProvider(Provider):
             k for k in ("IDP_TWILIO_ACCOUNT_SID", "IDP_TWILIO_AUTH_TOKEN", "IDP_TWILIO_FROM") if not config.get(k)
         ]
         if missing:
-            raise TelephonyError("The telephony provider is not configured.")
+            raise TelephonyError(N_("The telephony provider is not configured."))
         return cls(
             config["IDP_TWILIO_ACCOUNT_SID"],
             config["IDP_TWILIO_AUTH_TOKEN"],
@@ -66,10 +67,10 @@ class TwilioProvider(Provider):
         except urllib.error.HTTPError as error:
             detail = _error_message(error)
             current_app.logger.warning("Twilio refused %s: %s %s", resource, error.code, detail)
-            raise TelephonyError("the provider refused it.") from None
+            raise TelephonyError(N_("the provider refused it.")) from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             current_app.logger.warning("Twilio unreachable for %s: %s", resource, error.__class__.__name__)
-            raise TelephonyError("the provider could not be reached.") from None
+            raise TelephonyError(N_("the provider could not be reached.")) from None
 
     def send_sms(self, to: str, body: str) -> str:
         return self._post("Messages", {"To": to, "From": self.sender, "Body": body}).get("sid", "")

@@ -2,6 +2,8 @@
 
 import phonenumbers
 
+from ...i18n.names import Message, N_
+
 GRAPH_FORMAT = "+{country code} {number}x{extension}"
 
 
@@ -12,15 +14,23 @@ class NumberError(ValueError):
 def parse(text) -> tuple[str, str | None]:
     """(E.164 number, extension or None) from Graph's "+1 5555551234x123" or any international form."""
     if not isinstance(text, str) or not text.strip() or len(text) > 64:
-        raise NumberError(f"Property 'phoneNumber' is required, in the format {GRAPH_FORMAT}.")
+        raise NumberError(
+            Message(N_("Property 'phoneNumber' is required, in the format %(format)s."), format=GRAPH_FORMAT)
+        )
     if not text.strip().startswith("+"):
-        raise NumberError(f"The phone number must start with + and the country code ({GRAPH_FORMAT}).")
+        raise NumberError(
+            Message(N_("The phone number must start with + and the country code (%(format)s)."), format=GRAPH_FORMAT)
+        )
     try:
         number = phonenumbers.parse(text.strip(), None)
     except phonenumbers.NumberParseException:
-        raise NumberError(f"'{text[:64]}' is not a phone number in the format {GRAPH_FORMAT}.") from None
+        raise NumberError(
+            Message(
+                N_("'%(text)s' is not a phone number in the format %(format)s."), text=text[:64], format=GRAPH_FORMAT
+            )
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise NumberError(f"'{text[:64]}' is not a valid phone number.")
+        raise NumberError(Message(N_("'%(text)s' is not a valid phone number."), text=text[:64]))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number.extension or None
 
 

@@ -45,7 +45,7 @@ def phones_of(user_id: str) -> dict[str, PhoneMethod]:
 
 def check_type(phone_type) -> str:
     if phone_type not in TYPES:
-        raise PhoneError("Property 'phoneType' must be 'mobile', 'alternateMobile' or 'office'.")
+        raise PhoneError(N_("Property 'phoneType' must be 'mobile', 'alternateMobile' or 'office'."))
     return phone_type
 
 
@@ -55,11 +55,11 @@ def add(user: User, phone_type: str, text: str) -> PhoneMethod:
     number, extension = parse_number(text, phone_type)
     phones = phones_of(user.id)
     if user.is_external_guest:
-        raise PhoneError("External guests cannot register a phone in this organization.")
+        raise PhoneError(N_("External guests cannot register a phone in this organization."))
     if phone_type in phones:
-        raise PhoneError(f"The user already has a {phone_type} phone; update it instead.", 409)
+        raise PhoneError(Message(N_("The user already has a %(type)s phone; update it instead."), type=phone_type), 409)
     if phone_type == "alternateMobile" and "mobile" not in phones:
-        raise PhoneError("Add a mobile phone before an alternate mobile phone.")
+        raise PhoneError(N_("Add a mobile phone before an alternate mobile phone."))
     row = PhoneMethod(
         tenant_id=user.tenant_id, user_id=user.id, phone_type=phone_type, number=number, extension=extension
     )
@@ -72,9 +72,9 @@ def parse_number(text, phone_type: str) -> tuple[str, str | None]:
     try:
         number, extension = numbers.parse(text)
     except numbers.NumberError as error:
-        raise PhoneError(str(error)) from None
+        raise PhoneError(error.args[0]) from None  # its Message: pages translate it
     if extension and phone_type != "office":
-        raise PhoneError("Only an office phone can have an extension.")
+        raise PhoneError(N_("Only an office phone can have an extension."))
     return number, extension
 
 
@@ -86,7 +86,7 @@ def change_number(row: PhoneMethod, text: str) -> None:
 def remove(row: PhoneMethod) -> None:
     """Delete a phone. The mobile phone goes only after the alternate one (Graph's rule)."""
     if row.phone_type == "mobile" and "alternateMobile" in phones_of(row.user_id):
-        raise PhoneError("Delete the alternate mobile phone before the mobile phone.")
+        raise PhoneError(N_("Delete the alternate mobile phone before the mobile phone."))
     db.session.delete(row)
     db.session.flush()
 
@@ -137,7 +137,7 @@ def send_code(user: User, purpose: str, number: str, phone_type: str, extension:
         .where(PhoneCode.user_id == user.id, PhoneCode.created_at > now - SEND_WINDOW)
     )
     if recent >= SENDS_PER_WINDOW:
-        raise PhoneError("Too many codes were requested. Wait 15 minutes, then ask for a new one.", 429)
+        raise PhoneError(N_("Too many codes were requested. Wait 15 minutes, then ask for a new one."), 429)
     code = f"{secrets.randbelow(10**6):06d}"
     db.session.execute(
         update(PhoneCode)
@@ -168,7 +168,10 @@ def send_code(user: User, purpose: str, number: str, phone_type: str, extension:
     except telephony.TelephonyError as error:
         db.session.rollback()
         raise PhoneError(
-            Message(N_("We couldn't send the text message: %(error)s Try again in a moment."), error=error), 503
+            Message(
+                N_("We couldn't send the text message: %(error)s Try again in a moment."), error=Message(error.args[0])
+            ),
+            503,
         ) from None
     db.session.commit()
 

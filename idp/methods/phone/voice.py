@@ -129,7 +129,8 @@ def place(user, phone, txn_id: str | None) -> PhoneCall:
     except telephony.TelephonyError as error:
         db.session.rollback()
         raise PhoneError(
-            Message(N_("We couldn't call your phone: %(error)s Try again in a moment."), error=error), 503
+            Message(N_("We couldn't call your phone: %(error)s Try again in a moment."), error=Message(error.args[0])),
+            503,
         ) from None
     db.session.commit()
     return call

@@ -28,10 +28,10 @@ def _wav_seconds(data: bytes) -> float:
     try:
         with wave.open(io.BytesIO(data)) as audio:
             if audio.getframerate() <= 0:
-                raise UploadError("The .wav file has no sample rate.")
+                raise UploadError(N_("The .wav file has no sample rate."))
             return audio.getnframes() / audio.getframerate()
     except (wave.Error, EOFError):
-        raise UploadError("The file is not a valid .wav recording (PCM WAVE).") from None
+        raise UploadError(N_("The file is not a valid .wav recording (PCM WAVE).")) from None
 
 
 def _mp3_seconds(data: bytes) -> float:

@@ -18,6 +18,7 @@ from ...signin.models import SigninTransaction
 from . import protocol
 from .models import AuthenticatorDevice, AuthenticatorPairing, PushRequest
 from .policy import CONFIG
+from ...i18n.names import Message, N_
 
 PAIRING_LIFETIME = timedelta(minutes=10)
 REQUEST_LIFETIME = timedelta(seconds=90)
@@ -51,9 +52,11 @@ def devices_of(user_id: str) -> list[AuthenticatorDevice]:
 def start_pairing(user: User) -> tuple[AuthenticatorPairing, str]:
     """A new pairing code for `user` (the QR code carries it); returns (pairing, code)."""
     if user.is_external_guest:
-        raise PushError("External guests cannot add an authenticator in this organization.")
+        raise PushError(N_("External guests cannot add an authenticator in this organization."))
     if len(devices_of(user.id)) >= MAX_DEVICES:
-        raise PushError(f"You can pair at most {MAX_DEVICES} authenticators. Remove one first.")
+        raise PushError(
+            Message(N_("You can pair at most %(count)s authenticators. Remove one first."), count=MAX_DEVICES)
+        )
     code = secrets.token_urlsafe(32)
     pairing = AuthenticatorPairing(
         tenant_id=user.tenant_id,
@@ -72,16 +75,16 @@ def pair(tenant_id: str, body: dict) -> AuthenticatorDevice:
     code, key, proof = body.get("code"), body.get("publicKey"), body.get("proof")
     name = body.get("deviceName") if isinstance(body.get("deviceName"), str) else "Authenticator"
     if not isinstance(code, str) or len(code) > 100:
-        raise PushError("Property 'code' is required.")
+        raise PushError(N_("Property 'code' is required."))
     pairing = db.session.scalar(
         select(AuthenticatorPairing).where(AuthenticatorPairing.code_hash == crypto.digest(code))
     )
     if pairing is None or pairing.tenant_id != tenant_id or pairing.device_id or clock.now() >= pairing.expires_at:
-        raise PushError("This pairing code is not valid any more. Scan a new QR code.", 404)
+        raise PushError(N_("This pairing code is not valid any more. Scan a new QR code."), 404)
     if protocol.load_public_key(key) is None:
-        raise PushError("Property 'publicKey' must be a P-256 public key (base64url SubjectPublicKeyInfo).")
+        raise PushError(N_("Property 'publicKey' must be a P-256 public key (base64url SubjectPublicKeyInfo)."))
     if not protocol.verify(key, proof, protocol.pairing_message(code)):
-        raise PushError("Property 'proof' is not a signature of the pairing code by that key.")
+        raise PushError(N_("Property 'proof' is not a signature of the pairing code by that key."))
     device = AuthenticatorDevice(
         tenant_id=pairing.tenant_id,
         user_id=pairing.user_id,
@@ -97,7 +100,7 @@ def pair(tenant_id: str, body: dict) -> AuthenticatorDevice:
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        raise PushError("This pairing code was already used. Scan a new QR code.", 409)
+        raise PushError(N_("This pairing code was already used. Scan a new QR code."), 409)
     db.session.commit()
     return device
 
@@ -123,7 +126,7 @@ def create_request(user: User, txn_id: str | None) -> PushRequest:
     """A notification to the user's newest device: the browser shows one two-digit number, the device three."""
     devices = devices_of(user.id)
     if not devices:
-        raise PushError("You have no authenticator paired.")
+        raise PushError(N_("You have no authenticator paired."))
     txn = db.session.get(SigninTransaction, txn_id) if txn_id else None
     client = db.session.get(Client, txn.client_id) if txn and txn.client_id else None
     number = 10 + secrets.randbelow(90)
@@ -178,7 +181,7 @@ def device_by_poll(device_id: str, timestamp, signature) -> AuthenticatorDevice:
         or abs(stamp - clock.timestamp()) > protocol.SKEW_SECONDS
         or not protocol.verify(device.public_key, signature, protocol.poll_message(device.id, stamp))
     ):
-        raise PushError("The device's signature is not valid.", 401)
+        raise PushError(N_("The device's signature is not valid."), 401)
     return device
 
 
@@ -204,17 +207,17 @@ def respond(request_id: str, body: dict, tenant_id: str | None = None) -> str:
     request = db.session.get(PushRequest, request_id) if isinstance(request_id, str) else None
     decision, number = body.get("decision"), body.get("number")
     if request is None or body.get("deviceId") != request.device_id or tenant_id not in (None, request.tenant_id):
-        raise PushError("There is no such request for this device.", 404)
+        raise PushError(N_("There is no such request for this device."), 404)
     if decision not in DECISIONS:
-        raise PushError("Property 'decision' must be 'approve', 'deny' or 'report'.")
+        raise PushError(N_("Property 'decision' must be 'approve', 'deny' or 'report'."))
     if decision == "approve" and (isinstance(number, bool) or not isinstance(number, int)):
-        raise PushError("Property 'number' is required to approve: the number shown on the sign-in screen.")
+        raise PushError(N_("Property 'number' is required to approve: the number shown on the sign-in screen."))
     device = db.session.get(AuthenticatorDevice, request.device_id)
     message = protocol.response_message(request.id, request.nonce, decision, number if decision == "approve" else None)
     if not protocol.verify(device.public_key, body.get("signature"), message):
-        raise PushError("The signature is not valid for this device.", 401)
+        raise PushError(N_("The signature is not valid for this device."), 401)
     if request.state != "pending" or clock.now() >= request.expires_at:
-        raise PushError("This request has already been answered or has expired.", 409)
+        raise PushError(N_("This request has already been answered or has expired."), 409)
     state = {"approve": "approved" if number == request.number else "wrongNumber", "deny": "denied", "report": "fraud"}[
         decision
     ]
@@ -228,7 +231,7 @@ def respond(request_id: str, body: dict, tenant_id: str | None = None) -> str:
     )
     db.session.commit()
     if claimed != 1:
-        raise PushError("This request has already been answered.", 409)
+        raise PushError(N_("This request has already been answered."), 409)
     if state == "fraud":
         flow.report_fraud(request.txn_id, request.user_id)
     return state

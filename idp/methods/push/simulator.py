@@ -20,6 +20,7 @@ from ... import clock, crypto
 from ...directory import service as directory
 from ...directory.models import new_id
 from ...extensions import db
+from ...i18n.names import Message, N_
 from . import protocol, service
 
 SEALING_CONTEXT = "simulated-authenticator"
@@ -46,7 +47,7 @@ def scan(link: str, name: str = "Simulated authenticator") -> SimulatedAuthentic
     parts = urlsplit((link or "").strip())
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     if parts.scheme != "idp-authenticator" or parts.netloc != "pair" or not {"tenant", "code"} <= set(query):
-        raise SimulatorError("That is not an authenticator pairing link (idp-authenticator://pair?...).")
+        raise SimulatorError(N_("That is not an authenticator pairing link (idp-authenticator://pair?...)."))
     key = protocol.new_key()
     body = {
         "code": query["code"],
@@ -57,7 +58,7 @@ def scan(link: str, name: str = "Simulated authenticator") -> SimulatedAuthentic
     try:
         device = service.pair(query["tenant"], body)
     except service.PushError as error:
-        raise SimulatorError(error.message) from None
+        raise SimulatorError(error.message) from None  # its Message: the page translates it
     user = db.session.get(directory.User, device.user_id)
     sealed = crypto.seal(
         key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
@@ -85,7 +86,7 @@ def requests_for(simulated: SimulatedAuthenticator) -> list[dict]:
 def answer(simulated: SimulatedAuthenticator, request_id: str, decision: str, number: int | None = None) -> str:
     pending = {r["id"]: r for r in requests_for(simulated)}
     if request_id not in pending:
-        raise SimulatorError("There is no such pending request on this device.")
+        raise SimulatorError(N_("There is no such pending request on this device."))
     chosen = number if decision == "approve" else None
     body = {
         "deviceId": simulated.device_id,
@@ -130,8 +131,8 @@ def pair_page():
     try:
         simulated = scan(request.form.get("link", ""), request.form.get("name") or "Simulated authenticator")
     except SimulatorError as error:
-        return page(error=str(error), status=400)
-    return page(notice=f"Paired for {simulated.upn}.")
+        return page(error=error.args[0], status=400)
+    return page(notice=Message(N_("Paired for %(upn)s."), upn=simulated.upn))
 
 
 @bp.post("/<simulated_id>/requests/<request_id>/<decision>")
@@ -143,7 +144,7 @@ def respond_page(simulated_id, request_id, decision):
     try:
         state = answer(simulated, request_id, decision, number)
     except SimulatorError as error:
-        return page(error=str(error), status=400)
+        return page(error=error.args[0], status=400)
     return redirect(url_for("devauthenticator.page", answered=state))
 
 
