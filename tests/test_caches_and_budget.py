@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, insert, update
 
 from idp import clock, crypto
 from idp.extensions import db
@@ -87,6 +87,51 @@ def test_a_client_changed_elsewhere_is_seen_within_the_cache_lifetime(app, seed)
     clock.advance(timedelta(seconds=CACHE_SECONDS + 1))
     assert app_only(http, seed).status_code == 401
     assert app_only(http, seed, "rotated elsewhere").status_code == 200
+
+
+def test_a_client_change_recorded_elsewhere_is_seen_within_the_revocation_poll(app, seed):
+    """Another process's change writes its row and a "client changed" entry of the revocation state (nothing
+    in this process): this one reads the client again on its next poll, long before the cache would lapse."""
+    import time
+
+    from idp.oidc.models import TokenRevocation
+
+    http = app.test_client()
+    assert app_only(http, seed).status_code == 200  # cached now
+    table, now = Client.__table__, clock.now()
+    db.session.execute(
+        update(table).where(table.c.id == seed.app_client_id).values(secret_hash=crypto.digest("rotated elsewhere"))
+    )
+    db.session.execute(
+        insert(TokenRevocation).values(
+            subject=f"client-changed:{seed.app_client_id}",
+            not_before=now,
+            recorded_at=now,
+            expires_at=now + timedelta(hours=2),
+        )
+    )
+    db.session.commit()
+    written = time.monotonic()
+    while app_only(http, seed).status_code == 200:
+        assert time.monotonic() - written < app.config["IDP_REVOCATION_SYNC_SECONDS"] + 0.5
+        time.sleep(0.05)
+    assert app_only(http, seed, "rotated elsewhere").status_code == 200
+
+
+def test_changing_or_deleting_a_client_records_it_for_the_other_processes(app, seed):
+    from idp.oidc.models import TokenRevocation
+
+    subject = f"client-changed:{seed.app_client_id}"
+    client = db.session.get(Client, seed.app_client_id)
+    client.secret_hash = crypto.digest("the new secret")
+    db.session.commit()
+    first = db.session.get(TokenRevocation, subject)
+    assert first is not None and first.not_before <= clock.now()
+    db.session.expire_all()
+    db.session.delete(db.session.get(Client, seed.app_client_id))
+    db.session.commit()
+    assert db.session.get(TokenRevocation, subject) is not None
+    assert db.session.get(TokenRevocation, f"client:{seed.app_client_id}") is not None  # its tokens die too
 
 
 def test_a_deleted_client_is_refused_at_once(app, seed):

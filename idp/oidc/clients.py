@@ -4,25 +4,37 @@ import secrets
 
 from sqlalchemy import event
 
-from .. import cache, crypto
+from .. import cache, clock, crypto
 from ..extensions import db
+from . import revocation
 from .models import Client
 
 DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "User.Read"]  # as a new Entra app registration
 GRANTS = {"authorization_code", "refresh_token", "client_credentials"}
 
 
-CACHE_SECONDS = 10  # how long another process may go on seeing a client as it was
+CACHE_SECONDS = 10  # how long a cached client is trusted, unless a change recorded in the revocation state says
+#: how far a change's record may precede the commit another process read the old row by (its flush-to-commit gap)
+CHANGE_MARGIN_SECONDS = 2
 
 
 def find_client(client_id: str | None) -> Client | None:
-    """A client by id, from a short-lived per-process cache: every token request looks its client up."""
+    """A client by id, from a short-lived per-process cache: every token request looks its client up. A change
+    made in another process (a rotated secret, a deletion) is seen within the revocation state's poll interval."""
     if not client_id or len(client_id) > 64:
         return None
-    values = cache.named("clients", ttl=CACHE_SECONDS).get(
-        client_id, lambda: cache.column_values(db.session.get(Client, client_id))
-    )
-    return cache.attached(Client, values)
+    clients = cache.named("clients", ttl=CACHE_SECONDS)
+    found = clients.get(client_id, lambda: _loaded(client_id))
+    changed = revocation.changed_at(revocation.CLIENT_CHANGED, client_id)
+    if found is not None and changed is not None and changed >= found[0] - CHANGE_MARGIN_SECONDS:
+        clients.items.pop(client_id, None)  # loaded before (or about when) it changed: read it again
+        found = clients.get(client_id, lambda: _loaded(client_id))
+    return cache.attached(Client, found[1]) if found is not None else None
+
+
+def _loaded(client_id: str) -> tuple[int, dict] | None:
+    values = cache.column_values(db.session.get(Client, client_id))
+    return (clock.timestamp(), values) if values is not None else None
 
 
 MULTI_TENANT = "AzureADMultipleOrgs"
@@ -59,14 +71,13 @@ def unconsented(client: Client, user_tenant_id: str, scopes) -> list[str]:
 
 @event.listens_for(Client, "after_update")
 @event.listens_for(Client, "after_delete")
-def _forget_clients(*_):
+def _forget_clients(mapper, connection, client):
     cache.named("clients", ttl=CACHE_SECONDS).clear()  # a change made here shows here at once
+    revocation.revoke_on(connection, revocation.CLIENT_CHANGED, [client.id])  # and in every other process
 
 
 @event.listens_for(Client, "after_delete")
 def _revoke_tokens_of_deleted_client(mapper, connection, client):
-    from . import revocation
-
     revocation.revoke_on(connection, revocation.CLIENT, [client.id])  # its access tokens die with it
 
 

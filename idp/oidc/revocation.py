@@ -22,6 +22,9 @@ from ..extensions import db
 from .models import TokenRevocation
 
 SESSION, GRANT, TOKEN, CLIENT, USER = "session", "grant", "token", "client", "user"
+#: not a revocation: "this client's registration changed" (secret, certificate, deletion), which tokens ignore and
+#: every process's client cache obeys (`changed_at`), so a rotated secret stops working everywhere within a poll
+CLIENT_CHANGED = "client-changed"
 #: writers' commits and clocks may lag the poll by this much: each poll reads back this far (merging is idempotent)
 OVERLAP = timedelta(seconds=30)
 
@@ -67,6 +70,14 @@ def is_revoked(claims: dict) -> bool:
         if entry is not None and issued <= entry[0]:
             return True
     return False
+
+
+def changed_at(kind: str, id_: str) -> int | None:
+    """When the newest entry for `kind:id_` was recorded as changed (epoch seconds), as this process has polled it."""
+    state = _state()
+    _poll(state)
+    entry = state.entries.get(f"{kind}:{id_}")
+    return entry[0] if entry is not None else None
 
 
 def _poll(state: _State) -> None:
