@@ -1,0 +1,43 @@
+"""The console's menu on a phone: a "Menu" disclosure, closed at first and opened from the keyboard; on a wide
+screen the menu is open and has no disclosure."""
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from .browser import heading
+from .test_browser_console_pages import ADMIN, _signed_in_admin
+
+pytestmark = pytest.mark.browser
+
+
+def _width(driver, width: int) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 844, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+
+
+def test_the_menu_folds_away_on_a_phone_and_opens_from_the_keyboard(live, seed, browser):
+    _signed_in_admin(browser, live)
+    try:
+        _width(browser, 390)
+        browser.get(f"{live.url}{ADMIN}/users")
+        heading(browser)
+        toggle = browser.find_element(By.ID, "console-menu-toggle")
+        nav = browser.find_element(By.CSS_SELECTOR, "nav.console-nav")
+        assert toggle.is_displayed() and nav.size["height"] < 80, nav.size
+        groups_link = nav.find_element(By.CSS_SELECTOR, "a[href$='/admin/groups']")
+        assert not groups_link.is_displayed()
+        browser.execute_script("arguments[0].focus()", toggle)
+        toggle.send_keys(Keys.ENTER)
+        assert groups_link.is_displayed() and nav.size["height"] > 80
+        _width(browser, 1280)
+        browser.get(f"{live.url}{ADMIN}/users")
+        heading(browser)
+        assert not browser.find_element(By.ID, "console-menu-toggle").is_displayed()
+        assert (
+            browser.find_element(By.CSS_SELECTOR, "nav.console-nav").find_element(By.LINK_TEXT, "Groups").is_displayed()
+        )
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
