@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import clock
+from ..audit import first_party
 from ..audit.models import AuditLog, SignInLog
 from ..directory.models import User
 from ..extensions import db
@@ -57,7 +58,9 @@ def _method_filter(rows, method: str):
 
 
 def _apps() -> dict[str, str]:
-    return dict(db.session.execute(select(Client.id, Client.name).where(Client.tenant_id == g.tenant.id)).all())
+    """Application names by id: the tenant's registrations and this server's own pages (no Client row)."""
+    registered = db.session.execute(select(Client.id, Client.name).where(Client.tenant_id == g.tenant.id))
+    return {app_id: _(name) for app_id, name in first_party.NAMES.items()} | {i: name for i, name in registered}
 
 
 def method_label(name: str) -> str:

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from .. import clock
+from ..audit import first_party
 from ..audit.models import AuditLog, SignInLog
 from ..directory.models import Group, User
 from ..extensions import db
@@ -88,9 +89,12 @@ def _sign_in_refs(rows) -> dict:
         "users": dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(users))).all())
         if users
         else {},
-        "apps": dict(db.session.execute(select(Client.id, Client.name).where(Client.id.in_(clients))).all())
-        if clients
-        else {},
+        "apps": dict(first_party.NAMES)  # the English names, as Graph's appDisplayName is
+        | (
+            dict(db.session.execute(select(Client.id, Client.name).where(Client.id.in_(clients))).all())
+            if clients
+            else {}
+        ),
     }
 
 

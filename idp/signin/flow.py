@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto, methods, urls
 from ..audit import record_signin
+from ..audit.first_party import app_id_for
 from ..directory import service as directory
 from ..directory.models import User, new_id
 from ..extensions import db
@@ -485,7 +486,7 @@ def record_failure(txn, reason: str, method: AuthMethod | None = None, user: Use
         tenant_id=txn.tenant_id,
         user=user or txn.user,
         upn=txn.login_hint,
-        client_id=txn.client_id,
+        client_id=app_id_for(txn.client_id, txn.return_to),
         methods=tried,
         result="failure",
         failure_reason=reason,
@@ -598,7 +599,7 @@ def complete(txn, persistent: bool):
     record_signin(
         tenant_id=txn.tenant_id,
         user=user,
-        client_id=txn.client_id,
+        client_id=app_id_for(txn.client_id, txn.return_to),
         methods=txn.methods_done,
         result="success",
         failure_reason=None if mfa else txn.mfa_reason,
