@@ -2,7 +2,8 @@
 export of both logs."""
 
 from idp import i18n
-from idp.audit import first_party
+from idp.audit import first_party, record_audit, record_signin
+from idp.extensions import db
 
 from .support import Agent, password_sign_in
 from .test_console_pages import admin_agent
@@ -33,3 +34,42 @@ def test_sign_ins_to_the_console_and_my_security_info_name_their_app(live, seed)
     agent.http.cookies.set(i18n.COOKIE, "ja")
     agent.go(f"{SIGN_INS}?app={first_party.MY_SECURITY_INFO}")
     assert "<td>セキュリティ情報</td>" in agent.page.text and "admin@contoso.test</td>" not in agent.page.text
+
+
+def _sign_ins(seed, count: int, methods: list[str], upn: str) -> None:
+    for _ in range(count):
+        record_signin(tenant_id=seed.tenant.id, result="success", upn=upn, methods=methods)
+    db.session.commit()
+
+
+def test_the_method_filter_and_paging_happen_before_the_page_is_cut(live, seed):
+    _sign_ins(seed, 60, ["password", "oath"], "oath@contoso.test")
+    _sign_ins(seed, 60, ["password"], "plain@contoso.test")
+    _sign_ins(seed, 3, ["password", "emailXotp"], "lookalike@contoso.test")  # `_` in a name is no wildcard
+    _sign_ins(seed, 2, ["password", "email_otp"], "email@contoso.test")
+    agent = admin_agent(live)
+    agent.go(f"{SIGN_INS}?method=oath")
+    assert agent.page.text.count("<td>oath@contoso.test</td>") == 50 and "plain@contoso.test" not in agent.text()
+    assert ">Next page</a>" in agent.page.text
+    agent.go(f"{SIGN_INS}?method=oath&page=2")
+    assert agent.page.text.count("<td>oath@contoso.test</td>") == 10 and ">Next page</a>" not in agent.page.text
+    exported = agent.http.get(f"{live.url}{SIGN_INS}?format=json&method=email_otp").json()["value"]
+    assert {r["userPrincipalName"] for r in exported} == {"email@contoso.test"} and len(exported) == 2
+    agent.go(f"{SIGN_INS}?user=plain&page=2")
+    assert agent.page.text.count("<td>plain@contoso.test</td>") == 10
+
+
+def test_the_audit_log_pages_in_sql_and_names_its_actors(live, seed):
+    for number in range(55):
+        record_audit(
+            tenant_id=seed.tenant.id, actor_id=seed.admin.id, actor_type="user", activity=f"Change {number:02d}"
+        )
+    db.session.commit()
+    agent = admin_agent(live)
+    agent.go("/contoso.test/admin/logs/audit?activity=Change")
+    assert agent.page.text.count(">Change ") == 50 and ">Next page</a>" in agent.page.text
+    assert "admin@contoso.test" in agent.text()
+    agent.go("/contoso.test/admin/logs/audit?activity=Change&page=2")
+    assert agent.page.text.count(">Change ") == 5 and ">Next page</a>" not in agent.page.text
+    exported = agent.http.get(f"{live.url}/contoso.test/admin/logs/audit?format=json&activity=Change").json()
+    assert len(exported["value"]) == 55 and {r["initiatedBy"] for r in exported["value"]} == {"admin@contoso.test"}

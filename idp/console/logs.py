@@ -4,18 +4,21 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Response, abort, g, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from .. import clock
 from ..audit import first_party
 from ..audit.models import AuditLog, SignInLog
 from ..directory.models import User
 from ..extensions import db
+from ..i18n.names import N_
 from ..methods import registry as methods
 from ..mfa import fraud, locations
 from ..oidc.models import Client
@@ -45,16 +48,24 @@ def _signin_filters() -> tuple[dict, list]:
         where.append(SignInLog.client_id == values["app"])
     if values["result"] in RESULTS:
         where.append(SignInLog.result == values["result"])
+    if values["method"]:
+        where.append(_used_method(values["method"]))
+    return values, where + _date_range(SignInLog)
+
+
+def _used_method(name: str):
+    """Methods are a JSON list of names: its text holds the name in quotes (the same on SQLite and PostgreSQL)."""
+    escaped = json.dumps(name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(SignInLog.methods, String).like(f"%{escaped}%", escape="\\")
+
+
+def _date_range(model) -> list:
+    where = []
     if (start := _day("from")) is not None:
-        where.append(SignInLog.created_at >= start)
+        where.append(model.created_at >= start)
     if (end := _day("to")) is not None:
-        where.append(SignInLog.created_at < end + timedelta(days=1))
-    return values, where
-
-
-def _method_filter(rows, method: str):
-    """Methods are a JSON list: filtered here, the same way on SQLite and PostgreSQL."""
-    return [row for row in rows if method in (row.methods or [])] if method else rows
+        where.append(model.created_at < end + timedelta(days=1))
+    return where
 
 
 def _apps() -> dict[str, str]:
@@ -72,38 +83,93 @@ def _page() -> int:
     return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
+# --- one way to list, filter, page and export a log ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogKind:
+    """A log the console lists: its rows, filters, export records and the page's own context."""
+
+    model: type
+    template: str
+    export_name: str
+    missing: str  # the 404 text for a detail id of another tenant (or none)
+    filters: Callable[[], tuple[dict, list]]
+    records: Callable[[list], list[dict]]  # rows -> exported records
+    context: Callable[[list, object], dict]  # (rows shown, selected row) -> the template's own values
+
+
+def _rows(model, where: list, export: bool) -> list:
+    """Newest first, filtered in SQL; a page (and one more row, to know there is a next page) or the export."""
+    stmt = select(model).where(*where).order_by(model.created_at.desc(), model.id.desc())
+    stmt = stmt.limit(EXPORT_LIMIT) if export else stmt.offset(PAGE_SIZE * (_page() - 1)).limit(PAGE_SIZE + 1)
+    return list(db.session.scalars(stmt))
+
+
+def _selected(kind: LogKind):
+    row_id = request.args.get("id", "")[:36]
+    if not row_id:
+        return None
+    row = db.session.get(kind.model, row_id)
+    if row is None or row.tenant_id != g.tenant.id:
+        abort(404, description=_(kind.missing))
+    return row
+
+
+def _log_page(kind: LogKind):
+    values, where = kind.filters()
+    export = request.args.get("format")
+    if export and export not in ("csv", "json"):
+        abort(400, description=_("Export as csv or json."))
+    rows = _rows(kind.model, where, bool(export))
+    if export:
+        return _export(export, kind.export_name, kind.records(rows))
+    shown, selected = rows[:PAGE_SIZE], _selected(kind)
+    return render_template(
+        kind.template,
+        rows=shown,
+        values=values,
+        more=len(rows) > PAGE_SIZE,
+        page=_page(),
+        selected=selected,
+        **kind.context(shown, selected),
+    )
+
+
+# --- sign-in logs -------------------------------------------------------------------------------------
+
+
+def _signin_records(rows: list) -> list[dict]:
+    apps = _apps()
+    return [_signin_record(row, apps) for row in rows]
+
+
+def _signin_context(rows: list, selected) -> dict:
+    apps = _apps()
+    return {
+        "apps": apps,
+        "results": RESULTS,
+        "method_names": [m.name for m in methods.all_methods()],
+        "method_label": method_label,
+        "detail": _signin_detail(selected, apps) if selected else None,
+    }
+
+
+SIGN_INS = LogKind(
+    SignInLog,
+    "console/signin_logs.html",
+    "sign-ins",
+    N_("No such sign-in in this tenant."),
+    _signin_filters,
+    _signin_records,
+    _signin_context,
+)
+
+
 @bp.get("/logs/sign-ins")
 @admin_required
 def signin_logs():
-    values, where = _signin_filters()
-    export = request.args.get("format")
-    limit = EXPORT_LIMIT if export else PAGE_SIZE * _page() + 1
-    rows = db.session.scalars(select(SignInLog).where(*where).order_by(SignInLog.created_at.desc()).limit(limit)).all()
-    rows = _method_filter(rows, values["method"])
-    apps = _apps()
-    if export in ("csv", "json"):
-        return _export(export, "sign-ins", [_signin_record(row, apps) for row in rows])
-    if export:
-        abort(400, description=_("Export as csv or json."))
-    start = PAGE_SIZE * (_page() - 1)
-    selected = None
-    if request.args.get("id"):
-        selected = db.session.get(SignInLog, request.args["id"])
-        if selected is None or selected.tenant_id != g.tenant.id:
-            abort(404, description=_("No such sign-in in this tenant."))
-    return render_template(
-        "console/signin_logs.html",
-        rows=rows[start : start + PAGE_SIZE],
-        values=values,
-        apps=apps,
-        more=len(rows) > start + PAGE_SIZE,
-        page=_page(),
-        results=RESULTS,
-        method_names=[m.name for m in methods.all_methods()],
-        method_label=method_label,
-        selected=selected,
-        detail=_signin_detail(selected, apps) if selected else None,
-    )
+    return _log_page(SIGN_INS)
 
 
 def _signin_record(row: SignInLog, apps: dict) -> dict:
@@ -142,6 +208,9 @@ def _signin_detail(row: SignInLog, apps: dict) -> dict:
     }
 
 
+# --- audit logs ---------------------------------------------------------------------------------------
+
+
 def _audit_filters() -> tuple[dict, list]:
     values = {name: request.args.get(name, "").strip()[:200] for name in ("activity", "actor", "target", "from", "to")}
     where = [AuditLog.tenant_id == g.tenant.id]
@@ -152,40 +221,38 @@ def _audit_filters() -> tuple[dict, list]:
         where.append(AuditLog.actor_id.in_(actor_ids))
     if values["target"]:
         where.append(AuditLog.target_id == values["target"])
-    if (start := _day("from")) is not None:
-        where.append(AuditLog.created_at >= start)
-    if (end := _day("to")) is not None:
-        where.append(AuditLog.created_at < end + timedelta(days=1))
-    return values, where
+    return values, where + _date_range(AuditLog)
+
+
+def _actors(rows: list) -> dict[str, str]:
+    """The user principal names of the rows' actors (only theirs: a tenant may have many users)."""
+    ids = {row.actor_id for row in rows if row.actor_id}
+    if not ids:
+        return {}
+    found = db.session.execute(select(User.id, User.upn).where(User.tenant_id == g.tenant.id, User.id.in_(ids)))
+    return {user_id: upn for user_id, upn in found}
+
+
+def _audit_records(rows: list) -> list[dict]:
+    actors = _actors(rows)
+    return [_audit_record(row, actors) for row in rows]
+
+
+AUDIT = LogKind(
+    AuditLog,
+    "console/audit_logs.html",
+    "audit",
+    N_("No such audit record in this tenant."),
+    _audit_filters,
+    _audit_records,
+    lambda rows, selected: {"actors": _actors(rows + ([selected] if selected else []))},
+)
 
 
 @bp.get("/logs/audit")
 @admin_required
 def audit_logs():
-    values, where = _audit_filters()
-    export = request.args.get("format")
-    limit = EXPORT_LIMIT if export else PAGE_SIZE * _page() + 1
-    rows = db.session.scalars(select(AuditLog).where(*where).order_by(AuditLog.created_at.desc()).limit(limit)).all()
-    actors = dict(db.session.execute(select(User.id, User.upn).where(User.tenant_id == g.tenant.id)).all())
-    if export in ("csv", "json"):
-        return _export(export, "audit", [_audit_record(row, actors) for row in rows])
-    if export:
-        abort(400, description=_("Export as csv or json."))
-    start = PAGE_SIZE * (_page() - 1)
-    selected = None
-    if request.args.get("id"):
-        selected = db.session.get(AuditLog, request.args["id"])
-        if selected is None or selected.tenant_id != g.tenant.id:
-            abort(404, description=_("No such audit record in this tenant."))
-    return render_template(
-        "console/audit_logs.html",
-        rows=rows[start : start + PAGE_SIZE],
-        values=values,
-        actors=actors,
-        more=len(rows) > start + PAGE_SIZE,
-        page=_page(),
-        selected=selected,
-    )
+    return _log_page(AUDIT)
 
 
 def _audit_record(row: AuditLog, actors: dict) -> dict:
