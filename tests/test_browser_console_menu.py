@@ -5,6 +5,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from idp import i18n
+
 from .browser import heading
 from .test_browser_console_pages import ADMIN, _signed_in_admin
 
@@ -40,4 +42,24 @@ def test_the_menu_folds_away_on_a_phone_and_opens_from_the_keyboard(live, seed, 
             browser.find_element(By.CSS_SELECTOR, "nav.console-nav").find_element(By.LINK_TEXT, "Groups").is_displayed()
         )
     finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_long_japanese_button_labels_wrap_inside_the_card_on_a_phone(live, seed, browser):
+    _signed_in_admin(browser, live)
+    browser.add_cookie({"name": i18n.COOKIE, "value": "ja"})
+    try:
+        _width(browser, 390)
+        browser.get(f"{live.url}/contoso.test/mysecurityinfo/")
+        heading(browser)
+        overflowing = browser.execute_script(
+            """const main = document.querySelector('main');
+               const edge = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight);
+               return [...main.querySelectorAll('button, a.button')]
+                 .filter((b) => b.offsetParent && b.getBoundingClientRect().right > edge + 0.5)
+                 .map((b) => b.textContent.trim());"""
+        )
+        assert not overflowing, overflowing
+    finally:
+        browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
