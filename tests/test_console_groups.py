@@ -142,3 +142,8 @@ def test_dead_ends_link_to_creating_a_group(live, seed):
     assert "There are no other groups to add this user to." in agent.text() and link in agent.page.text
     agent.go("/contoso.test/admin/policies/Fido2")
     assert "There are no groups yet." in agent.text() and link in agent.page.text
+    group = directory.create_group(seed.tenant, "Sales")
+    directory.add_member(group, seed.alice)
+    db.session.commit()
+    agent.go(f"/contoso.test/admin/users/{seed.alice.id}")  # the user's groups lead to their pages
+    assert f'<a href="/contoso.test/admin/groups/{group.id}">Sales</a>' in agent.page.text
