@@ -57,6 +57,12 @@ def per_request(name: str, key: Any, load: Callable[[], T]) -> T:
     return cast(T, memo[key])
 
 
+def remember(name: str, key: Any, value: Any) -> None:
+    """What `per_request(name, key, ...)` answers for the rest of this request, read by a query it shared."""
+    if has_request_context():
+        g.setdefault("idp_memo", {}).setdefault(name, {})[key] = value
+
+
 def cleared_on_change(name: str, *models: Any) -> None:
     """Clear the named cache of this process whenever a row of `models` is written here (other processes
     see the change when their entry expires)."""

@@ -28,10 +28,11 @@ BUDGET = {
     "introspection": 1,  # the refresh token and its session's state in one joined SELECT
     "access token check": 1,
     "jwks and discovery": 0,
-    "password sign-in": 30,
+    "password sign-in": 28,
     # issue 16 item 4: authorize -> UPN -> password -> TOTP -> stay signed in -> code -> token, the pages the
-    # redirects lead to included, for a user's first sign-in (its MFA state row is created on the way)
-    "totp sign-in": 40,
+    # redirects lead to included, for a user's first sign-in (its MFA state row is created on the way); each
+    # step's joined load of the transaction, user and roles also brings the user's live pass (40 -> 36)
+    "totp sign-in": 36,
 }
 # password sign-in: +4 for the smart lockout (issue 14, M-4/L-9): the familiar-location look-up, the counter
 # row's INSERT ... ON CONFLICT DO NOTHING, the claim and the settlement

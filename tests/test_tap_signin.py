@@ -153,6 +153,27 @@ def test_deleting_the_tap_ends_everything_at_once(live, seed):
     assert not outcome.ok and "deleted" in outcome.message and "administrator" not in outcome.message.split(".")[0]
 
 
+def test_each_step_reads_the_live_pass_with_its_transaction(live, seed):
+    """The pass comes in the step's one joined load (no query of its own), and is read afresh by every step:
+    a pass deleted between two steps of one sign-in is not offered at the next."""
+    from .test_caches_and_budget import counted
+
+    enable_tap(seed.tenant.id)
+    tap, _ = give_tap(seed.alice)
+    _, agent = start(live, seed)
+    agent.submit("/login", username="alice@contoso.test")
+    assert agent.page.url.endswith("/login/method/tap"), agent.page.url
+    with counted() as statements:
+        agent.go(agent.page.url)
+    assert agent.page.url.endswith("/login/method/tap") and 'name="tap"' in agent.page.text
+    assert any("JOIN temporary_access_pass" in statement for statement in statements), statements
+    assert not any(statement.startswith("SELECT temporary_access_pass.") for statement in statements), statements
+    tap_service.remove(db.session.get(type(tap), tap.id))
+    db.session.commit()
+    agent.go(agent.page.url.replace("/method/tap", "/method/password"))
+    assert_pass_not_offered(agent)
+
+
 @pytest.mark.parametrize(
     "shift,fragment", [(timedelta(minutes=61), "expired"), (timedelta(minutes=-1), "not valid yet")]
 )

@@ -69,6 +69,12 @@ class AuthMethod:
     usernameless: bool = False
     #: position in the method picker; the first available method is the default step
     order: int = 100
+    #: User relationships this method reads on every sign-in step: loaded with the step's transaction (one joined
+    #: query), then handed to `step_loaded`
+    user_relationships: tuple[str, ...] = ()
+
+    def step_loaded(self, user: Any) -> None:
+        """The step's user, its `user_relationships` loaded: remember what they hold for this request."""
 
     def is_available(self, ctx: MethodContext) -> bool:
         """Whether this user can use the method now: registered, and allowed by policy."""

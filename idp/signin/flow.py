@@ -214,8 +214,15 @@ def _bind(txn) -> None:
     flask_session[TXN_KEY] = {**_txn_map(), txn.tenant_id: [txn.id, secret]}
 
 
-#: every step reads the transaction, its user and the user's roles: one joined query
-_WITH_USER = [joinedload(SigninTransaction.user).joinedload(User.role_assignments)]
+def _with_user() -> list:
+    """Every step reads the transaction, its user, the user's roles and what methods read on every step (a live
+    Temporary Access Pass): one joined query."""
+    loads = [joinedload(getattr(User, name)) for method in _step_readers() for name in method.user_relationships]
+    return [joinedload(SigninTransaction.user).options(joinedload(User.role_assignments), *loads)]
+
+
+def _step_readers() -> list[AuthMethod]:
+    return [method for method in methods.all_methods() if method.user_relationships]
 
 
 def _bound(tenant) -> SigninTransaction | None:
@@ -223,11 +230,14 @@ def _bound(tenant) -> SigninTransaction | None:
     entry = _txn_map().get(tenant.id)
     if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)):
         return None
-    txn = db.session.get(SigninTransaction, entry[0], options=_WITH_USER)
+    txn = db.session.get(SigninTransaction, entry[0], options=_with_user())
     if txn is None or txn.tenant_id != tenant.id:
         return None
     if not (txn.binding_hash and hmac.compare_digest(txn.binding_hash, crypto.digest(entry[1]))):
         return None
+    if txn.user is not None:
+        for method in _step_readers():
+            method.step_loaded(txn.user)
     return txn
 
 

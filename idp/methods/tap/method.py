@@ -13,6 +13,15 @@ class TemporaryAccessPassMethod(AuthMethod):
     multi_factor = True
     template = "signin/tap.html"
     order = 3  # a holder is asked for the pass first, as in Entra: it was issued because it is needed
+    user_relationships = ("live_temporary_access_pass",)
+
+    def step_loaded(self, user) -> None:
+        """Each step asks for the live pass: it came with the step's transaction (no query of its own)."""
+        if "live_temporary_access_pass" not in user.__dict__:
+            return
+        tap = user.__dict__["live_temporary_access_pass"]
+        if tap is None or tap.deleted_at is None:  # loaded earlier in a request that has deleted it since: ask
+            service.remember_live_pass(user.id, tap)
 
     def is_available(self, ctx: MethodContext) -> bool:
         """Offered only while the user's pass can sign in (the rule Graph's isUsable reports)."""

@@ -1,10 +1,10 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from ... import clock
-from ...directory.models import new_id
+from ...directory.models import User, new_id
 from ...extensions import db
 
 
@@ -30,3 +30,12 @@ class TemporaryAccessPass(db.Model):
             return self.start_at + timedelta(minutes=self.lifetime_minutes)
         except OverflowError:  # a row stored before startDateTime was bounded (year 9999)
             return datetime.max
+
+
+#: the user's pass that has not been deleted (at most one), for the sign-in steps' joined load
+User.live_temporary_access_pass = relationship(
+    TemporaryAccessPass,
+    primaryjoin=lambda: (User.id == foreign(TemporaryAccessPass.user_id)) & TemporaryAccessPass.deleted_at.is_(None),
+    uselist=False,
+    viewonly=True,
+)

@@ -65,6 +65,11 @@ def live_pass(user_id: str) -> TemporaryAccessPass | None:
     )
 
 
+def remember_live_pass(user_id: str, tap: TemporaryAccessPass | None) -> None:
+    """`live_pass` as a query of this request read it (a change to a pass forgets it, as for `live_pass`)."""
+    cache.remember("live-pass", user_id, tap)
+
+
 cache.cleared_on_change("live-pass", TemporaryAccessPass)
 
 
