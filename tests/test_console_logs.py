@@ -73,3 +73,27 @@ def test_the_audit_log_pages_in_sql_and_names_its_actors(live, seed):
     assert agent.page.text.count(">Change ") == 5 and ">Next page</a>" not in agent.page.text
     exported = agent.http.get(f"{live.url}/contoso.test/admin/logs/audit?format=json&activity=Change").json()
     assert len(exported["value"]) == 55 and {r["initiatedBy"] for r in exported["value"]} == {"admin@contoso.test"}
+
+
+def test_failure_reasons_are_stored_in_english_and_shown_in_the_readers_language(live, seed):
+    user = Agent(live.url)
+    user.go("/contoso.test/mysecurityinfo/")
+    user.submit("/login", username="alice@contoso.test")
+    user.submit("/login/method/password", password="not her password")
+    record_signin(tenant_id=seed.tenant.id, result="failure", upn="bob@contoso.test", failure_reason="unknown user")
+    record_signin(
+        tenant_id=seed.tenant.id,
+        result="failure",
+        upn="carol@contoso.test",
+        failure_reason="invalid SMS code: That code is not correct. Check the latest text message we sent and try again.",
+    )
+    db.session.commit()
+    agent = admin_agent(live, lang="ja")
+    dashboard = agent.text()
+    assert "パスワードが正しくありません" in dashboard and "不明なユーザー" in dashboard
+    assert "SMS のコードが正しくありません: " in dashboard
+    assert "invalid password" not in dashboard and "unknown user" not in dashboard and "invalid SMS" not in dashboard
+    exported = agent.http.get(f"{live.url}{SIGN_INS}?format=json&user=alice").json()["value"]
+    assert [(r["result"], r["reason"]) for r in exported] == [("failure", "invalid password")]
+    agent.go(f"{SIGN_INS}?user=alice&id={exported[0]['id']}")
+    assert "未完了: パスワードが正しくありません" in agent.text() and "invalid password" not in agent.text()

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import String, cast, func, select
 
 from .. import clock
-from ..audit import first_party
+from ..audit import first_party, reasons
 from ..audit.models import AuditLog, SignInLog
 from ..directory.models import User
 from ..extensions import db
@@ -193,16 +193,16 @@ def _signin_detail(row: SignInLog, apps: dict) -> dict:
         decision = (
             _("Multifactor authentication satisfied")
             if len(row.methods or []) > 1
-            else _("Single-factor sign-in: %(reason)s", reason=row.failure_reason)
+            else _("Single-factor sign-in: %(reason)s", reason=reasons.shown(row.failure_reason))
             if row.failure_reason
             else _("Single-factor sign-in")
         )
     else:
-        decision = _("Not completed: %(reason)s", reason=row.failure_reason or _("no reason recorded"))
+        decision = _("Not completed: %(reason)s", reason=reasons.shown(row.failure_reason) or _("no reason recorded"))
     return {
         "steps": [method_label(name) for name in row.methods or []],
         "decision": decision,
-        "location": locations.trusted_because(row.tenant_id, row.ip) if row.ip else None,
+        "location": reasons.shown(locations.trusted_because(row.tenant_id, row.ip)) if row.ip else None,
         "app": apps.get(row.client_id) or row.client_id,
         "fraud": row.failure_reason == fraud.DENIED,
     }
@@ -323,7 +323,7 @@ def dashboard_data(tenant_id: str) -> dict:
                 per_hour[hour][result] += 1
         used.update(used_methods or [])
         if result == "failure":
-            failures[reason or _("no reason recorded")] += 1
+            failures[reasons.shown(reason) or _("no reason recorded")] += 1
     members = (
         db.session.scalar(
             select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.user_type == "Member")

@@ -7,6 +7,7 @@ from ..methods.base import AuthMethod, MethodContext, Verification
 from ..methods.email_otp import service as email_otp
 from ..signin import sessions
 from flask_babel import gettext
+from ..i18n.names import N_
 
 
 class HomeAccountMethod(AuthMethod):
@@ -39,7 +40,9 @@ class HomeAccountMethod(AuthMethod):
         if session is None or session.user_id != home.id:
             where = home.tenant.display_name if home else gettext("your organization")
             return Verification(
-                False, gettext("Sign in to %(organization)s first.", organization=where), "home account not signed in"
+                False,
+                gettext("Sign in to %(organization)s first.", organization=where),
+                N_("home account not signed in"),
             )
         email_otp.redeem(ctx.user, "home_account")
         mfa = "mfa" in session.amr

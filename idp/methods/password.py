@@ -26,10 +26,10 @@ class PasswordMethod(AuthMethod):
         password = form.get("password", "")
         user = ctx.user
         if not password or len(password) > 1024:
-            return Verification(False, N_("Enter your password."), "empty or oversized password")
+            return Verification(False, N_("Enter your password."), N_("empty or oversized password"))
         ok = passwords.verify_password(user.password_hash if user else None, password)
         if not ok:
-            return Verification(False, N_("Your account or password is incorrect."), "invalid password")
+            return Verification(False, N_("Your account or password is incorrect."), N_("invalid password"))
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
             db.session.flush()

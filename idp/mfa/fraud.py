@@ -12,8 +12,9 @@ from ..audit.log import client_ip
 from ..directory import service as directory
 from ..extensions import db
 from . import blocks, risk, settings
+from ..i18n.names import N_
 
-DENIED = "MFA denied; fraud code entered"
+DENIED = N_("MFA denied; fraud code entered")
 BLOCKED_ACTIVITY = "Fraud reported - user is blocked for MFA"
 NO_ACTION_ACTIVITY = "Fraud reported - no action taken"
 

@@ -13,6 +13,12 @@ from ..inputs import RangeError, public_ip_range
 from ..signin.flow import MfaDecision
 from . import settings
 from .models import NamedLocation
+from ..audit import reasons
+from ..i18n.names import N_
+
+SKIPPED = reasons.template(N_("MFA skipped: %(detail)s"))
+FROM_TRUSTED_RANGE = reasons.template(N_("the sign-in came from the trusted IP range %(cidr)s"))
+FROM_NAMED_LOCATION = reasons.template(N_("the sign-in came from the trusted named location '%(name)s'"))
 
 
 class LocationError(ValueError):
@@ -90,10 +96,10 @@ def trusted_because(tenant_id: str, address: str | None) -> str | None:
     if config["skipMfaForTrustedIps"]:
         for cidr in config["ranges"]:
             if ip in ipaddress.ip_network(cidr):
-                return f"the sign-in came from the trusted IP range {cidr}"
+                return FROM_TRUSTED_RANGE % {"cidr": cidr}
     for name, ranges in _trusted_locations(tenant_id):
         if any(ip.version == ipaddress.ip_network(c).version and ip in ipaddress.ip_network(c) for c in ranges):
-            return f"the sign-in came from the trusted named location '{name}'"
+            return FROM_NAMED_LOCATION % {"name": name}
     return None
 
 
@@ -110,4 +116,4 @@ cache.cleared_on_change("trusted-locations", NamedLocation)
 
 def trusted_location(txn) -> MfaDecision | None:
     reason = trusted_because(txn.tenant_id, client_ip())
-    return MfaDecision(False, f"MFA skipped: {reason}") if reason else None
+    return MfaDecision(False, SKIPPED % {"detail": reason}) if reason else None

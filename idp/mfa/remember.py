@@ -16,6 +16,7 @@ from ..signin.flow import MfaDecision
 from . import settings
 from .models import MfaUserState
 from .state import ensure
+from ..i18n.names import N_
 
 COOKIE_PREFIX = "idp_mfa_"
 
@@ -67,7 +68,7 @@ def remembered_device(txn) -> MfaDecision | None:
     if user is None or not _remembered(user):
         return None
     txn.mfa_remembered = True
-    return MfaDecision(False, "MFA was remembered on this device")
+    return MfaDecision(False, N_("MFA was remembered on this device"))
 
 
 def revoke(user) -> None:

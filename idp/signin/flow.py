@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto, methods, urls
 from ..audit import record_signin
+from ..audit import reasons
 from ..audit.first_party import app_id_for
 from ..directory import service as directory
 from ..directory.models import User, new_id
@@ -26,6 +27,10 @@ from ..policy import strengths
 from . import lockout, sessions
 from .models import SigninTransaction, Step
 from ..i18n.names import N_
+
+SATISFIES_ON_ITS_OWN = reasons.template(N_("%(method)s satisfies MFA on its own"))
+STRENGTH_MET = reasons.template(N_("the authentication strength '%(strength)s' is met"))
+STRENGTH_REQUIRED = reasons.template(N_("the app requires the authentication strength '%(strength)s'"))
 
 TXN_KEY = "signin_txn"
 KEPT_ON_RESTART = (SigninTransaction.tenantless.key, SigninTransaction.strength_id.key)  # outlive a new username
@@ -84,8 +89,8 @@ def registered_second_factor(txn) -> MfaDecision:
     that method off since (the MFA step then says no method is left, as Entra does). A strong credential
     such as a TAP may satisfy MFA, but holding one does not make MFA required."""
     if any(method.second_factor for method in choices(txn, stage="mfa")) or registered_second_factors(txn):
-        return MfaDecision(True, "the user has registered an MFA method")
-    return MfaDecision(False, "the user has no MFA method registered")
+        return MfaDecision(True, N_("the user has registered an MFA method"))
+    return MfaDecision(False, N_("the user has no MFA method registered"))
 
 
 def registered_second_factors(txn) -> list[AuthMethod]:
@@ -131,8 +136,8 @@ def authentication_strength(txn) -> MfaDecision | None:
     if strength is None:
         return None
     if strength_met(txn):
-        return MfaDecision(False, f"the authentication strength '{strength.display_name}' is met")
-    return MfaDecision(True, f"the app requires the authentication strength '{strength.display_name}'")
+        return MfaDecision(False, STRENGTH_MET % {"strength": strength.display_name})
+    return MfaDecision(True, STRENGTH_REQUIRED % {"strength": strength.display_name})
 
 
 def decide_mfa(txn) -> MfaDecision:
@@ -140,7 +145,7 @@ def decide_mfa(txn) -> MfaDecision:
         decision = rule(txn)
         if decision is not None:
             return decision
-    return MfaDecision(False, "no rule required MFA")
+    return MfaDecision(False, N_("no rule required MFA"))
 
 
 def can_report_fraud(user) -> bool:
@@ -360,7 +365,7 @@ def submit(txn, method: AuthMethod, form) -> Verification:
     (success, denial or release), even when verification raises."""
     problem = method.malformed(form)
     if problem:
-        return Verification(False, problem, "malformed request", malformed=True)
+        return Verification(False, problem, N_("malformed request"), malformed=True)
     attempt = {"claimed": False}
     try:
         # the transaction's row is written once, at the step's commit: the look-ups the step makes meanwhile
@@ -401,7 +406,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
     if lockout.counts(method, txn):
         slot = lockout.claim(txn)
         if slot is None:
-            record_failure(txn, "account locked: too many failed attempts", method)
+            record_failure(txn, N_("account locked: too many failed attempts"), method)
             db.session.commit()
             return Verification(False, lockout.LOCKED, "smart lockout", locked=True)
     try:
@@ -439,7 +444,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
         return result
     if user is None or not user.account_enabled:
         message = ACCOUNT_DISABLED if user else N_("Your account or password is incorrect.")
-        record_failure(txn, "The user account is disabled." if user else "unknown user", method)
+        record_failure(txn, N_("The user account is disabled.") if user else N_("unknown user"), method)
         if attempt["claimed"]:
             attempt["claimed"] = False
             for hook in mfa_abandon_hooks:
@@ -460,7 +465,7 @@ def _submit(txn, method: AuthMethod, form, attempt: dict) -> Verification:
                 db.session.commit()
                 return Verification(False, message)
         if method.multi_factor and required_strength(txn) is None:
-            txn.state, txn.mfa_reason = Step.KMSI, f"{method.label} satisfies MFA on its own"
+            txn.state, txn.mfa_reason = Step.KMSI, SATISFIES_ON_ITS_OWN % {"method": method.label}
         else:
             decision = decide_mfa(txn)
             txn.state, txn.mfa_reason = (Step.MFA if decision.required else Step.KMSI), decision.reason

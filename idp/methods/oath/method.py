@@ -39,7 +39,7 @@ class OathMethodStep(AuthMethod):
             return Verification(
                 False,
                 N_("That code is not correct, or it was already used. Enter the current code."),
-                "invalid OATH code",
+                N_("invalid OATH code"),
                 mfa_denial=True,
             )
         return Verification(True, factor=f"{used.kind}Oath")

@@ -89,6 +89,9 @@ class PasskeyMethod(AuthMethod):
         except ValueError as error:  # PasskeyError, or JSON that does not parse
             message = getattr(error, "message", N_("Sign-in with your passkey did not complete. Try again."))
             return Verification(
-                False, message, getattr(error, "reason", "malformed passkey response"), mfa_denial=ctx.user is not None
+                False,
+                message,
+                getattr(error, "reason", N_("malformed passkey response")),
+                mfa_denial=ctx.user is not None,
             )
         return Verification(True, factor="fido2", aaguid=passkey.aaguid, identified_user_id=passkey.user_id)

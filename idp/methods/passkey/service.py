@@ -16,6 +16,11 @@ from ...signin import sessions
 from . import ceremonies, mds
 from .models import Passkey, PasskeyChallenge
 from .policy import CONFIG, MICROSOFT_AUTHENTICATOR, key_allowed
+from ...audit import reasons
+from ...i18n.names import N_
+
+REFUSED_BY_POLICY = reasons.template(N_("passkey refused by policy (%(aaguid)s)"))
+ASSERTION_FAILED = reasons.template(N_("assertion: %(error)s"))
 
 log = logging.getLogger(__name__)
 METHOD_NAME = "passkey"
@@ -222,22 +227,24 @@ def sign_in_refusal(passkey: Passkey) -> str | None:
 def authenticate(tenant_id: str, user, credential, challenge: str | None) -> Passkey:
     """Verify an assertion. `user` is None for a username-less sign-in: the credential names its user."""
     if not challenge or not isinstance(credential, dict) or not isinstance(credential.get("id"), str):
-        raise PasskeyError("Sign-in with your passkey did not complete. Try again.", "no passkey assertion")
+        raise PasskeyError("Sign-in with your passkey did not complete. Try again.", N_("no passkey assertion"))
     passkey = db.session.scalar(
         select(Passkey).where(Passkey.credential_id == credential["id"][:1400], Passkey.tenant_id == tenant_id)
     )
     if passkey is None or (user is not None and passkey.user_id != user.id):
-        raise PasskeyError("That passkey is not registered for this account.", "unknown passkey credential")
+        raise PasskeyError("That passkey is not registered for this account.", N_("unknown passkey credential"))
     handle = (credential.get("response") or {}).get("userHandle")
     if handle and ceremonies.user_id_from_handle(handle) != passkey.user_id:
-        raise PasskeyError("That passkey is not registered for this account.", "user handle mismatch")
+        raise PasskeyError("That passkey is not registered for this account.", N_("user handle mismatch"))
     refusal = sign_in_refusal(passkey)
     if refusal:
-        raise PasskeyError(refusal, f"passkey refused by policy ({passkey.aaguid})")
+        raise PasskeyError(refusal, REFUSED_BY_POLICY % {"aaguid": passkey.aaguid})
     try:
         verified = ceremonies.verify_authentication(credential, challenge, passkey.public_key)
     except ceremonies.CeremonyError as error:
-        raise PasskeyError("Sign-in with your passkey did not verify. Try again.", f"assertion: {error}") from None
+        raise PasskeyError(
+            "Sign-in with your passkey did not verify. Try again.", ASSERTION_FAILED % {"error": error}
+        ) from None
     if verified.new_sign_count and verified.new_sign_count <= passkey.sign_count:
         log.warning(
             "passkey %s sign counter went from %s to %s: possible cloned authenticator",

@@ -5,6 +5,14 @@ from ...methods.base import AuthMethod, MethodContext, Verification
 from . import numbers, service, voice
 from ...i18n.names import N_
 from flask_babel import gettext
+from ...audit import reasons
+
+SMS_CODE_REFUSED = reasons.template(N_("invalid SMS code: %(detail)s"))
+VOICE_OUTCOMES = {  # the sign-in log's reasons
+    "no-answer": N_("voice call: no-answer"),
+    "hung-up": N_("voice call: hung-up"),
+    "failed": N_("voice call: failed"),
+}
 
 
 class SmsStep(AuthMethod):
@@ -58,7 +66,7 @@ class SmsStep(AuthMethod):
         code = (form.get("otc") or "").strip().replace(" ", "")
         result = service.verify_code(ctx.user, "signin", code)
         if isinstance(result, str):
-            return Verification(False, result, f"invalid SMS code: {result}", mfa_denial=True)
+            return Verification(False, result, SMS_CODE_REFUSED % {"detail": result}, mfa_denial=True)
         service.touch(ctx.user, result.phone_type)
         return Verification(True, factor="sms")
 
@@ -116,7 +124,7 @@ class VoiceStep(AuthMethod):
             return Verification(
                 False,
                 N_("We haven't received your verification yet. Answer the call and press #."),
-                "voice call not answered yet",
+                N_("voice call not answered yet"),
             )
         messages = {  # whole sentences: the page translates them
             "no-answer": N_("We called your phone but didn't get an answer. Call again or choose another method."),
@@ -126,6 +134,6 @@ class VoiceStep(AuthMethod):
         return Verification(
             False,
             messages.get(outcome, messages["failed"]),
-            f"voice call: {outcome}",
+            VOICE_OUTCOMES.get(outcome) or f"voice call: {outcome}",
             mfa_denial=outcome in ("hung-up", "failed"),
         )

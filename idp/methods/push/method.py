@@ -43,15 +43,15 @@ class PushStep(AuthMethod):
             return Verification(
                 False,
                 N_("We haven't received your approval yet. Open the app and enter the number shown."),
-                "app notification not answered yet",
+                N_("app notification not answered yet"),
             )
         messages = {
-            "denied": (N_("You denied the request in the app."), "MFA denied; user declined the authentication"),
+            "denied": (N_("You denied the request in the app."), N_("MFA denied; user declined the authentication")),
             "wrongNumber": (
                 N_("The number you chose didn't match the number shown."),
-                "MFA denied; wrong number chosen in the app",
+                N_("MFA denied; wrong number chosen in the app"),
             ),
-            "expired": (N_("The request timed out."), "app notification timed out"),
+            "expired": (N_("The request timed out."), N_("app notification timed out")),
         }
         error, reason = messages.get(outcome, messages["expired"])
         return Verification(
