@@ -290,8 +290,15 @@ def identify(txn, upn: str) -> str | None:
     keep = {k: v for k, v in txn.data.items() if k in KEPT_ON_RESTART}
     txn.login_hint, txn.user_id = upn, user.id if user else None
     txn.state, txn.methods_done, txn.amr, txn.data = Step.FIRST, [], [], keep
+    if user is not None:  # what the next step reads of the user, in this transaction rather than a new one
+        for method in _step_readers():
+            for name in method.user_relationships:
+                getattr(user, name)
     db.session.commit()
     set_committed_value(txn, "user", user)  # the user just found: no reload of the transaction
+    if user is not None:
+        for method in _step_readers():
+            method.step_loaded(user)
     return None
 
 
