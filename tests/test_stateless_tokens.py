@@ -13,7 +13,7 @@ from idp.directory.models import User
 from idp.extensions import db
 from idp.oidc.models import Client, Token, TokenRevocation
 
-from .test_caches_and_budget import app_only, counted
+from .test_caches_and_budget import app_only, counted, no_poll_due
 from .test_oidc_flow import Rp, introspect, signed_in
 
 
@@ -26,6 +26,7 @@ def bearer(token):
 
 
 def test_client_credentials_write_nothing_and_the_token_works(app, seed):
+    no_poll_due(app)
     http = app.test_client()
     app_only(http, seed)  # the client is cached now
     before = db.session.scalar(select(func.count()).select_from(Token))
