@@ -641,7 +641,7 @@ def test_console_refuses_a_group_that_does_not_exist_and_shows_only_its_own_mess
         includeTarget="no-such-group",
         voiceReportingCode="0",
     )
-    assert "does not exist" in agent.text() and "Saved." not in agent.text()
+    assert "That group no longer exists" in agent.text() and "Saved." not in agent.text()
     db.session.expire_all()
     assert settings.get(seed.tenant.id, "reportSuspiciousActivity")["state"] == "default"
     agent.go("/contoso.test/admin/mfa/block")

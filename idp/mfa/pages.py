@@ -116,7 +116,20 @@ def mfa_section(section):
     return _section_page(section)
 
 
-def _section_page(section, values=None, error=None, status=200):
+def _in_page_words(error: settings.SettingsError) -> str:
+    """The page's own words for a refused field (the service's message names Graph's properties)."""
+    if error.limits:
+        return _("Enter a whole number from %(low)d to %(high)d.", low=error.limits[0], high=error.limits[1])
+    words = {
+        "fraudCode": _("Enter 1 to 8 digits (0-9)."),
+        "recipients": _("Enter at most 50 email addresses, one per line."),
+        "callerIdNumber": _("Enter a US phone number, such as +1 425 555 0100, or leave the field empty."),
+        "includeTarget": _("That group no longer exists. Choose another group."),
+    }
+    return words.get(error.field or "", str(error))
+
+
+def _section_page(section, values=None, error: settings.SettingsError | None = None, status=200):
     tenant_id = g.tenant.id
     if section not in settings.SECTIONS and section not in PAGES:
         abort(404, description=_("No such MFA settings page."))
@@ -124,7 +137,7 @@ def _section_page(section, values=None, error=None, status=200):
         "section": section,
         "spec": settings.SECTIONS.get(section),
         "may_edit": _may_edit(),
-        "error": error,
+        "error": _in_page_words(error) if error else None,
         "now": clock.now(),
         "user_of": lambda user_id: db.session.get(User, user_id),
     }
@@ -132,7 +145,7 @@ def _section_page(section, values=None, error=None, status=200):
         context["values"] = values or settings.get(tenant_id, section)
         context["groups"] = db.session.scalars(select(Group).where(Group.tenant_id == tenant_id)).all()
         context["field_errors"] = {
-            name: error for name in settings.SECTIONS[section].defaults if error and f"'{name}'" in error
+            name: context["error"] for name in settings.SECTIONS[section].defaults if error and name == error.field
         }
     elif section == "block":
         context["blocked"] = blocks.listing(tenant_id)
@@ -157,7 +170,7 @@ def save_mfa_section(section):
     except settings.SettingsError as error:
         db.session.rollback()
         entered = {**settings.get(g.tenant.id, section), **changes}
-        return _section_page(section, values=entered, error=str(error), status=400)  # what was typed stays
+        return _section_page(section, values=entered, error=error, status=400)  # what was typed stays
     record_admin_change(
         f"Update MFA settings: {settings.SECTIONS[section].title}", "mfaSettings", section, before=before, after=after
     )

@@ -24,12 +24,17 @@ VERIFICATION_METHODS = ("verificationCode", "appNotification", "call", "textMess
 
 
 class SettingsError(ValueError):
-    """A refused change; the message names the offending property."""
+    """A refused change; the message names the offending property (Graph's words). `field` and `limits` let a
+    page say the same in its own words."""
+
+    def __init__(self, message: str, field: str | None = None, limits: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.field, self.limits = field, limits
 
 
 def _whole(value, name, low, high):
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise SettingsError(f"Property '{name}' must be a whole number from {low} to {high}.")
+        raise SettingsError(f"Property '{name}' must be a whole number from {low} to {high}.", name, (low, high))
 
 
 def _flag(value, name):
@@ -48,7 +53,7 @@ def _fraud(v):
     _flag(v["allowUsersToSubmitFraudAlerts"], "allowUsersToSubmitFraudAlerts")
     _flag(v["blockUserWhenFraudReported"], "blockUserWhenFraudReported")
     if not isinstance(v["fraudCode"], str) or not re.fullmatch(r"[0-9]{1,8}", v["fraudCode"]):
-        raise SettingsError("Property 'fraudCode' must be 1 to 8 digits.")
+        raise SettingsError("Property 'fraudCode' must be 1 to 8 digits.", "fraudCode")
 
 
 def _notifications(v):
@@ -58,7 +63,7 @@ def _notifications(v):
         or len(recipients) > 50
         or not all(isinstance(r, str) and EMAIL.fullmatch(r) for r in recipients)
     ):
-        raise SettingsError("Property 'recipients' must be a list of at most 50 email addresses.")
+        raise SettingsError("Property 'recipients' must be a list of at most 50 email addresses.", "recipients")
     v["recipients"] = list(dict.fromkeys(r.lower() for r in recipients))
 
 
@@ -94,7 +99,7 @@ def _phone_calls(v):
     """The caller ID shown on MFA calls: a US number, as on Entra's settings page (or empty: the provider's)."""
     number = v["callerIdNumber"]
     if not isinstance(number, str) or len(number) > 32:
-        raise SettingsError("Property 'callerIdNumber' must be a US phone number.")
+        raise SettingsError("Property 'callerIdNumber' must be a US phone number.", "callerIdNumber")
     if not number.strip():
         v["callerIdNumber"] = ""
         return
@@ -107,7 +112,7 @@ def _phone_calls(v):
         or not phonenumbers.is_valid_number(parsed)
         or phonenumbers.region_code_for_number(parsed) != "US"
     ):
-        raise SettingsError("Property 'callerIdNumber': only US phone numbers can be the caller ID.")
+        raise SettingsError("Property 'callerIdNumber': only US phone numbers can be the caller ID.", "callerIdNumber")
     v["callerIdNumber"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -131,7 +136,9 @@ def _suspicious_activity(v):
 def _suspicious_activity_group(v, tenant_id):
     target = v["includeTarget"]["id"]
     if target != "all_users" and directory.find_group(directory.find_tenant(tenant_id), target) is None:
-        raise SettingsError(f"Property 'includeTarget': group '{target[:64]}' does not exist in this tenant.")
+        raise SettingsError(
+            f"Property 'includeTarget': group '{target[:64]}' does not exist in this tenant.", "includeTarget"
+        )
 
 
 def _remember(v):

@@ -78,6 +78,8 @@ def add_phone():
     try:
         if phone_type not in types:
             raise service.PhoneError(_("Choose which phone this is."))
+        if not text.strip():  # the service's message names Graph's phoneNumber property
+            raise service.PhoneError(_("Enter your phone number, starting with + and the country code."))
         number, extension = service.parse_number(text, phone_type)
         if phone_type == "mobile" and service.sms_allowed(user):
             service.send_code(user, "register", number, phone_type, extension)

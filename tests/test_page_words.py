@@ -1,0 +1,43 @@
+"""Pages say what is wrong with a field in their own words, in the reader's language; the service's messages name
+Graph's properties (the Graph API keeps them)."""
+
+import pytest
+
+from idp import i18n
+from idp.mfa import settings
+
+from .support import Agent, enable_method, password_sign_in
+from .test_console_pages import admin_agent
+
+
+@pytest.mark.parametrize(
+    "section, field, value, expected",
+    [
+        ("accountLockout", "mfaDenialsBeforeLockout", "many", "1 ～ 99 の整数を入力してください。"),
+        ("fraudAlert", "fraudCode", "12ab", "1 ～ 8 桁の数字 (0-9) を入力してください。"),
+        ("phoneCallSettings", "callerIdNumber", "+81 3 1234 5678", "米国の電話番号"),
+    ],
+)
+def test_mfa_settings_errors_on_a_japanese_page_name_no_property(live, seed, section, field, value, expected):
+    agent = admin_agent(live, lang="ja", path=f"/contoso.test/admin/mfa/{section}")
+    entered = {**settings.get(seed.tenant.id, section), field: value}
+    form = {name: ("on" if v is True else v) for name, v in entered.items() if v is not False}
+    agent.submit(f"/admin/mfa/settings/{section}", **form)
+    text = agent.text()
+    assert agent.page.status_code == 400 and expected in text
+    assert field not in text and "Property" not in text and "must be" not in text
+    with pytest.raises(settings.SettingsError, match=f"Property '{field}'"):  # Graph's own words are unchanged
+        settings.update(seed.tenant.id, section, {field: value})
+
+
+def test_an_empty_phone_number_in_japanese_is_asked_for_in_plain_words(live, seed):
+    enable_method(seed.tenant.id, "Sms")
+    agent = Agent(live.url)
+    agent.http.cookies.set(i18n.COOKIE, "ja")
+    agent.go("/contoso.test/mysecurityinfo/")
+    password_sign_in(agent, "alice@contoso.test")
+    agent.go("/contoso.test/mysecurityinfo/phone")
+    agent.submit("/mysecurityinfo/phone", phone_type="mobile", number="  ")
+    text = agent.text()
+    assert agent.page.status_code == 400 and "電話番号を + と国番号から入力してください。" in text
+    assert "phoneNumber" not in text and "プロパティ" not in text
