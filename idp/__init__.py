@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, render_template, request
+from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -203,14 +203,22 @@ def _security_headers(app: Flask) -> None:
 
 
 def _error_pages(app: Flask) -> None:
+    """Every failure answered in the caller's dialect: Graph's {"error": ...} on the admin API, OAuth's on the
+    token endpoint, a page with a way forward everywhere else."""
+    _http_errors(app)
+    _refusals(app)
+    _database_errors(app)
+
+
+def _http_errors(app: Flask) -> None:
+    from .graph.api import error_response as graph_error, is_graph_path
+
     @app.errorhandler(SecurityError)
     def untrusted_host(error):
         """A Host header outside TRUSTED_HOSTS (config.trusted_hosts): no page of ours is built for it."""
         return app.response_class(
             _("This server does not answer to that host name.") + "\n", 400, mimetype="text/plain"
         )
-
-    from .graph.api import error_response as graph_error, is_graph_path
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -226,7 +234,43 @@ def _error_pages(app: Flask) -> None:
             return {"error": {"code": error.name.replace(" ", ""), "message": error.description}}, error.code
         return render_template("error.html", title=error.name, message=error.description, code=error.code), error.code
 
+
+def _refusals(app: Flask) -> None:
+    from .errors import ServiceError
+    from .graph.api import error_response as graph_error, is_graph_path
+    from .ui import refusal_page
+
+    @app.errorhandler(ServiceError)
+    def refused(error: ServiceError):
+        """A refusal no view caught: Graph's shape on the admin API (its blueprint answers first), else a page."""
+        if is_graph_path():
+            db.session.rollback()
+            return graph_error(error.status, error.code, error.message, error.graph_details())
+        return refusal_page(error)
+
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _unexpected(error: Exception):
+    """A bug or an unplanned failure: logged with its trace, the change rolled back, a 500 without details."""
+    from .graph.api import error_response as graph_error, is_graph_path
+
+    current_app.logger.exception("unhandled error")
+    db.session.rollback()
+    if is_graph_path():
+        return graph_error(500, None, "The server could not complete this request. Try again.")
+    return render_template(
+        "error.html",
+        title=_("Something went wrong"),
+        message=_("The server could not complete this request. Try again."),
+        code=500,
+    ), 500
+
+
+def _database_errors(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from .graph.api import error_response as graph_error, is_graph_path
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
@@ -237,39 +281,26 @@ def _error_pages(app: Flask) -> None:
             and not isinstance(error, OperationalError)
             and not error.connection_invalidated
         ):
-            return unexpected(error)
+            return _unexpected(error)
         app.logger.warning("database unavailable: %s", error.__class__.__name__)
         try:
             db.session.rollback()
         except DBAPIError:
             pass
-        message = "The service is temporarily unavailable. Try again in a moment."
-        page_message = _("The service is temporarily unavailable. Try again in a moment.")
         headers = {"Retry-After": "5"}
         if is_graph_path():
-            response = graph_error(503, None, message)
+            response = graph_error(503, None, "The service is temporarily unavailable. Try again in a moment.")
             response.headers.update(headers)
             return response
         if request.blueprint == "oidc" and request.method == "POST":
+            message = "The service is temporarily unavailable. Try again in a moment."
             return {"error": "temporarily_unavailable", "error_description": message}, 503, headers
+        page_message = _("The service is temporarily unavailable. Try again in a moment.")
         return (
             render_template("error.html", title=_("Temporarily unavailable"), message=page_message, code=503),
             503,
             headers,
         )
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception):
-        app.logger.exception("unhandled error")
-        db.session.rollback()
-        if is_graph_path():
-            return graph_error(500, None, "The server could not complete this request. Try again.")
-        return render_template(
-            "error.html",
-            title=_("Something went wrong"),
-            message=_("The server could not complete this request. Try again."),
-            code=500,
-        ), 500
 
 
 def _pool_liveness(app: Flask) -> None:

@@ -9,6 +9,7 @@ import ipaddress
 import json
 import math
 import re
+from .errors import ServiceError
 
 MAX_BYTES = 1024 * 1024  # the request-body limit (MAX_CONTENT_LENGTH) is the same
 #: endpoint -> (config key, default): uploads allowed above MAX_CONTENT_LENGTH, each streamed under its own cap
@@ -28,10 +29,8 @@ _BRACKET = re.compile(r"[\[\]{}]")
 _CODE = re.compile(r"[0-9]+")
 
 
-class JsonInputError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class JsonInputError(ServiceError, ValueError):
+    """A request body the loader refuses (size, depth, syntax)."""
 
 
 def _depth(text: str) -> int:

@@ -21,6 +21,7 @@ from .console import logs as console_logs
 from .console import users as console_users
 from .demo import bp as demo_bp
 from .directory import service as directory
+from .graph import app_grants as graph_app_grants
 from .graph import app_keys as graph_app_keys
 from .graph import applications as graph_applications
 from .graph import auditlogs as graph_auditlogs
@@ -40,6 +41,7 @@ from .methods import password, registry
 from .methods.email_otp import method as email_otp_method
 from .methods.email_otp import policy as email_otp_policy
 from .methods.oath import api as oath_api
+from .methods.oath import inventory_api as oath_inventory_api
 from .methods.oath import method as oath_method
 from .methods.oath import pages as oath_pages
 from .methods.oath import policy as oath_policy
@@ -124,7 +126,7 @@ SLICES = (
         console_panels=(oath_pages.console_panel,),
         mfa_registrations=(oath_pages.registered_user_ids,),
         graph_methods=(oath_api.overview,),
-        routes=(oath_api, oath_pages),
+        routes=(oath_api, oath_inventory_api, oath_pages),
     ),
     Slice(
         "passkey",
@@ -213,6 +215,7 @@ SHELL_ROUTES = (
     graph_groups,
     graph_roles,
     graph_applications,
+    graph_app_grants,
     graph_app_keys,
     graph_auditlogs,
     graph_batch,

@@ -6,7 +6,7 @@ from flask import make_response, request
 from ..directory.models import Roles
 from ..extensions import db
 from ..graph import audit, current_caller, operation, read_json
-from ..graph.api import GraphError, bad_request, not_found, odata_context
+from ..graph.api import GraphError, not_found, odata_context
 from . import service
 
 BRANDING = "/organization/{organization_id}/branding"
@@ -58,10 +58,7 @@ def get_branding(organization_id):
 @operation(BRANDING, ["PATCH"], summary="Update the company branding", body=SCHEMA, status=204)
 def update_branding(organization_id):
     tenant = _tenant(organization_id, write=True)
-    try:
-        changes = service.update(tenant.id, {k: v for k, v in read_json().items() if k not in ("@odata.type", "id")})
-    except service.BrandingError as error:
-        raise bad_request(error.message) from None
+    changes = service.update(tenant.id, {k: v for k, v in read_json().items() if k not in ("@odata.type", "id")})
     audit("Update company branding", "Organization", tenant.id, after={k: v[1] for k, v in changes.items()})
     db.session.commit()
     return "", 204
@@ -69,10 +66,7 @@ def update_branding(organization_id):
 
 def _logo_put(organization_id, localization_id="0"):
     tenant = _tenant(organization_id, localization_id, write=True)
-    try:
-        service.set_logo(tenant.id, request.get_data(cache=False))
-    except service.BrandingError as error:
-        raise bad_request(error.message) from None
+    service.set_logo(tenant.id, request.get_data(cache=False))
     audit("Update company branding", "Organization", tenant.id, after={"bannerLogo": "replaced"})
     db.session.commit()
     return "", 204

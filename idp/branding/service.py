@@ -6,6 +6,7 @@ import re
 import struct
 from types import SimpleNamespace
 
+from ..errors import ServiceError
 from .. import cache
 from ..extensions import db
 from .models import TenantBranding
@@ -24,10 +25,9 @@ WRITABLE = {"backgroundColor", *TEXTS}
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class BrandingError(ValueError):
+class BrandingError(ServiceError, ValueError):
     def __init__(self, message: str, target: str | None = None):
-        super().__init__(message)
-        self.message, self.target = message, target
+        super().__init__(message, target=target)
 
 
 def find(tenant_id: str) -> TenantBranding | None:

@@ -238,10 +238,7 @@ def remove_app_secret(object_id, key_id):
     client = _client(object_id)
     _require_edit()
     _confirmed()
-    try:
-        apps.remove_password(client, key_id[:40])
-    except DirectoryError as error:
-        abort(error.status, description=error.message)
+    apps.remove_password(client, key_id[:40])
     record_admin_change(
         "Update application – Certificates and secrets management",
         "Application",

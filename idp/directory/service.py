@@ -5,6 +5,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..errors import ServiceError
 from .. import cache, passwords
 from ..extensions import db
 from .models import Domain, Group, GroupMember, RoleAssignment, Roles, Tenant, User
@@ -142,8 +143,8 @@ def add_member(group: Group, user: User) -> None:
 # --- users and groups as the Graph API, the CLI and the console change them ---------------------------
 
 
-class DirectoryError(ValueError):
-    """A refused directory change: `code` is Graph's (Request_BadRequest, ...), `target` the property."""
+class DirectoryError(ServiceError, ValueError):
+    """A refused directory change in the directory's codes (Request_BadRequest, ...); `target` the property."""
 
     def __init__(
         self,
@@ -153,8 +154,7 @@ class DirectoryError(ValueError):
         detail_code: str | None = None,
         status: int = 400,
     ):
-        super().__init__(message)
-        self.message, self.code, self.target, self.detail_code, self.status = message, code, target, detail_code, status
+        super().__init__(message, status, code=code, target=target, detail_code=detail_code)
 
 
 #: callables (user) run when a user's sessions and refresh tokens must end (disabled, deleted, revoked);

@@ -3,7 +3,6 @@ delegated permissions in `scp` and (where Entra asks for one) a directory role; 
 its application permissions in `roles`. Errors in the directory's words."""
 
 from ..directory.models import Roles
-from ..directory.service import DirectoryError
 from .api import GraphError, current_caller
 
 DENIED = "Insufficient privileges to complete the operation."
@@ -39,13 +38,6 @@ def require(delegated: set[str], application: set[str], roles: set[str] | None =
             raise denied()
     elif not caller.roles & roles:
         raise denied()
-
-
-def directory_error(error: DirectoryError) -> GraphError:
-    details = (
-        [{"code": error.detail_code, "message": error.message, "target": error.target}] if error.detail_code else None
-    )
-    return GraphError(error.status, error.code, error.message, details)
 
 
 USER_READ = {

@@ -10,8 +10,9 @@ from werkzeug.exceptions import HTTPException
 from .. import clock
 from ..audit import record_admin_change
 from ..directory.models import Tenant, User
+from ..errors import ServiceError
 from ..extensions import csrf, db, limiter
-from ..inputs import JsonInputError, load_json
+from ..inputs import load_json
 from ..oidc import bearer, tokens
 
 bp = Blueprint("graph", __name__)
@@ -41,13 +42,15 @@ CODES = {
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
-class GraphError(Exception):
-    """An error answered in Graph's shape: {"error": {"code", "message", "innerError"}}."""
+class GraphError(ServiceError):
+    """A refusal of the shell itself (token, permission, OData), spelled in Graph's words."""
 
     def __init__(self, status: int, code: str | None, message: str, details: list | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code or CODES.get(status, BAD_REQUEST), message
+        super().__init__(message, status, code=code or CODES.get(status, BAD_REQUEST))
         self.details = details
+
+    def graph_details(self) -> list[dict] | None:
+        return self.details
 
 
 def bad_request(message: str) -> GraphError:
@@ -167,10 +170,7 @@ def _parse_body() -> dict:
         return {}
     if not request.is_json:
         raise bad_request("Content-Type must be application/json.")
-    try:
-        body = load_json(data)
-    except JsonInputError as error:
-        raise bad_request(error.message) from None
+    body = load_json(data)
     if not isinstance(body, dict):
         raise bad_request(f"The request body must be a JSON object, not {_json_type(body)}.")
     return body
@@ -388,10 +388,11 @@ def odata_context(fragment: str) -> str:
     return f"{tokens.base_url()}/{version}/$metadata#{fragment}"
 
 
-@bp.errorhandler(GraphError)
-def graph_error(error: GraphError):
+@bp.errorhandler(ServiceError)
+def graph_error(error: ServiceError):
+    """Every refusal of every service, answered once in Graph's shape."""
     db.session.rollback()
-    return error_response(error.status, error.code, error.message, error.details)
+    return error_response(error.status, error.code, error.message, error.graph_details())
 
 
 @bp.errorhandler(HTTPException)

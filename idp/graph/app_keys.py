@@ -1,13 +1,12 @@
 """Graph's application addKey / removeKey: roll an app's certificates, each call proved with a JWT signed by a
 certificate the app already holds (idp/oidc/keycredentials.py checks it)."""
 
-from ..directory.service import DirectoryError
 from ..extensions import db
 from ..oidc import keycredentials
 from ..oidc.models import Client
 from . import access
 from .api import audit, current_caller, odata_context, operation, read_json
-from .applications import OBJECT, _application, _fail, _write
+from .applications import OBJECT, _application, _write
 
 KEY_CREDENTIAL = {
     "type": "object",
@@ -57,10 +56,7 @@ def _rolled_app(app_object_id: str) -> Client:
 )
 def add_key(app_object_id):
     client = _rolled_app(app_object_id)
-    try:
-        credential = keycredentials.add_key(client, read_json())
-    except DirectoryError as error:
-        _fail(error)
+    credential = keycredentials.add_key(client, read_json())
     audit(ACTIVITY, "Application", client.object_id, after={"keyCredentials": [credential]})
     db.session.commit()
     return {"@odata.context": odata_context("microsoft.graph.keyCredential"), **credential}
@@ -77,10 +73,7 @@ def add_key(app_object_id):
 def remove_key(app_object_id):
     client = _rolled_app(app_object_id)
     body = read_json()
-    try:
-        keycredentials.remove_key(client, body)
-    except DirectoryError as error:
-        _fail(error)
+    keycredentials.remove_key(client, body)
     audit(ACTIVITY, "Application", client.object_id, before={"keyId": str(body.get("keyId"))[:40]})
     db.session.commit()
     return "", 204

@@ -1,13 +1,9 @@
-"""Applications, service principals, app role assignments and oauth2PermissionGrants, as Graph shows them."""
+"""Applications and service principals, as Graph shows them (their grants: app_grants.py)."""
 
-import re
-
-from flask import request
 from sqlalchemy import select
 
 from .. import clock
 from ..directory.models import ServicePrincipal
-from ..directory.service import DirectoryError
 from ..extensions import db
 from ..oidc import applications as apps
 from ..oidc.models import Client
@@ -43,26 +39,6 @@ PASSWORD_BODY = {
 }
 REMOVE_BODY = {"type": "object", "required": ["keyId"], "properties": {"keyId": {"type": "string"}}}
 SP_BODY = {"type": "object", "required": ["appId"], "properties": {"appId": {"type": "string"}}}
-ASSIGNMENT_BODY = {
-    "type": "object",
-    "required": ["principalId", "resourceId", "appRoleId"],
-    "properties": {
-        "principalId": {"type": "string"},
-        "resourceId": {"type": "string"},
-        "appRoleId": {"type": "string"},
-    },
-}
-GRANT_BODY = {
-    "type": "object",
-    "required": ["clientId", "consentType", "resourceId", "scope"],
-    "properties": {
-        "clientId": {"type": "string"},
-        "consentType": {"type": "string"},
-        "resourceId": {"type": "string"},
-        "scope": {"type": "string"},
-        "principalId": {"type": ["string", "null"]},
-    },
-}
 
 APPLICATIONS = odata.Collection(
     "Application",
@@ -141,10 +117,6 @@ def graph_service_principal(sp: ServicePrincipal) -> dict:
     }
 
 
-def _fail(error: DirectoryError):
-    raise access.directory_error(error) from None
-
-
 def _application(ref: str, by_app_id: bool = False) -> Client:
     tenant_id = current_caller().tenant.id
     column = Client.id if by_app_id else Client.object_id
@@ -198,10 +170,7 @@ def list_applications():
 )
 def create_application():
     _write()
-    try:
-        client = apps.new_application(current_caller().tenant, read_json())
-    except DirectoryError as error:
-        _fail(error)
+    client = apps.new_application(current_caller().tenant, read_json())
     audit("Add application", "Application", client.object_id, after=graph_application(client))
     db.session.commit()
     return {"@odata.context": odata_context("applications/$entity"), **graph_application(client)}, 201
@@ -239,10 +208,7 @@ def update_application(app_object_id):
     _write()
     client = _application(app_object_id)
     before = graph_application(client)
-    try:
-        apps.apply(client, read_json())
-    except DirectoryError as error:
-        _fail(error)
+    apps.apply(client, read_json())
     db.session.flush()
     audit("Update application", "Application", client.object_id, before=before, after=graph_application(client))
     db.session.commit()
@@ -275,10 +241,7 @@ def delete_application(app_object_id):
 def add_password(app_object_id):
     _write()
     client = _application(app_object_id)
-    try:
-        credential = apps.add_password(client, read_json())
-    except DirectoryError as error:
-        _fail(error)
+    credential = apps.add_password(client, read_json())
     audit(
         "Update application – Certificates and secrets management",
         "Application",
@@ -305,10 +268,7 @@ def remove_password(app_object_id):
     _write()
     client = _application(app_object_id)
     key_id = read_json().get("keyId")
-    try:
-        apps.remove_password(client, key_id)
-    except DirectoryError as error:
-        _fail(error)
+    apps.remove_password(client, key_id)
     audit(
         "Update application – Certificates and secrets management",
         "Application",
@@ -346,10 +306,7 @@ def list_service_principals():
 )
 def create_service_principal():
     _write()
-    try:
-        sp = apps.new_service_principal(current_caller().tenant, read_json())
-    except DirectoryError as error:
-        _fail(error)
+    sp = apps.new_service_principal(current_caller().tenant, read_json())
     audit("Add service principal", "ServicePrincipal", sp.id, after={"appId": sp.app_id})
     db.session.commit()
     return {"@odata.context": odata_context("servicePrincipals/$entity"), **graph_service_principal(sp)}, 201
@@ -392,231 +349,5 @@ def delete_service_principal(sp_id):
         raise access.denied("Microsoft Graph's service principal cannot be deleted.")
     audit("Remove service principal", "ServicePrincipal", sp.id, before={"appId": sp.app_id})
     db.session.delete(sp)
-    db.session.commit()
-    return "", 204
-
-
-def _may_grant_on(resource: ServicePrincipal) -> None:
-    """Microsoft Graph's application permissions reach every role and object of the directory: in Entra only a
-    Privileged Role Administrator or Global Administrator grants them, not an application administrator."""
-    caller = current_caller()
-    if resource.app_id == apps.GRAPH_APP_ID and not caller.is_app and not caller.roles & access.ROLE_ADMINS:
-        raise access.denied()
-
-
-def _assign(principal: ServicePrincipal, body: dict, expected_resource: ServicePrincipal | None = None):
-    access.require(access.GRANT_WRITE, access.GRANT_WRITE, access.GRANT_ADMINS)
-    if body.get("principalId") != principal.id and expected_resource is None:
-        raise odata.bad_request("principalId must be the service principal in the request's path.")
-    if expected_resource is not None:
-        principal = _service_principal(str(body.get("principalId", "")))
-        if body.get("resourceId") != expected_resource.id:
-            raise odata.bad_request("resourceId must be the service principal in the request's path.")
-    resource = _service_principal(str(body.get("resourceId", "")))
-    _may_grant_on(resource)
-    try:
-        created = apps.assign_app_role(principal, resource, str(body.get("appRoleId", "")).lower())
-    except DirectoryError as error:
-        _fail(error)
-    audit(
-        "Add app role assignment to service principal",
-        "ServicePrincipal",
-        principal.id,
-        after={"resourceId": resource.id, "appRoleId": created["appRoleId"]},
-    )
-    db.session.commit()
-    return {"@odata.context": odata_context("appRoleAssignments/$entity"), **created}, 201
-
-
-@operation(
-    "/servicePrincipals/{sp_id}/appRoleAssignments",
-    ["POST"],
-    summary="Grant an application permission to this service principal",
-    body=ASSIGNMENT_BODY,
-    status=201,
-    responses={"201": ("Created", OBJECT)},
-)
-def create_app_role_assignment(sp_id):
-    return _assign(_service_principal(sp_id), read_json())
-
-
-@operation(
-    "/servicePrincipals/{sp_id}/appRoleAssignedTo",
-    ["POST"],
-    summary="Grant this resource's application permission to a service principal",
-    body=ASSIGNMENT_BODY,
-    status=201,
-    responses={"201": ("Created", OBJECT)},
-)
-def create_app_role_assigned_to(sp_id):
-    resource = _service_principal(sp_id)
-    return _assign(resource, read_json(), expected_resource=resource)
-
-
-@operation(
-    "/servicePrincipals/{sp_id}/appRoleAssignments",
-    ["GET"],
-    summary="Application permissions it holds",
-    responses={"200": ("Assignments", COLLECTION)},
-)
-def list_app_role_assignments(sp_id):
-    _read()
-    return {
-        "@odata.context": odata_context("appRoleAssignments"),
-        "value": apps.assignments_of(_service_principal(sp_id)),
-    }
-
-
-@operation(
-    "/servicePrincipals/{sp_id}/appRoleAssignedTo",
-    ["GET"],
-    summary="Who holds this resource's app roles",
-    responses={"200": ("Assignments", COLLECTION)},
-)
-def list_app_role_assigned_to(sp_id):
-    _read()
-    return {
-        "@odata.context": odata_context("appRoleAssignments"),
-        "value": apps.assignments_to(_service_principal(sp_id)),
-    }
-
-
-@operation(
-    "/servicePrincipals/{sp_id}/appRoleAssignments/{assignment_id}",
-    ["DELETE"],
-    summary="Revoke an application permission",
-    status=204,
-    responses={"204": ("Removed", None)},
-)
-def delete_app_role_assignment(sp_id, assignment_id):
-    access.require(access.GRANT_WRITE, access.GRANT_WRITE, access.GRANT_ADMINS)
-    principal = _service_principal(sp_id)
-    _remove(principal, assignment_id)
-    return "", 204
-
-
-@operation(
-    "/servicePrincipals/{sp_id}/appRoleAssignedTo/{assignment_id}",
-    ["DELETE"],
-    summary="Revoke an application permission of this resource",
-    status=204,
-    responses={"204": ("Removed", None)},
-)
-def delete_app_role_assigned_to(sp_id, assignment_id):
-    access.require(access.GRANT_WRITE, access.GRANT_WRITE, access.GRANT_ADMINS)
-    resource = _service_principal(sp_id)
-    found = next((a for a in apps.assignments_to(resource) if a["id"] == assignment_id), None)
-    if found is None:
-        raise access.not_found(assignment_id)
-    _remove(db.session.get(ServicePrincipal, found["principalId"]), assignment_id)
-    return "", 204
-
-
-def _remove(principal: ServicePrincipal, assignment_id: str) -> None:
-    try:
-        apps.remove_assignment(principal, assignment_id)
-    except DirectoryError as error:
-        _fail(error)
-    audit(
-        "Remove app role assignment from service principal",
-        "ServicePrincipal",
-        principal.id,
-        before={"assignment": assignment_id},
-    )
-    db.session.commit()
-
-
-# --- delegated permission grants --------------------------------------------------------------------
-
-
-def _consent_write():
-    access.require(access.CONSENT_WRITE, access.CONSENT_WRITE, access.GRANT_ADMINS)
-
-
-@operation(
-    "/oauth2PermissionGrants",
-    ["GET"],
-    summary="List delegated permission grants ($filter=clientId eq '…')",
-    responses={"200": ("Grants", COLLECTION)},
-)
-def list_permission_grants():
-    _read()
-    tenant = current_caller().tenant
-    _graph_sp(tenant)
-    grants = apps.permission_grants(tenant.id)
-    raw = (request.args.get("$filter") or "").strip()
-    if raw:
-        match = re.fullmatch(r"(clientId|resourceId)\s+eq\s+'([0-9a-fA-F-]{36})'", raw)
-        if not match:
-            raise odata.unsupported(
-                "Unsupported or invalid query filter clause specified for property of resource 'OAuth2PermissionGrant'."
-            )
-        grants = [g for g in grants if g[match.group(1)] == match.group(2).lower()]
-    return {"@odata.context": odata_context("oauth2PermissionGrants"), "value": grants}
-
-
-@operation(
-    "/oauth2PermissionGrants",
-    ["POST"],
-    summary="Grant delegated permissions to an app for all users",
-    body=GRANT_BODY,
-    status=201,
-    responses={"201": ("Created", OBJECT)},
-)
-def create_permission_grant():
-    _consent_write()
-    body = read_json()
-    if body.get("consentType") != "AllPrincipals":
-        raise odata.bad_request("Only consentType 'AllPrincipals' (admin consent for every user) is supported.")
-    principal = _service_principal(str(body.get("clientId", "")))
-    resource = _service_principal(str(body.get("resourceId", "")))
-    try:
-        grant = apps.set_grant(principal, resource, body.get("scope"))
-    except DirectoryError as error:
-        _fail(error)
-    audit("Add delegated permission grant", "ServicePrincipal", principal.id, after=grant)
-    db.session.commit()
-    return {"@odata.context": odata_context("oauth2PermissionGrants/$entity"), **grant}, 201
-
-
-def _grant(grant_id: str) -> tuple[ServicePrincipal, ServicePrincipal]:
-    found = apps.find_grant(current_caller().tenant.id, grant_id)
-    if found is None:
-        raise access.not_found(grant_id)
-    return found
-
-
-@operation(
-    "/oauth2PermissionGrants/{grant_id}",
-    ["PATCH"],
-    summary="Change a grant's scope",
-    body={"type": "object", "properties": {"scope": {"type": "string"}}},
-    status=204,
-    responses={"204": ("Updated", None)},
-)
-def update_permission_grant(grant_id):
-    _consent_write()
-    principal, resource = _grant(grant_id)
-    try:
-        grant = apps.set_grant(principal, resource, read_json().get("scope"))
-    except DirectoryError as error:
-        _fail(error)
-    audit("Update delegated permission grant", "ServicePrincipal", principal.id, after=grant)
-    db.session.commit()
-    return "", 204
-
-
-@operation(
-    "/oauth2PermissionGrants/{grant_id}",
-    ["DELETE"],
-    summary="Remove a grant",
-    status=204,
-    responses={"204": ("Removed", None)},
-)
-def delete_permission_grant(grant_id):
-    _consent_write()
-    principal, resource = _grant(grant_id)
-    apps.set_grant(principal, resource, "")
-    audit("Remove delegated permission grant", "ServicePrincipal", principal.id, before={"id": grant_id})
     db.session.commit()
     return "", 204

@@ -116,10 +116,7 @@ def list_groups():
 )
 def create_group():
     require_group_create()
-    try:
-        group = directory.new_group(current_caller().tenant, read_json())
-    except directory.DirectoryError as error:
-        raise access.directory_error(error) from None
+    group = directory.new_group(current_caller().tenant, read_json())
     audit("Add group", "Group", group.id, after=graph_group(group))
     db.session.commit()
     return {"@odata.context": odata_context("groups/$entity"), **graph_group(group)}, 201
@@ -143,10 +140,7 @@ def update_group(group_id):
     require_group_write()
     group = directory_group(group_id)
     before = graph_group(group)
-    try:
-        directory.update_group(group, read_json())
-    except directory.DirectoryError as error:
-        raise access.directory_error(error) from None
+    directory.update_group(group, read_json())
     audit("Update group", "Group", group.id, before=before, after=graph_group(group))
     db.session.commit()
     return "", 204

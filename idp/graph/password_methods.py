@@ -59,10 +59,7 @@ def may_reset(user: User) -> None:
         raise access.denied("resetPassword cannot be performed on your own account.")
     if caller.roles & NON_ADMIN_RESETTERS and not user.is_admin:
         return
-    try:
-        rbac.authorize(caller, user, "create")
-    except rbac.MethodAccessError as error:
-        raise access.denied(error.message) from None
+    rbac.authorize(caller, user, "create")
 
 
 def _reset(user_ref: str, method_id: str):
@@ -72,11 +69,8 @@ def _reset(user_ref: str, method_id: str):
         raise access.not_found(method_id)
     new_password = read_json().get("newPassword")
     if new_password is not None and not isinstance(new_password, str):
-        raise access.directory_error(DirectoryError("Property 'newPassword' must be a string.", target="newPassword"))
-    try:
-        generated = directory.reset_password(user, new_password)
-    except DirectoryError as error:
-        raise access.directory_error(error) from None
+        raise DirectoryError("Property 'newPassword' must be a string.", target="newPassword")
+    generated = directory.reset_password(user, new_password)
     operation_id = str(uuid.uuid4())
     audit(ACTIVITY, "User", user.id, after={"operationId": operation_id, "passwordGenerated": generated is not None})
     db.session.commit()

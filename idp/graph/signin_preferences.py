@@ -8,7 +8,7 @@ from ..extensions import db
 from ..methods import rbac
 from ..signin import preferences
 from . import audit, current_caller, operation, read_json
-from .api import GraphError, bad_request, odata_context
+from .api import bad_request, odata_context
 from .users import target_user
 
 PATH = "/users/{user_ref}/authentication/signInPreferences"
@@ -26,10 +26,7 @@ def _authorized(user_ref: str, action: str):
     if not request.path.startswith("/beta/"):
         raise bad_request("Resource not found for the segment 'signInPreferences'.")
     user = target_user(user_ref)
-    try:
-        rbac.authorize(current_caller(), user, action, self_service=True)
-    except rbac.MethodAccessError as error:
-        raise GraphError(error.status, None, error.message) from None
+    rbac.authorize(current_caller(), user, action, self_service=True)
     return user
 
 

@@ -156,10 +156,7 @@ def get_user(user_ref):
 def create_user():
     require_user_write()
     body = read_json()
-    try:
-        user = directory.new_user(current_caller().tenant, body)
-    except directory.DirectoryError as error:
-        raise access.directory_error(error) from None
+    user = directory.new_user(current_caller().tenant, body)
     audit("Add user", "User", user.id, after=directory.user_snapshot(user))
     db.session.commit()
     return {"@odata.context": odata_context("users/$entity"), **graph_user(user)}, 201
@@ -176,10 +173,7 @@ def create_user():
 def update_user(user_ref):
     user = directory_user(user_ref)
     may_change(user)
-    try:
-        changes = directory.update_user(user, read_json())
-    except directory.DirectoryError as error:
-        raise access.directory_error(error) from None
+    changes = directory.update_user(user, read_json())
     if changes:
         audit(
             "Update user",

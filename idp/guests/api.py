@@ -3,7 +3,7 @@
 from ..directory.models import Roles
 from ..extensions import db
 from ..graph import current_caller, operation, read_json
-from ..graph.api import GraphError, bad_request, forbidden, odata_context
+from ..graph.api import GraphError, forbidden, odata_context
 from . import invitations
 
 INVITATION_SCHEMA = {
@@ -38,10 +38,7 @@ def _may_invite() -> None:
 def invite():
     _may_invite()
     caller = current_caller()
-    try:
-        invitation = invitations.parse(read_json())
-    except invitations.InvitationError as error:
-        raise bad_request(str(error)) from None
+    invitation = invitations.parse(read_json())
     inviter = caller.user.display_name if caller.user else None
     actor_id, actor_type = caller.actor
     try:

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from ..errors import ServiceError
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")  # fullmatch: `$` admits a newline
 MAX_DISPLAY_NAME = 256  # the directory's limit for a user's display name
@@ -9,7 +10,7 @@ MAX_URL = 2000
 MAX_ADDRESS = 254  # RFC 5321's longest path; the guest's UPN (address + #EXT#@domain) must fit 320
 
 
-class InvitationError(ValueError):
+class InvitationError(ServiceError, ValueError):
     """A refused property; the message names it."""
 
 

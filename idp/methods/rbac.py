@@ -5,6 +5,7 @@ members; Authentication Administrators those of members only; Global Readers rea
 application permission; delegated callers need the delegated permission as well as the role.
 """
 
+from ..errors import ServiceError
 from ..directory.models import Roles
 
 READ_PERMISSIONS = ("UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
@@ -17,10 +18,14 @@ OWN_ACCOUNT = (
 )
 
 
-class MethodAccessError(Exception):
-    def __init__(self, message: str, status: int = 403):
-        super().__init__(message)
-        self.message, self.status = message, status
+class MethodAccessError(ServiceError):
+    """The caller may not read or change this user's methods."""
+
+    status = 403
+
+    @property  # type: ignore[override]
+    def code(self) -> str | None:
+        return "accessDenied" if self.status == 403 else None  # the authentication-methods API's spelling
 
 
 def authorize(caller, target, action: str, self_service: bool = False) -> str:

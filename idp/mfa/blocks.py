@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from .. import clock
 from ..extensions import db
 from .models import MfaBlock
@@ -28,12 +29,14 @@ def may_block(caller, user) -> bool:
     return not user.is_admin or (not caller.is_app and bool(caller.roles & Roles.PRIVILEGED_AUTH_ADMINS))
 
 
-class BlockError(ValueError):
-    pass
+class BlockError(ServiceError, ValueError):
+    """A refused block or unblock."""
 
 
 class AlreadyBlocked(BlockError):
     """The user is blocked already: the block stands as it is (its reason is not replaced)."""
+
+    status = 409
 
 
 def active_block(user) -> MfaBlock | None:

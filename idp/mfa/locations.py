@@ -6,6 +6,7 @@ import ipaddress
 
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from .. import cache, clock
 from ..audit.log import client_ip
 from ..extensions import db
@@ -21,12 +22,11 @@ FROM_TRUSTED_RANGE = reasons.template(N_("the sign-in came from the trusted IP r
 FROM_NAMED_LOCATION = reasons.template(N_("the sign-in came from the trusted named location '%(name)s'"))
 
 
-class LocationError(ValueError):
+class LocationError(ServiceError, ValueError):
     """A refused change; `field` is the Graph property at fault (the console shows the message next to it)."""
 
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, target=field)
 
 
 def parse_range(text) -> str:

@@ -12,6 +12,7 @@ from typing import Callable
 import phonenumbers
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from .. import cache, clock
 from ..directory import service as directory
 from ..extensions import db
@@ -23,13 +24,13 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 VERIFICATION_METHODS = ("verificationCode", "appNotification", "call", "textMessage")
 
 
-class SettingsError(ValueError):
+class SettingsError(ServiceError, ValueError):
     """A refused change; the message names the offending property (Graph's words). `field` and `limits` let a
     page say the same in its own words."""
 
     def __init__(self, message: str, field: str | None = None, limits: tuple[int, int] | None = None):
-        super().__init__(message)
-        self.field, self.limits = field, limits
+        super().__init__(message, target=field)
+        self.limits = limits
 
 
 def _whole(value, name, low, high):

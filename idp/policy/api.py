@@ -4,7 +4,7 @@ from ..audit import record_admin_change
 from ..directory.models import Roles
 from ..extensions import db
 from ..graph import current_caller, operation, read_json
-from ..graph.api import bad_request, forbidden, not_found, odata_context
+from ..graph.api import forbidden, not_found, odata_context
 from . import service
 
 CONFIG_SCHEMA = {
@@ -109,10 +109,7 @@ def patch_config(config_id):
     body = read_json()
     config = service.get(caller.tenant.id, kind.method_id)
     before = graph_config(config)
-    try:
-        service.apply_patch(kind, config, body, caller.tenant)
-    except service.PolicyError as error:
-        raise bad_request(str(error)) from None
+    service.apply_patch(kind, config, body, caller.tenant)
     service.save(caller.tenant.id, config)
     record_admin_change(
         "Update authentication methods policy",

@@ -7,6 +7,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from .. import cache
 from ..directory import service as directory
 from ..extensions import db
@@ -15,7 +16,7 @@ from .models import MethodConfiguration
 ALL_USERS = "all_users"
 
 
-class PolicyError(ValueError):
+class PolicyError(ServiceError, ValueError):
     """A refused change; the message names the offending property."""
 
 

@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from .. import clock
 from ..extensions import db
 from ..methods.passkey.policy import normal_aaguid
@@ -13,10 +14,9 @@ from . import strengths
 from .strengths import AuthenticationStrength
 
 
-class StrengthError(ValueError):
+class StrengthError(ServiceError, ValueError):
     def __init__(self, message: str, status: int = 400, field: str | None = None):
-        super().__init__(message)
-        self.message, self.status, self.field = message, status, field
+        super().__init__(message, status, target=field)
 
 
 def custom_row(tenant_id: str, strength_id: str) -> AuthenticationStrength:

@@ -4,7 +4,7 @@ from .. import clock
 from ..directory.models import Roles
 from ..extensions import db
 from ..graph import audit, current_caller, operation, read_json
-from ..graph.api import GraphError, not_found, odata_context
+from ..graph.api import not_found, odata_context
 from . import strength_service, strengths
 from .api import require
 
@@ -62,15 +62,8 @@ def graph_strength(strength: strengths.Strength) -> dict:
     }
 
 
-def _fail(error: strength_service.StrengthError) -> GraphError:
-    return GraphError(error.status, None, error.message)
-
-
 def _row(strength_id: str) -> strengths.AuthenticationStrength:
-    try:
-        return strength_service.custom_row(current_caller().tenant.id, strength_id)
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    return strength_service.custom_row(current_caller().tenant.id, strength_id)
 
 
 @operation(
@@ -100,10 +93,7 @@ def list_strengths():
 def create_strength():
     require(Roles.POLICY_ADMINS)
     tenant_id = current_caller().tenant.id
-    try:
-        row = strength_service.create(tenant_id, read_json())
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    row = strength_service.create(tenant_id, read_json())
     created = graph_strength(strengths.find(tenant_id, row.id))
     audit("Add authentication strength", TARGET, row.id, after=created)
     db.session.commit()
@@ -135,10 +125,7 @@ def get_strength(strength_id):
 def patch_strength(strength_id):
     require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
-    try:
-        strength_service.describe(row, read_json())
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    strength_service.describe(row, read_json())
     audit("Update authentication strength", TARGET, row.id, after={"displayName": row.display_name})
     db.session.commit()
     return "", 204
@@ -158,10 +145,7 @@ def patch_strength(strength_id):
 def update_combinations(strength_id):
     require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
-    try:
-        before = strength_service.set_combinations(row, read_json().get("allowedCombinations"))
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    before = strength_service.set_combinations(row, read_json().get("allowedCombinations"))
     combinations = list(row.allowed_combinations)
     audit(
         "Update authentication strength combinations",
@@ -191,10 +175,7 @@ def delete_strength(strength_id):
     require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
     name = row.display_name
-    try:
-        strength_service.delete(row)
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    strength_service.delete(row)
     audit("Delete authentication strength", TARGET, strength_id, before={"displayName": name})
     db.session.commit()
     return "", 204
@@ -225,10 +206,7 @@ def list_combination_configs(strength_id):
 def add_combination_config(strength_id):
     require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
-    try:
-        config = strength_service.add_limit(row, read_json())
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    config = strength_service.add_limit(row, read_json())
     audit("Add authentication strength combination configuration", TARGET, row.id, after=config)
     db.session.commit()
     return graph_config(config), 201
@@ -244,10 +222,7 @@ def add_combination_config(strength_id):
 def delete_combination_config(strength_id, config_id):
     require(Roles.POLICY_ADMINS)
     row = _row(strength_id)
-    try:
-        strength_service.remove_limit(row, config_id)
-    except strength_service.StrengthError as error:
-        raise _fail(error) from None
+    strength_service.remove_limit(row, config_id)
     audit("Delete authentication strength combination configuration", TARGET, row.id, before={"id": config_id})
     db.session.commit()
     return "", 204

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import func, select, update
 
+from ...errors import ServiceError
 from ... import clock, crypto, mailer, urls
 from ...claims_once import claim_once
 from ...directory import service as directory
@@ -25,10 +26,8 @@ SENDS_PER_WINDOW, SEND_WINDOW = 5, timedelta(minutes=15)
 PURPOSE = "email-otp"
 
 
-class OtpError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class OtpError(ServiceError):
+    """A refused one-time passcode request."""
 
 
 def setting(tenant_id: str) -> str:

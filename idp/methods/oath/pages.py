@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
+from ...ui import refusal_page
 from ...audit import record_admin_change
 from ...console import admin_required
 from ...console import bp as console_bp
@@ -27,8 +28,7 @@ from ...securityinfo import registration_refusal
 from ...signin.sessions import login_required
 from .. import rbac
 from . import importer, service
-from ...graph.api import GraphError
-from .api import save_upload
+from .inventory_api import save_upload
 from .models import HardwareOathDevice, OathImportJob, OathMethod
 
 
@@ -127,7 +127,7 @@ def add_app():
         try:
             enrolment = service.start_software_enrolment(user)
         except service.OathError as failure:
-            return render_template("error.html", title="Cannot add an authenticator app", message=failure.message), 400
+            return refusal_page(failure, _("Cannot add an authenticator app"))
         db.session.commit()
     return render_template(
         "securityinfo/oath_app.html", enrolment=enrolment, qr=Markup(enrolment.qr_svg), error=error, need_next=need_next
@@ -216,10 +216,7 @@ def console_panel(caller, user):
 @admin_required
 def console_assign(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
-    try:
-        rbac.authorize(g.caller, user, "create", self_service=True)
-    except rbac.MethodAccessError as failure:
-        abort(403, description=failure.message)
+    rbac.authorize(g.caller, user, "create", self_service=True)
     serial = request.form.get("serial", "").strip()[:128]
     device = db.session.scalar(
         select(HardwareOathDevice).where(
@@ -231,7 +228,7 @@ def console_assign(user_id):
     try:
         service.assign(device, user)
     except service.OathError as failure:
-        return render_template("error.html", title="Not assigned", message=failure.message), failure.status
+        return refusal_page(failure, _("Hardware token not assigned"))
     record_admin_change("Assign hardware OATH token", "user", user.id, after={"deviceId": device.id})
     db.session.commit()
     return redirect(url_for("console.user_page", user_id=user.id))
@@ -241,10 +238,7 @@ def console_assign(user_id):
 @admin_required
 def console_activate(user_id, method_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
-    try:
-        rbac.authorize(g.caller, user, "create", self_service=True)
-    except rbac.MethodAccessError as failure:
-        abort(403, description=failure.message)
+    rbac.authorize(g.caller, user, "create", self_service=True)
     method = db.session.get(OathMethod, method_id)
     if method is None or method.user_id != user.id:
         abort(404)
@@ -285,10 +279,7 @@ def inventory():
 @admin_required
 def upload():
     _inventory_allowed(writing=True)
-    try:
-        path = save_upload()
-    except GraphError as error:  # no file, or not CSV: the page says so (a 413 stays a 413)
-        abort(error.status, description=error.message)
+    path = save_upload()
     job = importer.start(g.tenant.id, path, g.sso.user.id)
     record_admin_change("Import hardware OATH tokens", "user", None, after={"jobId": job.id})
     db.session.commit()

@@ -7,6 +7,7 @@ import pyotp
 import segno
 from sqlalchemy import delete, func, select, update
 
+from ...errors import ServiceError
 from ... import clock, crypto
 from ...claims_once import claim_once
 from ...directory.models import User
@@ -23,10 +24,8 @@ HOTP_REFUSAL = "HOTP (counter-based) tokens are not supported: only TOTP tokens 
 SEALING_CONTEXT = "oath-secret"
 
 
-class OathError(Exception):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+class OathError(ServiceError):
+    """A refused OATH token or authenticator-app request."""
 
 
 # --- secrets and parameters -----------------------------------------------------------------------

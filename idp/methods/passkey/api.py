@@ -34,10 +34,7 @@ OPTIONS_SCHEMA = {
 
 def _authorized(user_ref: str, action: str):
     user = target_user(user_ref)
-    try:
-        rbac.authorize(current_caller(), user, action, self_service=action == "delete")
-    except rbac.MethodAccessError as error:
-        raise GraphError(error.status, None, error.message) from None
+    rbac.authorize(current_caller(), user, action, self_service=action == "delete")
     return user
 
 
@@ -127,11 +124,7 @@ def provision_passkey(user_ref):
     if not isinstance(body.get("displayName", ""), str):
         raise bad_request("Property 'displayName' must be a string.")
     credential = {"type": "public-key", "rawId": credential.get("id"), "clientExtensionResults": {}, **credential}
-    try:
-        passkey = service.register(user, credential, body.get("displayName", ""), "provision")
-    except service.PasskeyError as error:
-        db.session.rollback()
-        raise GraphError(error.status, None, error.message) from None
+    passkey = service.register(user, credential, body.get("displayName", ""), "provision")
     audit("Register passkey on behalf of user", "user", user.id, after=graph_passkey(passkey))
     db.session.commit()
     return {

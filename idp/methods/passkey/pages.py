@@ -147,10 +147,7 @@ def console_panel(caller, user):
 @admin_required
 def console_delete_passkey(user_id, passkey_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
-    try:
-        rbac.authorize(g.caller, user, "delete", self_service=True)
-    except rbac.MethodAccessError as failure:
-        abort(403, description=failure.message)
+    rbac.authorize(g.caller, user, "delete", self_service=True)
     passkey = db.session.get(Passkey, passkey_id)
     if passkey is None or passkey.user_id != user.id:
         abort(404)

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ...errors import ServiceError
 from ... import clock
 from ...claims_once import claim_once
 from ...extensions import db
@@ -39,10 +40,12 @@ SYNCED_REFUSED = (
 )
 
 
-class PasskeyError(ValueError):
+class PasskeyError(ServiceError, ValueError):
+    """A refused passkey; `reason` is the sign-in log's words for it."""
+
     def __init__(self, message: str, reason: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.reason, self.status = message, reason or message, status
+        super().__init__(message, status)
+        self.reason = reason or message
 
 
 def settings(tenant_id: str) -> policy.Configuration:

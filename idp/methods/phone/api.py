@@ -3,7 +3,7 @@
 from ... import clock
 from ...extensions import db
 from ...graph import audit, current_caller, operation, read_json
-from ...graph.api import GraphError, bad_request, not_found, odata_context
+from ...graph.api import bad_request, not_found, odata_context
 from ...graph.users import target_user
 from .. import rbac
 from . import service
@@ -26,19 +26,9 @@ NEW_PHONE_SCHEMA = {
 }
 
 
-def _phone_error(error: service.PhoneError) -> GraphError:
-    code = {400: "badRequest", 404: "itemNotFound", 409: "conflict", 429: "tooManyRequests", 503: "serviceUnavailable"}[
-        error.status
-    ]
-    return GraphError(error.status, code, error.message)
-
-
 def _authorized(user_ref: str, action: str):
     user = target_user(user_ref)
-    try:
-        rbac.authorize(current_caller(), user, action, self_service=True)
-    except rbac.MethodAccessError as error:
-        raise GraphError(error.status, "accessDenied", error.message) from None
+    rbac.authorize(current_caller(), user, action, self_service=True)
     return user
 
 
@@ -87,10 +77,7 @@ def add_phone(user_ref):
     unknown = set(body) - {"phoneNumber", "phoneType", "@odata.type", "id"}
     if unknown:
         raise bad_request(f"Property '{sorted(unknown)[0]}' is not valid for a phone method.")
-    try:
-        row = service.add(user, body.get("phoneType"), body.get("phoneNumber"))
-    except service.PhoneError as error:
-        raise _phone_error(error) from None
+    row = service.add(user, body.get("phoneType"), body.get("phoneNumber"))
     audit("Add phone authentication method", "user", user.id, after=graph_phone(user, row))
     db.session.commit()
     return {
@@ -128,11 +115,8 @@ def update_phone(user_ref, method_id):
     if "phoneType" in body and body["phoneType"] != row.phone_type:
         raise bad_request("Property 'phoneType' cannot be changed: delete this phone and add one of the other type.")
     before = graph_phone(user, row)
-    try:
-        if "phoneNumber" in body:
-            service.change_number(row, body["phoneNumber"])
-    except service.PhoneError as error:
-        raise _phone_error(error) from None
+    if "phoneNumber" in body:
+        service.change_number(row, body["phoneNumber"])
     audit("Update phone authentication method", "user", user.id, before, graph_phone(user, row))
     db.session.commit()
     return "", 204
@@ -149,10 +133,7 @@ def delete_phone(user_ref, method_id):
     user = _authorized(user_ref, "delete")
     row = _phone(user, method_id)
     before = graph_phone(user, row)
-    try:
-        service.remove(row)
-    except service.PhoneError as error:
-        raise _phone_error(error) from None
+    service.remove(row)
     audit("Delete phone authentication method", "user", user.id, before=before)
     db.session.commit()
     return "", 204

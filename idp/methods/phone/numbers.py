@@ -1,14 +1,15 @@
 """Phone numbers: parsed and validated with `phonenumbers`, stored as E.164, shown in Graph's format."""
 
 import phonenumbers
+from ...errors import ServiceError
 
 from ...i18n.names import Message, N_
 
 GRAPH_FORMAT = "+{country code} {number}x{extension}"
 
 
-class NumberError(ValueError):
-    pass
+class NumberError(ServiceError, ValueError):
+    """A phone number Graph's format refuses."""
 
 
 def parse(text) -> tuple[str, str | None]:

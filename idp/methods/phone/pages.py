@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...ui import refusal_page
 from ...audit import record_admin_change
 from ...console import admin_required, bp as console_bp
 from ...directory.models import Roles
@@ -125,7 +126,7 @@ def verify_phone():
     try:
         row = service.add(user, proven.phone_type, numbers.graph_format(proven.number, proven.extension))
     except service.PhoneError as error:
-        return render_template("error.html", title=_("Phone not added"), message=error.message), error.status
+        return refusal_page(error, _("Phone not added"))
     record_admin_change("User registered phone", "user", user.id, after={"phoneType": row.phone_type})
     db.session.commit()
     return redirect(url_for("securityinfo.index"))
@@ -139,7 +140,7 @@ def delete_phone(phone_type):
         try:
             service.remove(row)
         except service.PhoneError as error:
-            return render_template("error.html", title=_("Phone not deleted"), message=error.message), 400
+            return refusal_page(error, _("Phone not deleted"))
         record_admin_change("User deleted phone", "user", g.sso.user.id, after={"phoneType": phone_type})
         db.session.commit()
     return redirect(url_for("securityinfo.index"))

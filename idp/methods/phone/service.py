@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from ...errors import ServiceError
 from ... import clock, crypto, telephony
 from ...directory.models import User
 from ...extensions import db
@@ -29,10 +30,16 @@ SENDS_PER_WINDOW, SEND_WINDOW = 5, timedelta(minutes=15)
 PURPOSE = "phone-code"
 
 
-class PhoneError(Exception):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+#: the phone-methods API's error codes by status (Graph's authentication-methods spelling)
+_CODES = {400: "badRequest", 404: "itemNotFound", 409: "conflict", 429: "tooManyRequests", 503: "serviceUnavailable"}
+
+
+class PhoneError(ServiceError):
+    """A refused phone-method request or a call/text the provider did not take."""
+
+    @property  # type: ignore[override]
+    def code(self) -> str | None:
+        return _CODES.get(self.status)
 
 
 # --- numbers -----------------------------------------------------------------------------------------

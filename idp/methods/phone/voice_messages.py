@@ -10,6 +10,7 @@ from mutagen import MutagenError
 from mutagen.mp3 import MP3
 from sqlalchemy import select
 
+from ...errors import ServiceError
 from ...i18n.names import Message, N_
 from ...extensions import db, limiter
 from .models import VoiceMessage
@@ -20,8 +21,8 @@ MAX_SECONDS = 20
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
-class UploadError(ValueError):
-    pass
+class UploadError(ServiceError, ValueError):
+    """A refused voice-message upload."""
 
 
 def _wav_seconds(data: bytes) -> float:

@@ -8,6 +8,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ...ui import refusal_page
 from ...audit import record_admin_change
 from ...extensions import db
 from ...oidc import tokens
@@ -83,7 +84,7 @@ def add_authenticator():
     try:
         pairing, code = service.start_pairing(user)
     except service.PushError as error:
-        return render_template("error.html", title=_("Cannot add an authenticator"), message=error.message), 400
+        return refusal_page(error, _("Cannot add an authenticator"))
     db.session.commit()
     link = pairing_link(code)
     return render_template("securityinfo/authenticator.html", pairing=pairing, link=link, qr=_qr_svg(link))

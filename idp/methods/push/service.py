@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from ...errors import ServiceError
 from ... import clock, crypto
 from ...audit.log import client_ip
 from ...directory.models import User
@@ -26,10 +27,8 @@ MAX_DEVICES = 5
 DECISIONS = ("approve", "deny", "report")
 
 
-class PushError(Exception):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+class PushError(ServiceError):
+    """A refused request of the authenticator app's API."""
 
 
 def allowed(user: User) -> bool:

@@ -4,7 +4,7 @@ from ... import clock
 from ...audit import record_admin_change
 from ...extensions import db
 from ...graph import current_caller, operation, read_json
-from ...graph.api import GraphError, not_found, odata_context
+from ...graph.api import not_found, odata_context
 from ...graph.users import target_user
 from . import service
 from .models import TemporaryAccessPass
@@ -51,10 +51,7 @@ def graph_tap(tap: TemporaryAccessPass, user, code: str | None = None) -> dict:
 
 def _authorized_target(user_ref: str, action: str):
     user = target_user(user_ref)
-    try:
-        service.authorize(current_caller(), user, action)
-    except service.TapError as error:
-        raise GraphError(error.status, None, error.message) from None
+    service.authorize(current_caller(), user, action)
     return user
 
 
@@ -68,10 +65,7 @@ def _authorized_target(user_ref: str, action: str):
 )
 def create_tap(user_ref):
     user = _authorized_target(user_ref, "create")
-    try:
-        tap, code = service.create_from(user, current_caller().actor[0], read_json())
-    except service.TapError as error:
-        raise GraphError(error.status, None, error.message) from None
+    tap, code = service.create_from(user, current_caller().actor[0], read_json())
     after = graph_tap(tap, user)
     record_admin_change(
         "Admin registered temporary access pass method for user", "user", user.id, after=after, tenant_id=user.tenant_id

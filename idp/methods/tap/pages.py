@@ -5,6 +5,7 @@ from flask import session as flask_session
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+from ...ui import refusal_page
 from ... import crypto
 from ...audit import record_admin_change
 from ...console import admin_required
@@ -58,9 +59,7 @@ def console_create_tap(user_id):
         service.authorize(g.caller, user, "create")
         tap, code = service.create_from(user, g.sso.user.id, _form_fields(request.form))
     except service.TapError as error:
-        return render_template(
-            "error.html", title=_("Temporary Access Pass not created"), message=error.message
-        ), error.status
+        return refusal_page(error, _("Temporary Access Pass not created"))
     record_admin_change(
         "Admin registered temporary access pass method for user",
         "user",
@@ -103,10 +102,7 @@ def tap_created(user_id, tap_id):
 def console_delete_tap(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
     tap = service.live_pass(user.id) or abort(404)
-    try:
-        service.authorize(g.caller, user, "delete")
-    except service.TapError as error:
-        abort(403, description=error.message)
+    service.authorize(g.caller, user, "delete")
     service.remove(tap)
     record_admin_change(
         "Admin deleted temporary access pass method for user",

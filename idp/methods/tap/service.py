@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 
+from ...errors import ServiceError
 from ... import clock, crypto
 from ...directory.models import User
 from ...extensions import db
@@ -29,12 +30,8 @@ OWN_PASS = "Nobody can manage their own Temporary Access Pass: an administrator 
 MAX_START_AHEAD = timedelta(days=365)
 
 
-class TapError(Exception):
-    """A refused request; `status` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+class TapError(ServiceError):
+    """A refused Temporary Access Pass request."""
 
 
 # --- who may do what ------------------------------------------------------------------------------
@@ -46,7 +43,7 @@ def authorize(caller, target: User, action: str) -> None:
         rbac.authorize(caller, target, action, self_service=False)
     except rbac.MethodAccessError as error:
         own = caller.user is not None and caller.user.id == target.id
-        raise TapError(OWN_PASS if own else error.message, 403) from None
+        raise TapError(OWN_PASS if own else error.message, 403, code=error.code) from None
 
 
 # --- the pass -------------------------------------------------------------------------------------
