@@ -189,6 +189,7 @@ def create_group_cmd(tenant, name, members, as_json):
 @click.option("--allow-ropc", is_flag=True, help="Allow grant_type=password (ROPC) for this app.")
 @click.option("--id-tokens", is_flag=True, help="Allow response_type id_token and code id_token.")
 @click.option("--json", "as_json", is_flag=True)
+# its length is its signature: one parameter per option of the command
 def create_client_cmd(
     tenant,
     name,
@@ -230,17 +231,7 @@ def create_client_cmd(
 
     applications.ensure_service_principal(client)  # as the portal does: the app and its instance in the tenant
     if require_strength:
-        from .policy import strengths
-
-        named = {
-            "mfa": strengths.MFA,
-            "passwordless": strengths.PASSWORDLESS,
-            "phishing-resistant": strengths.PHISHING_RESISTANT,
-        }
-        strength = strengths.find(tenant.id, named.get(require_strength, require_strength))
-        if strength is None:
-            raise click.ClickException(f"no authentication strength {require_strength!r} in this tenant")
-        client.required_strength_id = strength.id
+        client.required_strength_id = _strength_id(tenant, require_strength)
     record_admin_change(
         "Add application",
         "client",
@@ -255,7 +246,30 @@ def create_client_cmd(
         tenant_id=tenant.id,
     )
     db.session.commit()
-    data = {
+    _emit(
+        as_json,
+        _client_summary(client, secret),
+        f"client_id:     {client.id}\nclient_secret: {secret or '(public client)'}",
+    )
+
+
+def _strength_id(tenant, name: str) -> str:
+    """A built-in strength by its short name (mfa, passwordless, phishing-resistant) or any strength by id."""
+    from .policy import strengths
+
+    named = {
+        "mfa": strengths.MFA,
+        "passwordless": strengths.PASSWORDLESS,
+        "phishing-resistant": strengths.PHISHING_RESISTANT,
+    }
+    strength = strengths.find(tenant.id, named.get(name, name))
+    if strength is None:
+        raise click.ClickException(f"no authentication strength {name!r} in this tenant")
+    return strength.id
+
+
+def _client_summary(client, secret: str | None) -> dict:
+    return {
         "client_id": client.id,
         "client_secret": secret,
         "grant_types": client.grant_types,
@@ -264,7 +278,6 @@ def create_client_cmd(
         "exposed_scopes": client.exposed_scopes,
         "certificate_thumbprints": [{"x5t": c["x5t"], "x5t#S256": c["x5t#S256"]} for c in client.certificates or []],
     }
-    _emit(as_json, data, f"client_id:     {client.id}\nclient_secret: {secret or '(public client)'}")
 
 
 @idp_cli.command("rotate-keys")

@@ -46,6 +46,8 @@ def test_every_refusal_of_a_service_is_a_service_error(app):
     assert [name for name, cls in refusals.items() if not issubclass(cls, ServiceError)] == []
 
 
+#: exceptions of Python, Werkzeug and the libraries: views may translate those
+_NOT_SERVICE_ERRORS = {"ValueError", "KeyError", "TypeError", "Exception", "HTTPException", "OAuth2Error"}
 _CONVERTERS = {"GraphError", "bad_request", "forbidden", "not_found", "conflict", "denied", "abort", "directory_error"}
 
 
@@ -55,7 +57,7 @@ def _hand_conversions(path: Path):
         if not isinstance(node, ast.ExceptHandler) or node.name is None:
             continue
         caught = ast.unparse(node.type) if node.type else ""
-        if not caught.endswith("Error") or caught.split(".")[-1] in {"ValueError", "KeyError", "TypeError"}:
+        if not caught or caught.split(".")[-1] in _NOT_SERVICE_ERRORS:
             continue
         for statement in node.body:
             call = statement.exc if isinstance(statement, ast.Raise) else getattr(statement, "value", None)

@@ -15,6 +15,7 @@ from ..directory.service import DirectoryError
 from ..extensions import db
 from ..graph.access import APP_ADMINS
 from ..graph.applications import graph_application
+from ..oidc import app_properties
 from ..oidc import applications as apps
 from ..oidc.models import Client
 from . import admin_required, bp
@@ -92,7 +93,9 @@ def _client(object_id: str) -> Client:
 
 
 def _lines(name: str) -> list[str]:
-    return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()][: apps.MAX_URIS + 1]
+    return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()][
+        : app_properties.MAX_URIS + 1
+    ]
 
 
 def _entered() -> dict:
@@ -181,7 +184,7 @@ def app_page(object_id):
     entered = _entered()
     before = graph_application(client)
     try:
-        apps.apply(client, _body(entered))
+        app_properties.apply(client, _body(entered))
         db.session.flush()
     except DirectoryError as error:
         return _refused(client, entered, error)

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from .. import clock
 from ..directory.models import ServicePrincipal
 from ..extensions import db
+from ..oidc import app_properties
 from ..oidc import applications as apps
 from ..oidc.models import Client
 from . import access, odata
@@ -208,7 +209,7 @@ def update_application(app_object_id):
     _write()
     client = _application(app_object_id)
     before = graph_application(client)
-    apps.apply(client, read_json())
+    app_properties.apply(client, read_json())
     db.session.flush()
     audit("Update application", "Application", client.object_id, before=before, after=graph_application(client))
     db.session.commit()

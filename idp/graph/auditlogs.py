@@ -201,32 +201,6 @@ def _json(value):
 
 
 def graph_audit(row: AuditLog, refs: dict) -> dict:
-    if row.actor_type == "user":
-        user = refs["users"].get(row.actor_id)
-        initiated = {
-            "user": {
-                "id": row.actor_id,
-                "userPrincipalName": user.upn if user else None,
-                "displayName": user.display_name if user else None,
-                "ipAddress": None,
-            },
-            "app": None,
-        }
-    elif row.actor_type == "app":
-        initiated = {
-            "app": {"appId": row.actor_id, "displayName": refs["apps"].get(row.actor_id), "servicePrincipalId": None},
-            "user": None,
-        }
-    else:
-        initiated = {
-            "app": {"appId": None, "displayName": "Command line" if row.actor_type == "cli" else "System"},
-            "user": None,
-        }
-    target_name = None
-    if row.target_type == "User" and row.target_id in refs["users"]:
-        target_name = refs["users"][row.target_id].display_name
-    elif row.target_type == "Group":
-        target_name = refs["groups"].get(row.target_id)
     return {
         "id": row.id,
         "activityDateTime": clock.iso(row.created_at),
@@ -239,22 +213,43 @@ def graph_audit(row: AuditLog, refs: dict) -> dict:
         "operationType": _operation_type(row.activity),
         "result": "success",
         "resultReason": "",
-        "initiatedBy": initiated,
-        "targetResources": [
-            {
-                "id": row.target_id,
-                "type": row.target_type,
-                "displayName": target_name,
-                "userPrincipalName": refs["users"][row.target_id].upn
-                if row.target_type == "User" and row.target_id in refs["users"]
-                else None,
-                "modifiedProperties": _modified(row.before, row.after),
-            }
-        ]
-        if row.target_id
-        else [],
+        "initiatedBy": _initiated_by(row, refs),
+        "targetResources": _targets(row, refs),
         "additionalDetails": [],
     }
+
+
+def _initiated_by(row: AuditLog, refs: dict) -> dict:
+    if row.actor_type == "user":
+        user = refs["users"].get(row.actor_id)
+        person = {
+            "id": row.actor_id,
+            "userPrincipalName": user.upn if user else None,
+            "displayName": user.display_name if user else None,
+            "ipAddress": None,
+        }
+        return {"user": person, "app": None}
+    if row.actor_type == "app":
+        app = {"appId": row.actor_id, "displayName": refs["apps"].get(row.actor_id), "servicePrincipalId": None}
+        return {"app": app, "user": None}
+    name = "Command line" if row.actor_type == "cli" else "System"
+    return {"app": {"appId": None, "displayName": name}, "user": None}
+
+
+def _targets(row: AuditLog, refs: dict) -> list[dict]:
+    if not row.target_id:
+        return []
+    user = refs["users"].get(row.target_id) if row.target_type == "User" else None
+    name = user.display_name if user else refs["groups"].get(row.target_id) if row.target_type == "Group" else None
+    return [
+        {
+            "id": row.target_id,
+            "type": row.target_type,
+            "displayName": name,
+            "userPrincipalName": user.upn if user else None,
+            "modifiedProperties": _modified(row.before, row.after),
+        }
+    ]
 
 
 def _readers():

@@ -3,7 +3,7 @@
 from ..directory.models import Roles
 from ..extensions import db
 from ..graph import current_caller, operation, read_json
-from ..graph.api import GraphError, forbidden, odata_context
+from ..graph.api import forbidden, odata_context
 from . import invitations
 
 INVITATION_SCHEMA = {
@@ -41,10 +41,7 @@ def invite():
     invitation = invitations.parse(read_json())
     inviter = caller.user.display_name if caller.user else None
     actor_id, actor_type = caller.actor
-    try:
-        guest, link = invitations.carry_out(caller.tenant, invitation, actor_id, actor_type, inviter)
-    except invitations.InvitationRefused as refusal:
-        raise GraphError(refusal.status, refusal.code, str(refusal)) from None
+    guest, link = invitations.carry_out(caller.tenant, invitation, actor_id, actor_type, inviter)
     send, redirect_url = invitation.send, invitation.redirect_url
     db.session.commit()
     return {

@@ -81,8 +81,36 @@ class InvitationRefused(InvitationError):
     """The invitation is well formed but cannot be carried out; `status` is the HTTP status to answer."""
 
     def __init__(self, message: str, status: int, code: str):
-        super().__init__(message)
-        self.status, self.code = status, code
+        super().__init__(message, status, code=code)
+
+
+def _guest_of(tenant, invitation: Invitation):
+    """(the guest the invitation is for, the audit activity): an existing guest's redemption reset, an existing
+    guest invited again, or a new guest account pending acceptance."""
+    from ..directory import service as directory
+
+    if invitation.reset:
+        guest = directory.find_user(tenant, invitation.invited_user_id) if invitation.invited_user_id else None
+        if guest is None or not guest.is_external_guest:
+            raise InvitationRefused(
+                "Property 'invitedUser' must name an external guest of this organization.", 404, "notFound"
+            )
+        guest.external_user_state, guest.redemption_method, guest.redeemed_at = "PendingAcceptance", None, None
+        return guest, "Reset guest redemption"
+    guest = directory.find_by_sign_in_name(tenant, invitation.address)
+    if guest is not None and not guest.is_external_guest:
+        raise InvitationRefused("That address belongs to a member of this organization.", 400, "badRequest")
+    if guest is None:
+        guest = directory.create_user(
+            tenant,
+            f"{invitation.address.replace('@', '_')}#EXT#@{tenant.default_domain}",
+            invitation.display_name or invitation.address,
+            None,
+            guest="external",
+            mail=invitation.address,
+        )
+        guest.external_user_state = "PendingAcceptance"
+    return guest, "Invite external user"
 
 
 def _send_invitation(tenant, guest, invitation: Invitation, inviter_name: str | None, link: str) -> None:
@@ -112,33 +140,10 @@ def carry_out(tenant, invitation: Invitation, actor_id, actor_type: str, inviter
     Returns (guest, redeem link); the caller commits."""
     from .. import mailer
     from ..audit import record_audit
-    from ..directory import service as directory
     from ..extensions import db
     from . import redeem_url
 
-    if invitation.reset:
-        guest = directory.find_user(tenant, invitation.invited_user_id) if invitation.invited_user_id else None
-        if guest is None or not guest.is_external_guest:
-            raise InvitationRefused(
-                "Property 'invitedUser' must name an external guest of this organization.", 404, "notFound"
-            )
-        guest.external_user_state, guest.redemption_method, guest.redeemed_at = "PendingAcceptance", None, None
-        activity = "Reset guest redemption"
-    else:
-        guest = directory.find_by_sign_in_name(tenant, invitation.address)
-        if guest is not None and not guest.is_external_guest:
-            raise InvitationRefused("That address belongs to a member of this organization.", 400, "badRequest")
-        if guest is None:
-            guest = directory.create_user(
-                tenant,
-                f"{invitation.address.replace('@', '_')}#EXT#@{tenant.default_domain}",
-                invitation.display_name or invitation.address,
-                None,
-                guest="external",
-                mail=invitation.address,
-            )
-            guest.external_user_state = "PendingAcceptance"
-        activity = "Invite external user"
+    guest, activity = _guest_of(tenant, invitation)
     guest.invite_redirect_url = invitation.redirect_url
     guest.invited_by = actor_id if actor_type == "user" else None
     db.session.flush()

@@ -9,7 +9,8 @@ from ..directory.service import DirectoryError
 from ..extensions import db
 from .clients import DEFAULT_SCOPES
 from .models import Client
-from .applications import GRAPH_APP_ID, NAMESPACE, _error, _permission_prefix, app_of, app_roles_of, scopes_of
+from .app_properties import invalid
+from .applications import GRAPH_APP_ID, NAMESPACE, _permission_prefix, app_of, app_roles_of, scopes_of
 
 
 # --- app role assignments (application permissions) -------------------------------------------------
@@ -24,12 +25,12 @@ def assign_app_role(principal: ServicePrincipal, resource: ServicePrincipal, rol
     that resource carries the role."""
     client = app_of(principal)
     if client is None:
-        raise _error(
+        raise invalid(
             "The principal must be the service principal of an application of this organization.", "principalId"
         )
     role = next((r for r in app_roles_of(resource) if r.get("id") == role_id and r.get("isEnabled", True)), None)
     if role is None or "Application" not in role.get("allowedMemberTypes", ["Application"]):
-        raise _error(f"Permission being assigned was not found on application '{resource.app_id}'.", "appRoleId")
+        raise invalid(f"Permission being assigned was not found on application '{resource.app_id}'.", "appRoleId")
     permission = _permission_prefix(resource) + role["value"]
     if permission in (client.app_permissions or []):
         raise DirectoryError(
@@ -148,14 +149,14 @@ def set_grant(principal: ServicePrincipal, resource: ServicePrincipal, scope) ->
     """Create or replace the delegated permissions `principal`'s app holds on `resource` for every user."""
     client = app_of(principal)
     if client is None:
-        raise _error("The client must be the service principal of an application of this organization.", "clientId")
+        raise invalid("The client must be the service principal of an application of this organization.", "clientId")
     if not isinstance(scope, str) or len(scope) > 4000:
-        raise _error("Property 'scope' must be a space-separated list of permissions.", "scope")
+        raise invalid("Property 'scope' must be a space-separated list of permissions.", "scope")
     known = {s["value"] for s in scopes_of(resource) if s.get("isEnabled", True)}
     names = list(dict.fromkeys(scope.split()))
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise _error(f"Permission '{unknown[0][:64]}' does not exist on the resource '{resource.app_id}'.", "scope")
+        raise invalid(f"Permission '{unknown[0][:64]}' does not exist on the resource '{resource.app_id}'.", "scope")
     prefix = _permission_prefix(resource)
     kept = [s for s in client.scopes or [] if not (s.startswith(prefix) if prefix else "://" not in s)]
     if not prefix:

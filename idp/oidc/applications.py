@@ -7,7 +7,6 @@ Application permissions granted by app role assignments, and delegated permissio
 oauth2PermissionGrants, are kept where tokens read them (`Client.app_permissions`, `Client.scopes`), so the
 next token carries them; the assignment and grant objects (app_grants.py) are derived from those lists."""
 
-import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,8 @@ from .. import clock, crypto
 from ..directory.models import ServicePrincipal, Tenant
 from ..directory.service import DirectoryError
 from ..extensions import db
-from . import keycredentials
 from .clients import DEFAULT_SCOPES
+from .app_properties import apply, derive_client_type, invalid
 from .models import Client
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -64,11 +63,6 @@ GRAPH_SCOPES = {
     "Policy.Read.All": "572fea84-0151-49b2-9301-11cb16974376",
 }
 SECRET_LIFETIME = timedelta(days=730)  # Graph's default for addPassword: two years
-MAX_URIS = 256
-
-
-def _error(message: str, target: str | None = None) -> DirectoryError:
-    return DirectoryError(message, target=target)
 
 
 # --- service principals ----------------------------------------------------------------------------
@@ -163,31 +157,12 @@ def _permission_prefix(resource: ServicePrincipal) -> str:
 
 # --- application objects ----------------------------------------------------------------------------
 
-AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-UPDATABLE = {
-    "displayName",
-    "signInAudience",
-    "web",
-    "spa",
-    "publicClient",
-    "isFallbackPublicClient",
-    "identifierUris",
-    "api",
-    "appRoles",
-    "requiredResourceAccess",
-    "keyCredentials",
-    "description",
-    "notes",
-    "tags",
-}
-
 
 def new_application(tenant: Tenant, body: dict) -> Client:
     """POST /applications. The registration signs in at once; its service principal is a separate step
     (POST /servicePrincipals), as in Entra."""
     if not isinstance(body.get("displayName"), str) or not body["displayName"].strip():
-        raise _error("Property 'displayName' is required.", "displayName")
+        raise invalid("Property 'displayName' is required.", "displayName")
     client = Client(
         tenant_id=tenant.id,
         name="",
@@ -215,210 +190,23 @@ def new_application(tenant: Tenant, body: dict) -> Client:
     return client
 
 
-def apply(client: Client, body: dict) -> None:
-    """Set the Graph properties in `body` on the registration (PATCH semantics: absent ones stay)."""
-    unknown = set(body) - UPDATABLE - {"@odata.type", "id", "appId"}
-    if unknown:
-        name = min(unknown)[:64]
-        raise _error(f"Property '{name}' does not exist on type 'microsoft.graph.application' or cannot be set.", name)
-    if "displayName" in body:
-        name = body["displayName"]
-        if not isinstance(name, str) or not name.strip() or len(name) > 256:
-            raise _error("Property 'displayName' must be a non-empty string of at most 256 characters.", "displayName")
-        client.name = name.strip()
-    if "signInAudience" in body:
-        if body["signInAudience"] not in AUDIENCES:
-            raise _error(
-                f"Property 'signInAudience' must be one of {', '.join(AUDIENCES)} (personal Microsoft "
-                "accounts are not served here).",
-                "signInAudience",
-            )
-        client.sign_in_audience = body["signInAudience"]
-    for platform, column, check in (
-        ("web", "redirect_uris", _web_uri),
-        ("spa", "spa_redirect_uris", _web_uri),
-        ("publicClient", "public_redirect_uris", _public_uri),
-    ):
-        if platform in body:
-            setting = {} if body[platform] is None else body[platform]
-            if not isinstance(setting, dict):
-                raise _error(f"Property '{platform}' must be an object.", platform)
-            if "redirectUris" in setting:
-                setattr(client, column, _uris(setting["redirectUris"], check, f"{platform}.redirectUris"))
-            if platform == "web" and "logoutUrl" in setting and setting["logoutUrl"] is not None:
-                client.post_logout_redirect_uris = _uris([setting["logoutUrl"]], _web_uri, "web.logoutUrl")
-    if "isFallbackPublicClient" in body:
-        if not isinstance(body["isFallbackPublicClient"], bool):
-            raise _error("Property 'isFallbackPublicClient' must be a boolean.", "isFallbackPublicClient")
-        client.is_fallback_public_client = body["isFallbackPublicClient"]
-    if "identifierUris" in body:
-        uris = body["identifierUris"]
-        if (
-            not isinstance(uris, list)
-            or len(uris) > 1
-            or not all(isinstance(u, str) and 0 < len(u) <= 256 and "://" in u for u in uris)
-        ):
-            raise _error(
-                "Property 'identifierUris' takes at most one URI here (such as api://<appId>).", "identifierUris"
-            )
-        client.identifier_uri = uris[0] if uris else None
-    if "api" in body:
-        api = {} if body["api"] is None else body["api"]
-        if not isinstance(api, dict):
-            raise _error("Property 'api' must be an object.", "api")
-        if "oauth2PermissionScopes" in api:
-            client.scope_definitions = _definitions(
-                api["oauth2PermissionScopes"],
-                "api.oauth2PermissionScopes",
-                (
-                    "adminConsentDisplayName",
-                    "adminConsentDescription",
-                    "userConsentDisplayName",
-                    "userConsentDescription",
-                    "type",
-                ),
-            )
-            client.exposed_scopes = [d["value"] for d in client.scope_definitions if d["isEnabled"]]
-    if "appRoles" in body:
-        client.app_roles = _definitions(
-            body["appRoles"], "appRoles", ("displayName", "description", "allowedMemberTypes")
-        )
-    if "requiredResourceAccess" in body:
-        client.required_resource_access = _required_access(body["requiredResourceAccess"])
-    if "keyCredentials" in body:
-        client.key_credentials, client.certificates = keycredentials.parse(body["keyCredentials"])
-    _derive_client_type(client)
-
-
-def _derive_client_type(client: Client) -> None:
-    """A public client (no secret, PKCE) when it says so or has only SPA / mobile-and-desktop URIs."""
-    public = client.is_fallback_public_client or (
-        not client.redirect_uris
-        and bool(client.spa_redirect_uris or client.public_redirect_uris)
-        and not client.password_credentials
-    )
-    client.is_public = public
-    client.token_endpoint_auth_method = "none" if public else "client_secret_basic"
-    grants = ["authorization_code", "refresh_token"]
-    if not public:
-        grants.append("client_credentials")
-    client.grant_types = grants
-
-
-def _web_uri(uri: str) -> bool:
-    return (
-        uri.startswith("https://") or re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$)", uri) is not None
-    )
-
-
-#: schemes a browser runs or reads locally instead of handing to an app: never a redirect URI
-SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:", "file:", "blob:", "about:")
-
-
-def _public_uri(uri: str) -> bool:
-    return _web_uri(uri) or (
-        re.match(r"[a-z][a-z0-9+.-]*:/", uri) is not None
-        and not uri.startswith("http:")
-        and not uri.lower().startswith(SCRIPT_SCHEMES)
-    )
-
-
-def _uris(value, check, name: str) -> list[str]:
-    if not isinstance(value, list) or len(value) > MAX_URIS:
-        raise _error(f"Property '{name}' must be a list of at most {MAX_URIS} URIs.", name)
-    for uri in value:
-        if (
-            not isinstance(uri, str)
-            or len(uri) > 256
-            or "#" in uri
-            or "*" in uri
-            or re.search(r"[\x00-\x20\x7f-\x9f]", uri)  # no spaces, line breaks or control characters
-            or not check(uri)
-        ):
-            raise _error(
-                f"Invalid value specified for property '{name}': {str(uri)[:100]!r}. Use https:// (or "
-                "http://localhost), without a fragment or wildcard.",
-                name,
-            )
-    return list(dict.fromkeys(value))
-
-
-def _definitions(value, name: str, texts: tuple[str, ...]) -> list[dict]:
-    """appRoles / oauth2PermissionScopes: each with a GUID id and a unique value."""
-    if not isinstance(value, list) or len(value) > 100:
-        raise _error(f"Property '{name}' must be a list (at most 100 entries).", name)
-    found, values = [], set()
-    for item in value:
-        if not isinstance(item, dict) or not GUID.match(str(item.get("id", ""))):
-            raise _error(f"Each entry of '{name}' needs an 'id' (a GUID).", name)
-        entry_value = item.get("value")
-        if (
-            not isinstance(entry_value, str)
-            or not re.fullmatch(r"[A-Za-z0-9._-]{1,120}", entry_value)
-            or entry_value in values
-        ):
-            raise _error(f"Each entry of '{name}' needs a unique 'value' without spaces.", name)
-        values.add(entry_value)
-        entry = {"id": item["id"].lower(), "value": entry_value, "isEnabled": item.get("isEnabled", True) is not False}
-        for text in texts:
-            if text in item:
-                if text == "allowedMemberTypes":
-                    kinds = item[text]
-                    if not isinstance(kinds, list) or not set(kinds) <= {"User", "Application"}:
-                        raise _error("allowedMemberTypes takes 'User' and/or 'Application'.", name)
-                    entry[text] = list(kinds)
-                elif isinstance(item[text], str) and len(item[text]) <= 1024:
-                    entry[text] = item[text]
-                else:
-                    raise _error(f"Property '{text}' of '{name}' must be a string.", name)
-        found.append(entry)
-    return found
-
-
-def _required_access(value) -> list[dict]:
-    if not isinstance(value, list) or len(value) > 50:
-        raise _error("Property 'requiredResourceAccess' must be a list.", "requiredResourceAccess")
-    found = []
-    for item in value:
-        access = item.get("resourceAccess") if isinstance(item, dict) else None
-        if (
-            not isinstance(access, list)
-            or not isinstance(item.get("resourceAppId"), str)
-            or not all(
-                isinstance(a, dict) and GUID.match(str(a.get("id", ""))) and a.get("type") in ("Scope", "Role")
-                for a in access
-            )
-        ):
-            raise _error(
-                "Each requiredResourceAccess entry needs resourceAppId and resourceAccess [{id, type: Scope|Role}].",
-                "requiredResourceAccess",
-            )
-        found.append(
-            {
-                "resourceAppId": item["resourceAppId"][:64],
-                "resourceAccess": [{"id": a["id"].lower(), "type": a["type"]} for a in access],
-            }
-        )
-    return found
-
-
 def add_password(client: Client, body: dict) -> dict:
     """addPassword: a new client secret, returned once with `secretText`; only its hash is kept."""
     credential = body.get("passwordCredential") or {}
     if not isinstance(credential, dict):
-        raise _error("Property 'passwordCredential' must be an object.", "passwordCredential")
+        raise invalid("Property 'passwordCredential' must be an object.", "passwordCredential")
     display = credential.get("displayName")
     if display is not None and (not isinstance(display, str) or len(display) > 256):
-        raise _error("Property 'displayName' must be a string.", "passwordCredential")
+        raise invalid("Property 'displayName' must be a string.", "passwordCredential")
     now = clock.now()
     end = _moment(credential.get("endDateTime"), "endDateTime") or now + SECRET_LIFETIME
     start = _moment(credential.get("startDateTime"), "startDateTime") or now
     if end <= start or end <= now:
-        raise _error(
+        raise invalid(
             "The endDateTime of a password credential must be in the future and after its start.", "passwordCredential"
         )
     if len(client.password_credentials or []) >= 20:
-        raise _error("An application holds at most 20 password credentials.", "passwordCredential")
+        raise invalid("An application holds at most 20 password credentials.", "passwordCredential")
     secret = secrets.token_urlsafe(30)
     entry = {
         "keyId": str(uuid.uuid4()),
@@ -429,7 +217,7 @@ def add_password(client: Client, body: dict) -> dict:
         "hash": crypto.digest(secret),
     }
     client.password_credentials = [*(client.password_credentials or []), entry]
-    _derive_client_type(client)
+    derive_client_type(client)
     db.session.flush()
     return {**public_password(entry), "secretText": secret}
 
@@ -462,11 +250,11 @@ def _moment(value, name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _error(f"Property '{name}' must be a date and time.", name)
+        raise invalid(f"Property '{name}' must be a date and time.", name)
     try:
         return _utc(value)
     except ValueError:
-        raise _error(f"Property '{name}' must be an ISO 8601 date and time.", name) from None
+        raise invalid(f"Property '{name}' must be an ISO 8601 date and time.", name) from None
 
 
 def _utc(value: str) -> datetime:

@@ -147,6 +147,7 @@ def discovery():
 
 
 def _discovery() -> dict:
+    # one literal, the document itself: long because the metadata is, not because it does much
     return {
         # multi-tenant authorities publish Entra's template: each token's `iss` names its own tenant
         "issuer": tokens.issuer("{tenantid}") if g.get("tenantless") else tokens.issuer(g.tenant),

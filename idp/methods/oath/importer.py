@@ -135,72 +135,92 @@ def _parse(row: list[str], has_hash: bool) -> tuple[str | None, dict]:
 def _import_batch(job_id: str, tenant_id: str, batch, has_hash: bool) -> None:
     """One batch: a query for its serials, one for its users, bulk inserts; assignments one by one."""
     parsed = [(line, *_parse(row, has_hash)) for line, row in batch]
-    serials = {f["serial"] for _, problem, f in parsed if not problem}
-    upns = {f["upn"].lower() for _, problem, f in parsed if not problem and f["upn"]}
-    existing = (
-        {
-            d.serial_number: d
-            for d in db.session.scalars(
-                select(HardwareOathDevice).where(
-                    HardwareOathDevice.tenant_id == tenant_id, HardwareOathDevice.serial_number.in_(serials)
-                )
-            )
-        }
-        if serials
-        else {}
-    )
-    users = (
-        {u.upn: u for u in db.session.scalars(select(User).where(User.tenant_id == tenant_id, User.upn.in_(upns)))}
-        if upns
-        else {}
-    )
+    existing, users = _known_serials_and_users(tenant_id, parsed)
     new_devices, errors, to_assign, seen = [], [], [], set()
     for line, problem, fields in parsed:
         serial, upn = fields["serial"], fields["upn"]
         user = users.get(upn.lower()) if upn else None
-        if not problem and upn and user is None:
-            problem = f"There is no user '{upn}' in this organization."
-        device = existing.get(serial)
-        if not problem and (serial in seen or (device is not None and device.import_job_id == job_id)):
-            problem = f"Serial number '{serial}' appears more than once in this file."
-        elif not problem and device is not None:
-            problem = "A token with this serial number already exists."
+        problem = problem or _clash(job_id, fields, user, existing.get(serial), seen)
         if problem:
-            secret = fields.get("secret")
-            errors.append(
-                {
-                    "job_id": job_id,
-                    "line": line,
-                    "serial_number": None if not serial or serial == secret else serial[:128],
-                    "upn": None if not upn or upn == secret else upn[:320],
-                    "reason": problem,
-                }
-            )
+            errors.append(_rejected_row(job_id, line, fields, problem))
             continue
         seen.add(serial)
-        device = {
-            "id": new_id(),
-            "tenant_id": tenant_id,
-            "serial_number": serial,
-            "secret": service.seal(fields["secret"]),
-            "time_interval": fields["interval"],
-            "hash_function": fields["hash_function"],
-            "manufacturer": fields["manufacturer"],
-            "model": fields["model"],
-            "status": "available",
-            "import_job_id": job_id,
-            "created_at": clock.now(),
-        }
+        device = _device_row(job_id, tenant_id, fields)
         new_devices.append(device)
         if user is not None:
             to_assign.append((line, device, user))
     if new_devices:
         db.session.execute(insert(HardwareOathDevice), new_devices)
-    for line, device, user in to_assign:
-        device = db.session.get(HardwareOathDevice, device["id"])
+    errors += _assign_all(job_id, to_assign)
+    _finish_batch(job_id, len(batch), errors)
+
+
+def _known_serials_and_users(tenant_id: str, parsed) -> tuple[dict, dict]:
+    serials = {f["serial"] for _, problem, f in parsed if not problem}
+    upns = {f["upn"].lower() for _, problem, f in parsed if not problem and f["upn"]}
+    existing = {}
+    if serials:
+        rows = db.session.scalars(
+            select(HardwareOathDevice).where(
+                HardwareOathDevice.tenant_id == tenant_id, HardwareOathDevice.serial_number.in_(serials)
+            )
+        )
+        existing = {d.serial_number: d for d in rows}
+    users = {}
+    if upns:
+        users = {
+            u.upn: u for u in db.session.scalars(select(User).where(User.tenant_id == tenant_id, User.upn.in_(upns)))
+        }
+    return existing, users
+
+
+def _clash(job_id: str, fields: dict, user, device, seen: set) -> str | None:
+    """Why a well-formed row still cannot be imported: an unknown user or a serial that exists already."""
+    serial, upn = fields["serial"], fields["upn"]
+    if upn and user is None:
+        return f"There is no user '{upn}' in this organization."
+    if serial in seen or (device is not None and device.import_job_id == job_id):
+        return f"Serial number '{serial}' appears more than once in this file."
+    if device is not None:
+        return "A token with this serial number already exists."
+    return None
+
+
+def _rejected_row(job_id: str, line: int, fields: dict, reason: str) -> dict:
+    """An error row; a value that is the secret itself (a shifted column) is never stored."""
+    serial, upn, secret = fields["serial"], fields["upn"], fields.get("secret")
+    return {
+        "job_id": job_id,
+        "line": line,
+        "serial_number": None if not serial or serial == secret else serial[:128],
+        "upn": None if not upn or upn == secret else upn[:320],
+        "reason": reason,
+    }
+
+
+def _device_row(job_id: str, tenant_id: str, fields: dict) -> dict:
+    return {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "serial_number": fields["serial"],
+        "secret": service.seal(fields["secret"]),
+        "time_interval": fields["interval"],
+        "hash_function": fields["hash_function"],
+        "manufacturer": fields["manufacturer"],
+        "model": fields["model"],
+        "status": "available",
+        "import_job_id": job_id,
+        "created_at": clock.now(),
+    }
+
+
+def _assign_all(job_id: str, to_assign) -> list[dict]:
+    errors = []
+    for line, row, user in to_assign:
+        device = db.session.get(HardwareOathDevice, row["id"])
         try:
             service.assign(device, user)
-        except service.OathError as error:  # raised before anything is written
+        except service.OathError as error:  # raised before anything is written: the row stays, unassigned
             errors.append(
                 {
                     "job_id": job_id,
@@ -210,6 +230,10 @@ def _import_batch(job_id: str, tenant_id: str, batch, has_hash: bool) -> None:
                     "reason": error.message,
                 }
             )
+    return errors
+
+
+def _finish_batch(job_id: str, rows: int, errors: list[dict]) -> None:
     if errors:
         db.session.execute(insert(OathImportError), errors)
     failed = len(errors)
@@ -217,8 +241,8 @@ def _import_batch(job_id: str, tenant_id: str, batch, has_hash: bool) -> None:
         update(OathImportJob)
         .where(OathImportJob.id == job_id)
         .values(
-            processed_rows=OathImportJob.processed_rows + len(batch),
-            imported_rows=OathImportJob.imported_rows + len(batch) - failed,
+            processed_rows=OathImportJob.processed_rows + rows,
+            imported_rows=OathImportJob.imported_rows + rows - failed,
             failed_rows=OathImportJob.failed_rows + failed,
         )
     )

@@ -157,30 +157,39 @@ def register(user, credential, display_name: str, purpose: str) -> Passkey:
     if config["isAttestationEnforced"] and not roots:
         why = "carries no attestation" if not has_chain else "is not in the FIDO metadata the organization trusts"
         raise _attestation_refused(aaguid, why)
-    attested = False
-    try:
-        if roots:
-            verified = ceremonies.verify_registration(credential, challenge, {fmt: roots})
-            attested = True
-        else:
-            verified = ceremonies.verify_registration(credential, challenge)
-    except ceremonies.CeremonyError as error:
-        if not roots:
-            raise PasskeyError("The passkey could not be verified. Try again.", f"registration: {error}") from None
-        if config["isAttestationEnforced"]:  # the same refusal, status and code as any other attestation refusal
-            raise _attestation_refused(aaguid, "has an attestation that does not verify") from None
-        verified = ceremonies.verify_registration(credential, challenge)  # chain did not verify: not attested
+    verified, attested = _verified(credential, challenge, fmt, aaguid, roots, config["isAttestationEnforced"])
     if str(getattr(verified.credential_device_type, "value", verified.credential_device_type)) == "multi_device":
         # Entra's passkeys page: this policy supports device-bound passkeys (security keys, Authenticator) only
         raise PasskeyError(SYNCED_REFUSED, f"synced (backup-eligible) passkey refused ({aaguid})", status=403)
     credential_id = ceremonies.bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
         raise PasskeyError("This passkey is already registered.", status=409)
+    passkey = _passkey(user, credential, verified, display_name, fmt, aaguid, attested)
+    db.session.add(passkey)
+    db.session.flush()
+    return passkey
+
+
+def _verified(credential, challenge, fmt: str, aaguid: str, roots: list, enforced: bool):
+    """(the verified registration, whether its attestation chain verified to a trusted root)."""
+    try:
+        if roots:
+            return ceremonies.verify_registration(credential, challenge, {fmt: roots}), True
+        return ceremonies.verify_registration(credential, challenge), False
+    except ceremonies.CeremonyError as error:
+        if not roots:
+            raise PasskeyError("The passkey could not be verified. Try again.", f"registration: {error}") from None
+        if enforced:  # the same refusal, status and code as any other attestation refusal
+            raise _attestation_refused(aaguid, "has an attestation that does not verify") from None
+        return ceremonies.verify_registration(credential, challenge), False  # chain did not verify: not attested
+
+
+def _passkey(user, credential, verified, display_name: str, fmt: str, aaguid: str, attested: bool) -> Passkey:
     entry = mds.entry(aaguid) or {}
-    passkey = Passkey(
+    return Passkey(
         tenant_id=user.tenant_id,
         user_id=user.id,
-        credential_id=credential_id,
+        credential_id=ceremonies.bytes_to_base64url(verified.credential_id),
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
         aaguid=aaguid,
@@ -193,9 +202,6 @@ def register(user, credential, display_name: str, purpose: str) -> Passkey:
         backed_up=bool(verified.credential_backed_up),
         upn_at_registration=user.upn,
     )
-    db.session.add(passkey)
-    db.session.flush()
-    return passkey
 
 
 def _attestation_refused(aaguid: str, why: str) -> PasskeyError:
