@@ -16,7 +16,7 @@ from ..directory import service as directory
 from ..directory.models import Group, GroupMember, User
 from ..extensions import db
 from ..graph import groups as graph_groups
-from ..graph.api import GraphError
+from ..errors import ServiceError
 from . import admin_required, bp
 from .fields import Field, field_error
 
@@ -39,7 +39,7 @@ READ_ONLY = _l(
 def _may(check) -> bool:
     try:
         check()
-    except GraphError:
+    except ServiceError:
         return False
     return True
 

@@ -12,7 +12,7 @@ from ..directory.models import Roles, User
 from ..graph import groups as graph_groups
 from ..graph import password_methods as graph_password_methods
 from ..graph import users as graph_users
-from ..graph.api import GraphError
+from ..errors import ServiceError
 
 # --- who may do what: the API's checks, with the reason in words --------------------------------------
 
@@ -27,7 +27,7 @@ def _admin_target_reason() -> str:
 def change_refusal(user: User) -> str | None:
     try:
         graph_users.may_change(user)
-    except GraphError:
+    except ServiceError:  # any refusal of the rule (the Graph check or the service behind it)
         if user.roles and g.caller.roles & {Roles.USER_ADMIN}:
             return _admin_target_reason()
         return _("Your role cannot change users: that takes a User Administrator or a Global Administrator.")
@@ -37,7 +37,7 @@ def change_refusal(user: User) -> str | None:
 def create_refusal() -> str | None:
     try:
         graph_users.require_user_write()
-    except GraphError:
+    except ServiceError:  # any refusal of the rule (the Graph check or the service behind it)
         return _("Your role cannot create users: that takes a User Administrator or a Global Administrator.")
     return None
 
@@ -56,7 +56,7 @@ def reset_refusal(user: User) -> str | None:
         return _("Change your own password in My Security Info.")
     try:
         graph_password_methods.may_reset(user)
-    except GraphError:
+    except ServiceError:  # any refusal of the rule (the Graph check or the service behind it)
         return _admin_target_reason() if user.roles else _("Your role cannot reset passwords.")
     return None
 
@@ -64,7 +64,7 @@ def reset_refusal(user: User) -> str | None:
 def sessions_refusal(user: User) -> str | None:
     try:
         graph_users.may_revoke_sessions(user)
-    except GraphError:
+    except ServiceError:  # any refusal of the rule (the Graph check or the service behind it)
         if user.roles:
             return _admin_target_reason()
         return _("Your role cannot end other users' sessions.")
@@ -74,7 +74,7 @@ def sessions_refusal(user: User) -> str | None:
 def groups_refusal() -> str | None:
     try:
         graph_groups.require_member_write()
-    except GraphError:
+    except ServiceError:  # any refusal of the rule (the Graph check or the service behind it)
         return _("Changing group members takes a Groups Administrator, a User Administrator or a Global Administrator.")
     return None
 
@@ -82,7 +82,7 @@ def groups_refusal() -> str | None:
 def _checked(check, user, reason: str) -> str | None:
     try:
         check(user)
-    except GraphError:
+    except ServiceError:  # any refusal of the rule (the Graph check or the service behind it)
         return reason
     return None
 

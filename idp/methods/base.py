@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # the interface needs no models at import time
     from ..directory.models import User
@@ -123,3 +123,60 @@ class AuthMethod:
     def action(self, ctx: MethodContext, name: str, form: Any) -> tuple[bool, str]:
         """A step's auxiliary action (e.g. "send" a code), posted as `action=<name>`: (ok, message to show)."""
         return False, "This action is not available."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an out-of-band step ended: the page's whole sentence (translated there), the sign-in log's reason and
+    whether it counts towards MFA lockout (the user refused or failed, rather than missed it)."""
+
+    message: str
+    reason: str
+    mfa_denial: bool = False
+
+
+class OutOfBandStep(AuthMethod):
+    """A step answered away from the page (a call answered on the phone, a notification approved in the app).
+    Opening the step starts one challenge unless this sign-in's is still live; `restart_action` starts another;
+    submitting the page asks how the challenge ended. Subclasses say how to start, find and read a challenge."""
+
+    #: where the transaction keeps this sign-in's challenge id (in the method's scratch data)
+    challenge_key: str = ""
+    #: the page's "try again" action (`action=<name>`)
+    restart_action: str = ""
+    #: the outcome that proves the factor
+    approved: str = ""
+    #: the answer while the user has not acted yet
+    waiting: Outcome = Outcome("", "")
+    #: every other outcome; an unknown one reads as `failures[None]`
+    failures: ClassVar[dict[str | None, Outcome]] = {}
+
+    def is_live(self, challenge_id: str | None) -> bool:
+        raise NotImplementedError
+
+    def outcome(self, challenge_id: str | None) -> str | None:
+        raise NotImplementedError
+
+    def start(self, ctx: MethodContext, form: Any = None) -> tuple[bool, str]:
+        """Start a challenge, store its id under `challenge_key`: (ok, message to show)."""
+        raise NotImplementedError
+
+    def begin(self, ctx: MethodContext) -> dict[str, Any]:
+        if not self.is_live(ctx.data.get(self.challenge_key)):
+            ok, message = self.start(ctx)
+            if not ok:
+                return {"send_error": message}
+        return {}
+
+    def action(self, ctx: MethodContext, name: str, form: Any) -> tuple[bool, str]:
+        if name != self.restart_action:
+            return super().action(ctx, name, form)
+        return self.start(ctx, form)
+
+    def verify(self, ctx: MethodContext, form: Any) -> Verification:
+        outcome = self.outcome(ctx.data.get(self.challenge_key))
+        if outcome == self.approved:
+            return Verification(True, factor=self.factors[0])
+        ended = self.waiting if outcome == "pending" else self.failures.get(outcome) or self.failures[None]
+        reason = ended.reason.format(outcome=outcome)  # a reason may name the outcome it stands for
+        return Verification(False, ended.message, reason, mfa_denial=ended.mfa_denial)

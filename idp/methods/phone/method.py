@@ -1,18 +1,13 @@
 """The phone sign-in steps: a text message with a 6-digit code, and a voice call answered with #."""
 
 from ...inputs import ascii_code
-from ...methods.base import AuthMethod, MethodContext, Verification
+from ...methods.base import AuthMethod, MethodContext, Outcome, OutOfBandStep, Verification
 from . import numbers, service, voice
 from ...i18n.names import N_
 from flask_babel import gettext
 from ...audit import reasons
 
 SMS_CODE_REFUSED = reasons.template(N_("invalid SMS code: %(detail)s"))
-VOICE_OUTCOMES = {  # the sign-in log's reasons
-    "no-answer": N_("voice call: no-answer"),
-    "hung-up": N_("voice call: hung-up"),
-    "failed": N_("voice call: failed"),
-}
 
 
 class SmsStep(AuthMethod):
@@ -71,7 +66,7 @@ class SmsStep(AuthMethod):
         return Verification(True, factor="sms")
 
 
-class VoiceStep(AuthMethod):
+class VoiceStep(OutOfBandStep):
     name = "voice"
     label = "Call my phone"
     amr = ("tel", "mca")
@@ -81,59 +76,56 @@ class VoiceStep(AuthMethod):
     order = 36
     mfa_prompt = True
     verification_method = "call"
+    challenge_key, restart_action, approved = "call_id", "call", "verified"
+    waiting = Outcome(
+        N_("We haven't received your verification yet. Answer the call and press #."), N_("voice call not answered yet")
+    )
+    failures = {  # whole sentences: the page translates them
+        "no-answer": Outcome(
+            N_("We called your phone but didn't get an answer. Call again or choose another method."),
+            N_("voice call: no-answer"),
+        ),
+        "hung-up": Outcome(
+            N_("The call ended before you pressed #. Call again or choose another method."),
+            N_("voice call: hung-up"),
+            mfa_denial=True,
+        ),
+        "failed": Outcome(
+            N_("We couldn't verify you on the call. Call again or choose another method."),
+            N_("voice call: failed"),
+            mfa_denial=True,
+        ),
+        None: Outcome(
+            N_("We couldn't verify you on the call. Call again or choose another method."), "voice call: {outcome}"
+        ),
+    }
 
     def is_available(self, ctx: MethodContext) -> bool:
         return ctx.user is not None and bool(service.voice_phones(ctx.user))
 
+    def is_live(self, challenge_id: str | None) -> bool:
+        return voice.live_call(challenge_id) is not None
+
+    def outcome(self, challenge_id: str | None) -> str | None:
+        return voice.outcome(challenge_id)
+
     def begin(self, ctx: MethodContext) -> dict:
         """Opening the step calls the first phone, unless this sign-in's call is still going."""
         phones = service.voice_phones(ctx.user)
-        call = voice.live_call(ctx.data.get("call_id"))
         view = {"phones": [(p.phone_type, numbers.masked(p.number)) for p in phones]}
-        if call is None:
-            view["send_error"] = self._call(ctx, phones[0])
-        else:
-            view["calling"] = numbers.masked(call.number)
-        return view
+        call = voice.live_call(ctx.data.get(self.challenge_key))
+        if call is not None:
+            return {**view, "calling": numbers.masked(call.number)}
+        ok, message = self.start(ctx)
+        return view if ok else {**view, "send_error": message}
 
-    def _call(self, ctx: MethodContext, phone) -> str | None:
+    def start(self, ctx: MethodContext, form=None) -> tuple[bool, str]:
+        """Call the phone the user chose (the first one when opening the step)."""
+        phones = {p.phone_type: p for p in service.voice_phones(ctx.user)}
+        phone = phones.get((form or {}).get("phone_type")) or next(iter(phones.values()))
         try:
             call = voice.place(ctx.user, phone, ctx.txn_id)
         except service.PhoneError as error:
-            return error.message
-        ctx.data["call_id"] = call.id
-        return None
-
-    def action(self, ctx: MethodContext, name: str, form) -> tuple[bool, str]:
-        if name != "call":
-            return super().action(ctx, name, form)
-        phones = {p.phone_type: p for p in service.voice_phones(ctx.user)}
-        phone = phones.get(form.get("phone_type")) or next(iter(phones.values()))
-        problem = self._call(ctx, phone)
-        return (
-            (False, problem)
-            if problem
-            else (True, gettext("We're calling %(number)s.", number=numbers.masked(phone.number)))
-        )
-
-    def verify(self, ctx: MethodContext, form) -> Verification:
-        outcome = voice.outcome(ctx.data.get("call_id"))
-        if outcome == "verified":
-            return Verification(True, factor="voice")
-        if outcome == "pending":
-            return Verification(
-                False,
-                N_("We haven't received your verification yet. Answer the call and press #."),
-                N_("voice call not answered yet"),
-            )
-        messages = {  # whole sentences: the page translates them
-            "no-answer": N_("We called your phone but didn't get an answer. Call again or choose another method."),
-            "hung-up": N_("The call ended before you pressed #. Call again or choose another method."),
-            "failed": N_("We couldn't verify you on the call. Call again or choose another method."),
-        }
-        return Verification(
-            False,
-            messages.get(outcome, messages["failed"]),
-            VOICE_OUTCOMES.get(outcome) or f"voice call: {outcome}",
-            mfa_denial=outcome in ("hung-up", "failed"),
-        )
+            return False, error.message
+        ctx.data[self.challenge_key] = call.id
+        return True, gettext("We're calling %(number)s.", number=numbers.masked(phone.number))
