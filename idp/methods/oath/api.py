@@ -11,38 +11,8 @@ from . import service
 from .inventory_api import device_of, graph_device
 from .models import OathMethod
 
-DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices"
 SOFTWARE = "/users/{user_ref}/authentication/softwareOathMethods"
 HARDWARE = "/users/{user_ref}/authentication/hardwareOathMethods"
-DEVICE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "serialNumber": {"type": "string"},
-        "manufacturer": {"type": ["string", "null"]},
-        "model": {"type": ["string", "null"]},
-        "displayName": {"type": ["string", "null"]},
-        "timeIntervalInSeconds": {"type": "integer"},
-        "hashFunction": {"type": "string"},
-        "status": {"type": "string"},
-        "assignedTo": {"type": ["object", "null"]},
-        "lastUsedDateTime": {"type": ["string", "null"]},
-    },
-}
-NEW_DEVICE_SCHEMA = {
-    "type": "object",
-    "required": ["serialNumber", "secretKey", "timeIntervalInSeconds"],
-    "properties": {
-        "serialNumber": {"type": "string"},
-        "secretKey": {"type": "string"},
-        "timeIntervalInSeconds": {"type": "integer"},
-        "hashFunction": {"type": "string"},
-        "manufacturer": {"type": ["string", "null"], "maxLength": 256},
-        "model": {"type": ["string", "null"], "maxLength": 256},
-        "displayName": {"type": ["string", "null"], "maxLength": 256},
-        "assignTo": {"type": "object", "properties": {"id": {"type": "string"}}},
-    },
-}
 
 
 # --- a user's methods -------------------------------------------------------------------------------

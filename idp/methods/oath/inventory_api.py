@@ -18,8 +18,6 @@ from . import importer, service
 from .models import HardwareOathDevice, OathImportJob
 
 DEVICES = "/directory/authenticationMethodDevices/hardwareOathDevices"
-SOFTWARE = "/users/{user_ref}/authentication/softwareOathMethods"
-HARDWARE = "/users/{user_ref}/authentication/hardwareOathMethods"
 DEVICE_SCHEMA = {
     "type": "object",
     "properties": {
