@@ -6,6 +6,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from idp import i18n
+from idp.audit import record_audit
+from idp.extensions import db
 
 from .browser import heading
 from .test_browser_console_pages import ADMIN, _signed_in_admin
@@ -60,6 +62,33 @@ def test_long_japanese_button_labels_wrap_inside_the_card_on_a_phone(live, seed,
                  .map((b) => b.textContent.trim());"""
         )
         assert not overflowing, overflowing
+    finally:
+        browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("page", ["/users", "/logs/sign-ins", "/logs/audit"])
+def test_the_user_and_log_tables_stack_on_a_phone_with_each_cell_named(live, seed, browser, page):
+    record_audit(tenant_id=seed.tenant.id, actor_id=seed.admin.id, actor_type="user", activity="Update user")
+    db.session.commit()
+    _signed_in_admin(browser, live)
+    browser.add_cookie({"name": i18n.COOKIE, "value": "ja"})
+    try:
+        _width(browser, 390)
+        browser.get(f"{live.url}{ADMIN}{page}")
+        heading(browser)
+        cells = browser.execute_script(
+            """const table = document.querySelector('table.stack');
+               return {cut: table.scrollWidth > table.clientWidth + 1
+                         || table.getBoundingClientRect().right > document.documentElement.clientWidth,
+                       labels: [...table.querySelectorAll('tbody tr:first-child td')].map(
+                         (td) => getComputedStyle(td, '::before').content)};"""
+        )
+        assert not cells["cut"], cells
+        assert cells["labels"][0] in ('"日付"', '"ユーザー プリンシパル名"'), cells
+        _width(browser, 1280)
+        browser.get(f"{live.url}{ADMIN}{page}")
+        assert browser.find_element(By.CSS_SELECTOR, "table.stack thead").is_displayed()  # a wide screen: a table
     finally:
         browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

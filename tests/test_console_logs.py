@@ -30,10 +30,10 @@ def test_sign_ins_to_the_console_and_my_security_info_name_their_app(live, seed)
         ("admin@contoso.test", "Admin console"),
     }
     agent.go(f"{SIGN_INS}?app={first_party.ADMIN_CONSOLE}")
-    assert "<td>Admin console</td>" in agent.page.text and "alice@contoso.test" not in agent.text()
+    assert ">Admin console</td>" in agent.page.text and "alice@contoso.test" not in agent.text()
     agent.http.cookies.set(i18n.COOKIE, "ja")
     agent.go(f"{SIGN_INS}?app={first_party.MY_SECURITY_INFO}")
-    assert "<td>セキュリティ情報</td>" in agent.page.text and "admin@contoso.test</td>" not in agent.page.text
+    assert ">セキュリティ情報</td>" in agent.page.text and "admin@contoso.test</td>" not in agent.page.text
 
 
 def _sign_ins(seed, count: int, methods: list[str], upn: str) -> None:
@@ -49,14 +49,14 @@ def test_the_method_filter_and_paging_happen_before_the_page_is_cut(live, seed):
     _sign_ins(seed, 2, ["password", "email_otp"], "email@contoso.test")
     agent = admin_agent(live)
     agent.go(f"{SIGN_INS}?method=oath")
-    assert agent.page.text.count("<td>oath@contoso.test</td>") == 50 and "plain@contoso.test" not in agent.text()
+    assert agent.page.text.count(">oath@contoso.test</td>") == 50 and "plain@contoso.test" not in agent.text()
     assert ">Next page</a>" in agent.page.text
     agent.go(f"{SIGN_INS}?method=oath&page=2")
-    assert agent.page.text.count("<td>oath@contoso.test</td>") == 10 and ">Next page</a>" not in agent.page.text
+    assert agent.page.text.count(">oath@contoso.test</td>") == 10 and ">Next page</a>" not in agent.page.text
     exported = agent.http.get(f"{live.url}{SIGN_INS}?format=json&method=email_otp").json()["value"]
     assert {r["userPrincipalName"] for r in exported} == {"email@contoso.test"} and len(exported) == 2
     agent.go(f"{SIGN_INS}?user=plain&page=2")
-    assert agent.page.text.count("<td>plain@contoso.test</td>") == 10
+    assert agent.page.text.count(">plain@contoso.test</td>") == 10
 
 
 def test_the_audit_log_pages_in_sql_and_names_its_actors(live, seed):
