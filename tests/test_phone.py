@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from idp import clock
+from idp import clock, i18n
 from idp.audit.models import SignInLog
 from idp.extensions import db
 from idp.methods.phone import service
@@ -44,10 +44,10 @@ def at_second_factor(live, seed):
 
 
 def texted_code(live) -> str:
-    """The latest code on the development phone page."""
+    """The latest code on the development phone page: six digits standing alone, in any language."""
     phone = Agent(live.url)
     phone.go("/_dev/phone/")
-    return re.search(r"verification code (\d{6})", phone.text()).group(1)
+    return re.search(r"(?<![\d+])(\d{6})(?!\d)", phone.text()).group(1)
 
 
 def last_failure():
@@ -117,6 +117,25 @@ def test_sms_sign_in_end_to_end(dev, live, seed):
     agent.submit("/login/kmsi", stay="no")
     claims = rp.id_claims(rp.redeem(agent))
     assert {"pwd", "sms", "mfa"} <= set(claims["amr"]) and claims["acr"] == "mfa"
+
+
+@pytest.mark.parametrize("preferred, page, expected", [("ja-JP", "en", "ja"), (None, "ja", "ja"), (None, "en", "en")])
+def test_the_text_message_is_in_the_users_language(dev, live, seed, preferred, page, expected):
+    seed.alice.preferred_language = preferred
+    db.session.commit()
+    with_mobile(seed, "Sms")
+    rp = Rp(live, seed)
+    agent = Agent(live.url)
+    agent.http.cookies.set(i18n.COOKIE, page)
+    agent.go(rp.authorize_url())
+    agent.submit("/login", username="alice@contoso.test")
+    agent.submit("/login/method/password", password=PASSWORD)
+    text = dev_phone(live).text()
+    japanese = "Contoso の認証用の確認コード: " in text
+    assert japanese == (expected == "ja") and ("Use verification code" in text) == (expected == "en")
+    agent.submit("/login/method/sms", otc=texted_code(live))
+    agent.submit("/login/kmsi", stay="no")
+    assert "sms" in rp.id_claims(rp.redeem(agent))["amr"]
 
 
 def test_sms_code_lifetime_and_tries(dev, live, seed):

@@ -4,10 +4,11 @@ and what the policy and the MFA settings let each user use."""
 import secrets
 from datetime import timedelta
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select, update
 
 from ...errors import ServiceError
-from ... import clock, crypto, telephony
+from ... import clock, crypto, mailer, telephony
 from ...directory.models import User
 from ...extensions import db
 from ...policy import service as policy
@@ -135,6 +136,17 @@ def sms_sign_in_state(user: User, row: PhoneMethod) -> str:
 # --- text-message codes --------------------------------------------------------------------------------
 
 
+def code_text(user: User, code: str) -> str:
+    """The text message, in the user's preferred language, else the sign-in page's; the code stands alone
+    as six digits in every language (autofill and the tests find it)."""
+    with force_locale(mailer.recipient_language(user.preferred_language)):
+        return gettext(
+            "Use verification code %(code)s for %(organization)s authentication.",
+            code=code,
+            organization=user.tenant.display_name,
+        )
+
+
 def send_code(user: User, purpose: str, number: str, phone_type: str, extension: str | None = None) -> None:
     """Void the live code of this purpose, make a new one and text it. Nothing changes when sending fails."""
     now = clock.now()
@@ -169,9 +181,7 @@ def send_code(user: User, purpose: str, number: str, phone_type: str, extension:
         )
     )
     try:
-        telephony.provider().send_sms(
-            number, f"Use verification code {code} for {user.tenant.display_name} authentication."
-        )
+        telephony.provider().send_sms(number, code_text(user, code))
     except telephony.TelephonyError as error:
         db.session.rollback()
         raise PhoneError(
