@@ -119,3 +119,14 @@ def test_custom_message_plays_only_in_its_language(app, console, live, seed):
     assert "custom voice message" not in text.split("Call from")[1] and "press pound to finish" in text
     french = call_alice(live, seed, "fr")
     assert "appuyez sur 0 puis sur dièse" in french.text().split("Call from")[1]  # standard, in French
+
+
+@pytest.mark.parametrize("preferred, accept", [("ja-JP", "en-US"), (None, "ja,en;q=0.5")])
+def test_the_standard_call_speaks_japanese_to_a_japanese_user(app, live, seed, preferred, accept):
+    app.config["IDP_DEV_MODE"] = True
+    seed.alice.preferred_language = preferred
+    enable_method(seed.tenant.id, "Voice")
+    service.add(seed.alice, "mobile", "+1 2065550123")
+    db.session.commit()
+    call = call_alice(live, seed, accept).text().split("Call from")[1]
+    assert "確認を完了するには、シャープ キーを押してください。" in call and "press pound" not in call

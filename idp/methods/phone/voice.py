@@ -7,14 +7,14 @@ from flask import has_request_context, request, url_for
 from sqlalchemy import select, update
 
 from ...i18n.names import Message, N_
-from ... import clock, telephony
+from ... import clock, i18n, telephony
 from ...extensions import db
 from ...mfa import settings as mfa_settings
 from ...signin import flow
 from .models import PhoneCall, VoiceMessage
 
 CALL_LIFETIME = timedelta(seconds=telephony.RING_SECONDS + 120)  # ringing, then time to press keys
-LANGUAGES = ("en", "de", "fr", "es")
+LANGUAGES = ("en", "de", "fr", "es", "ja")
 TERMINAL = ("verified", "fraud", "failed", "no-answer", "hung-up")
 
 #: the standard scripts, per message type and language ({code} is the fraud code)
@@ -28,6 +28,7 @@ SCRIPTS = {
         "pour terminer la vérification.",
         "es": "Gracias por usar el sistema de verificación de inicio de sesión de Microsoft. Presione la tecla de "
         "almohadilla para completar la verificación.",
+        "ja": "Microsoft のサインイン確認システムをご利用いただきありがとうございます。確認を完了するには、シャープ キーを押してください。",
     },
     "fraudGreeting": {
         "en": "Thank you for using the Microsoft sign-in verification system. Please press pound to finish your "
@@ -42,6 +43,9 @@ SCRIPTS = {
         "es": "Gracias por usar el sistema de verificación de inicio de sesión de Microsoft. Presione la tecla de "
         "almohadilla para completar la verificación. Si no intentó iniciar sesión, presione {code} y luego "
         "almohadilla para notificarlo.",
+        "ja": "Microsoft のサインイン確認システムをご利用いただきありがとうございます。確認を完了するには、シャープ キーを押してください。"
+        "サインインしようとしていない場合は、だれかがあなたのアカウントを使おうとしている可能性があります。報告するには、"
+        "{code} を押してからシャープ キーを押してください。",
     },
     "fraudConfirmation": {
         "en": "You reported that you didn't try to sign in. To block your account from further verification "
@@ -50,6 +54,7 @@ SCRIPTS = {
         "Überprüfungen zu sperren.",
         "fr": "Vous avez signalé ne pas avoir essayé de vous connecter. Pour bloquer votre compte, appuyez sur 1.",
         "es": "Informó que no intentó iniciar sesión. Para bloquear su cuenta, presione 1.",
+        "ja": "サインインしようとしていないと報告されました。今後の確認の試行からアカウントをブロックするには、1 を押してください。",
     },
     "fraudReported": {
         "en": "Your report has been submitted and this sign-in was denied. Contact your organization's help desk "
@@ -60,18 +65,22 @@ SCRIPTS = {
         "Au revoir.",
         "es": "Su informe se ha enviado y este inicio de sesión se ha denegado. Póngase en contacto con su soporte "
         "si necesita ayuda. Adiós.",
+        "ja": "報告を送信し、このサインインを拒否しました。サポートが必要な場合は、組織のヘルプデスクにお問い合わせください。"
+        "さようなら。",
     },
     "authenticationSuccessful": {
         "en": "Your sign-in was successfully verified. Goodbye.",
         "de": "Ihre Anmeldung wurde erfolgreich überprüft. Auf Wiederhören.",
         "fr": "Votre connexion a été vérifiée. Au revoir.",
         "es": "Su inicio de sesión se verificó correctamente. Adiós.",
+        "ja": "サインインは正常に確認されました。さようなら。",
     },
     "authenticationFailed": {
         "en": "Sorry, we can't verify your sign-in right now. Please try again later. Goodbye.",
         "de": "Ihre Anmeldung kann gerade nicht überprüft werden. Versuchen Sie es später erneut. Auf Wiederhören.",
         "fr": "Nous ne pouvons pas vérifier votre connexion pour le moment. Réessayez plus tard. Au revoir.",
         "es": "No podemos verificar su inicio de sesión en este momento. Inténtelo más tarde. Adiós.",
+        "ja": "申し訳ありません。現在サインインを確認できません。後でもう一度お試しください。さようなら。",
     },
 }
 MESSAGE_TYPES = {  # the console translates the titles
@@ -84,11 +93,15 @@ MESSAGE_TYPES = {  # the console translates the titles
 }
 
 
-def call_language() -> str:
-    """The sign-in's language, from the browser that started it."""
+def call_language(user) -> str:
+    """The user's preferred language, else the sign-in's (the page's choice, then the browser's)."""
+    preferred = (user.preferred_language or "").replace("_", "-").split("-")[0].lower()
+    if preferred in LANGUAGES:
+        return preferred
     if not has_request_context():
         return "en"
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    chosen = request.cookies.get(i18n.COOKIE)
+    return chosen if chosen in LANGUAGES else request.accept_languages.best_match(LANGUAGES) or "en"
 
 
 def prompt(tenant_id: str, message_type: str, language: str, **values) -> telephony.Prompt:
@@ -119,7 +132,7 @@ def place(user, phone, txn_id: str | None) -> PhoneCall:
         txn_id=txn_id,
         number=phone.number,
         phone_type=phone.phone_type,
-        language=call_language(),
+        language=call_language(user),
         expires_at=clock.now() + CALL_LIFETIME,
     )
     db.session.add(call)
