@@ -4,7 +4,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 
 from .. import methods, urls
 from ..extensions import limiter
-from . import flow
+from . import flow, verification
 from .models import Step
 
 bp = Blueprint("signin", __name__, url_prefix="/<tenant>/login")
@@ -110,56 +110,41 @@ def method_step(name):
     options = flow.choices(txn)
     if method is None or method not in options:
         return _next(txn)
-    error = notice = None
     refusal = flow.prompt_refusal(txn, method) if request.method == "GET" or request.form.get("action") else None
     if refusal:  # blocked or locked out: no code is sent, no challenge made
-        return render_template(
-            method.template,
-            txn=txn,
-            method=method,
-            error=refusal,
-            notice=None,
-            stage=txn.state,
-            data={},
-            others=[m for m in options if m is not method],
-        ), 403
+        others = [m for m in options if m is not method]
+        return _step_page(txn, method, others, {}, error=refusal), 403
     if request.method == "POST" and request.form.get("action"):
-        ctx = flow.method_context(txn, method)
-        ok, message = method.action(ctx, request.form["action"][:32], request.form)
-        flow.save_method_data(txn, method, ctx)
-        notice, error = (message, None) if ok else (None, message)
-        return render_template(
-            method.template,
-            txn=txn,
-            method=method,
-            error=error,
-            notice=notice,
-            stage=txn.state,
-            data=ctx.data,
-            others=flow.other_choices(txn, method, options),
-        ), (200 if ok else 400)
+        return _step_action(txn, method, options)
+    error = None
     if request.method == "POST":
-        result = flow.submit(txn, method, request.form)
+        result = verification.submit(txn, method, request.form)
         if result.ok:
             return _next(txn)
         if txn.state == Step.DONE:
             return render_template("signin/refused.html", message=result.error), 403
         error = result.error
         if result.locked:
-            return render_template(
-                method.template,
-                txn=txn,
-                method=method,
-                others=flow.other_choices(txn, method, options),
-                error=error,
-                notice=None,
-                stage=txn.state,
-                data=flow.method_context(txn, method).data,
-            ), 429
+            others = flow.other_choices(txn, method, options)
+            return _step_page(txn, method, others, flow.method_context(txn, method).data, error=error), 429
     ctx = flow.method_context(txn, method)  # read after any submit: verify may have changed it
     view = method.begin(ctx) if request.method == "GET" else {}  # begin has effects (send a code...)
     flow.save_method_data(txn, method, ctx)
     others = flow.other_choices(txn, method, options)
+    return _step_page(txn, method, others, ctx.data, error=error, **view), (400 if error else 200)
+
+
+def _step_action(txn, method, options):
+    """A step's auxiliary action (send a code again, call another phone): its message on the same page."""
+    ctx = flow.method_context(txn, method)
+    ok, message = method.action(ctx, request.form["action"][:32], request.form)
+    flow.save_method_data(txn, method, ctx)
+    notice, error = (message, None) if ok else (None, message)
+    others = flow.other_choices(txn, method, options)
+    return _step_page(txn, method, others, ctx.data, error=error, notice=notice), (200 if ok else 400)
+
+
+def _step_page(txn, method, others, data, error=None, notice=None, **view):
     return render_template(
         method.template,
         txn=txn,
@@ -168,9 +153,9 @@ def method_step(name):
         error=error,
         notice=notice,
         stage=txn.state,
-        data=ctx.data,
+        data=data,
         **view,
-    ), (400 if error else 200)
+    )
 
 
 @bp.post("/without-username/<name>")
@@ -184,7 +169,7 @@ def usernameless_step(name):
     if method is None or method not in flow.usernameless_methods(txn) or txn.state not in (Step.IDENTIFY, Step.FIRST):
         return _next(txn)
     flow.begin_usernameless(txn, method)
-    result = flow.submit(txn, method, request.form)
+    result = verification.submit(txn, method, request.form)
     if result.ok:
         return _next(txn)
     if txn.user_id is None:

@@ -13,7 +13,7 @@ from limits import parse
 from ... import clock, methods
 from ...directory import service as directory
 from ...extensions import db, limiter
-from ...signin import flow
+from ...signin import flow, verification
 from ...signin.models import SigninSession, SigninTransaction, Step
 from .. import entra_errors, tokens
 
@@ -62,7 +62,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         db.session.add(txn)
         db.session.commit()
         flow.identify(txn, upn)
-        result = flow.submit(txn, methods.get("password"), {"password": password})
+        result = verification.submit(txn, methods.get("password"), {"password": password})
         if not result.ok:
             if counted:
                 limiter.limiter.hit(ACCOUNT_LIMIT, *_bucket(tenant.id, upn))
