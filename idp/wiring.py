@@ -72,6 +72,7 @@ from .mfa import pages as mfa_pages
 from .oidc import claims
 from .oidc import server as oidc_server
 from .oidc.grants import device as oidc_device
+from .oidc import discovery_views as oidc_discovery_views
 from .oidc.views import bp as oidc_bp
 from .policy import api as policy_api
 from .policy import service as policy
@@ -211,6 +212,7 @@ def _install_slice(piece: Slice) -> None:
 _installed = False
 #: modules that add routes to the shells by decorators, besides the slices' own (listed so nothing is implicit)
 SHELL_ROUTES = (
+    oidc_discovery_views,
     graph_users,
     graph_groups,
     graph_roles,
