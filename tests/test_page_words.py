@@ -41,3 +41,26 @@ def test_an_empty_phone_number_in_japanese_is_asked_for_in_plain_words(live, see
     text = agent.text()
     assert agent.page.status_code == 400 and "電話番号を + と国番号から入力してください。" in text
     assert "phoneNumber" not in text and "プロパティ" not in text
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"defaultLength": "49"}, "この項目に示されている範囲の整数を入力してください。"),
+        ({"defaultLength": "many"}, "この項目に示されている範囲の整数を入力してください。"),
+        ({"minimumLifetimeInMinutes": "600"}, "最短の有効期間は、最長の有効期間より長くできません。"),
+    ],
+)
+def test_policy_errors_on_a_japanese_page_name_no_property(live, seed, changes, expected):
+    enable_method(seed.tenant.id, "TemporaryAccessPass")
+    agent = admin_agent(live, lang="ja", path="/contoso.test/admin/policies/TemporaryAccessPass")
+    valid = {
+        "defaultLength": "12",
+        "minimumLifetimeInMinutes": "60",
+        "maximumLifetimeInMinutes": "480",
+        "defaultLifetimeInMinutes": "60",
+    }
+    agent.submit("", state="on", **{**valid, **changes})
+    text = agent.text()
+    assert agent.page.status_code == 400 and expected in text
+    assert "Property" not in text and "LifetimeInMinutes" not in text and "defaultLength" not in text

@@ -81,8 +81,9 @@ def policy_page(method_id):
         try:
             policy.apply_patch(kind, config, _policy_form(kind), g.tenant)
         except policy.PolicyError as problem:
-            error = str(problem)
-            field_errors = {name: error for name in kind.defaults if f"'{name}'" in error}
+            named = [name for name in kind.defaults if f"'{name}'" in str(problem)]
+            error = _in_page_words(str(problem), named)
+            field_errors = dict.fromkeys(named, error)
         else:
             policy.save(g.tenant.id, config)
             record_admin_change(
@@ -107,6 +108,21 @@ def policy_page(method_id):
         may_edit=may_edit,
         saved=request.args.get("saved"),
     ), (400 if error else 200)
+
+
+def _in_page_words(problem: str, named: list[str]) -> str:
+    """The policy page's own words for a refused field (the service's message names Graph's properties)."""
+    if "does not exist in this tenant" in problem:
+        return _("That group no longer exists. Choose another group.")
+    if "must not exceed" in problem:
+        return _("The minimum lifetime must not be longer than the maximum lifetime.")
+    if "must lie between" in problem:
+        return _("The default lifetime must lie between the minimum and the maximum lifetime.")
+    if "aaGuids" in problem:
+        return _("Enter each AAGUID on its own line, as a GUID such as 01020304-0506-0708-0102-030405060708.")
+    if named and "whole number" in problem:
+        return _("Enter a whole number in the range shown for this field.")
+    return problem
 
 
 def _as_entered(kind, config):
@@ -145,7 +161,7 @@ def _policy_form(kind) -> dict:
             try:
                 body[name] = int(raw)
             except (TypeError, ValueError):
-                raise policy.PolicyError(_("Property '%(name)s' must be a whole number.", name=name)) from None
+                raise policy.PolicyError(f"Property '{name}' must be a whole number.") from None
         elif raw is not None and not isinstance(default, (dict, list)):
             body[name] = raw
     return body
