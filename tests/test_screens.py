@@ -74,7 +74,7 @@ def test_every_page_passes_axe_in_every_language(app, live, seed, browser):
         upn="mallory@contoso.test",
         client_id=seed.client_id,
         methods=["password"],
-        failure_reason="wrong password",
+        failure_reason="invalid password",  # what a wrong password records
     )
     group = directory.create_group(seed.tenant, "Sales")
     directory.add_member(group, seed.alice)
