@@ -4,6 +4,8 @@ Graph's properties (the Graph API keeps them)."""
 import pytest
 
 from idp import i18n
+from idp.console.fields import MFA_FIELDS
+from idp.extensions import db
 from idp.mfa import settings
 
 from .support import Agent, enable_method, password_sign_in
@@ -64,3 +66,16 @@ def test_policy_errors_on_a_japanese_page_name_no_property(live, seed, changes, 
     text = agent.text()
     assert agent.page.status_code == 400 and expected in text
     assert "Property" not in text and "LifetimeInMinutes" not in text and "defaultLength" not in text
+
+
+def test_every_number_field_shows_the_range_the_service_accepts(app, seed):
+    """A field that says 1–9999 where the service takes 1–1440 invites a refusal the page itself announced as fine."""
+    numbers = {key: f for key, f in MFA_FIELDS.items() if f.control == "number"}
+    assert numbers
+    for (section, prop), spec in numbers.items():
+        for inside in (spec.minimum, spec.maximum):
+            settings.update(seed.tenant.id, section, {prop: inside})
+        for outside in (spec.minimum - 1, spec.maximum + 1):
+            with pytest.raises(settings.SettingsError):
+                settings.update(seed.tenant.id, section, {prop: outside})
+        db.session.rollback()

@@ -80,10 +80,10 @@ MFA_FIELDS = {
         _l("Denials before the account is locked"), "", minimum=1, maximum=99
     ),
     ("accountLockout", "minutesUntilCounterReset"): Field(
-        _l("Minutes until the denial count resets"), "", minimum=1, maximum=9999
+        _l("Minutes until the denial count resets"), "", minimum=1, maximum=1440
     ),
     ("accountLockout", "minutesUntilUnlock"): Field(
-        _l("Minutes until a locked account is unlocked"), "", minimum=1, maximum=9999
+        _l("Minutes until a locked account is unlocked"), "", minimum=1, maximum=1440
     ),
     ("fraudAlert", "allowUsersToSubmitFraudAlerts"): Field(
         _l("Users may report a sign-in they did not make"), "", "switch"
