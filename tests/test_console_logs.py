@@ -97,3 +97,20 @@ def test_failure_reasons_are_stored_in_english_and_shown_in_the_readers_language
     assert [(r["result"], r["reason"]) for r in exported] == [("failure", "invalid password")]
     agent.go(f"{SIGN_INS}?user=alice&id={exported[0]['id']}")
     assert "未完了: パスワードが正しくありません" in agent.text() and "invalid password" not in agent.text()
+
+
+def test_a_dated_refusal_in_the_sign_in_log_reads_in_japanese(app):
+    """The log stores the English text with its date; the page finds the registered sentence again."""
+    from datetime import datetime
+
+    from idp.audit import reasons
+    from idp.i18n.names import Message
+    from idp.methods.tap import service as tap_service
+
+    stored = str(Message(tap_service.EXPIRED, date=datetime(2026, 12, 1, 9, 30)))
+    assert stored.startswith("This Temporary Access Pass expired on 2026-12-01T09:30:00Z.")
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("ja"):
+        shown = reasons.shown(stored)
+    assert "2026-12-01T09:30:00Z" in shown and "Temporary Access Pass expired" not in shown

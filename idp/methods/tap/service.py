@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 
+from ...audit import reasons
 from ...errors import ServiceError
 from ... import clock, crypto
 from ...directory.models import User
@@ -28,6 +29,12 @@ ONE_TIME_REGISTRATION_WINDOW = timedelta(minutes=10)
 EXTERNAL_GUEST_ERROR = "Temporary Access Pass cannot be added to an external guest user."
 OWN_PASS = "Nobody can manage their own Temporary Access Pass: an administrator creates and deletes it."
 MAX_START_AHEAD = timedelta(days=365)
+
+
+#: refusals with a date in them: registered so that the sign-in log, which stores them in English, shows them
+#: translated (audit.reasons)
+EXPIRED = reasons.template(N_("This Temporary Access Pass expired on %(date)s. Ask your administrator for a new one."))
+NOT_YET_VALID = reasons.template(N_("This Temporary Access Pass is not valid yet: it can be used from %(date)s."))
 
 
 class TapError(ServiceError):
@@ -107,7 +114,7 @@ def check(tap: TemporaryAccessPass, user: User) -> Usability:
             False,
             "Expired",
             Message(
-                N_("This Temporary Access Pass expired on %(date)s. Ask your administrator for a new one."),
+                EXPIRED,
                 date=tap.ends_at,
             ),
         )
@@ -115,9 +122,7 @@ def check(tap: TemporaryAccessPass, user: User) -> Usability:
         return Usability(
             False,
             "NotYetValid",
-            Message(
-                N_("This Temporary Access Pass is not valid yet: it can be used from %(date)s."), date=tap.start_at
-            ),
+            Message(NOT_YET_VALID, date=tap.start_at),
         )
     config = policy.get(tap.tenant_id, CONFIG.method_id)
     if not policy.targets(config, user):
