@@ -79,3 +79,13 @@ def test_every_number_field_shows_the_range_the_service_accepts(app, seed):
             with pytest.raises(settings.SettingsError):
                 settings.update(seed.tenant.id, section, {prop: outside})
         db.session.rollback()
+
+
+@pytest.mark.parametrize("ranges", ["2001:db8::/32", "not a range"])
+def test_trusted_ip_errors_on_a_japanese_page_are_in_its_own_words(live, seed, ranges):
+    agent = admin_agent(live, lang="ja", path="/contoso.test/admin/mfa/trustedIps")
+    agent.submit("/admin/mfa/settings/trustedIps", ranges=ranges)
+    text = agent.text()
+    assert agent.page.status_code == 400 and "CIDR 表記 (例: 203.0.113.0/24)" in text
+    assert '<span lang="en"' in agent.page.text  # the service's detail, marked as English for screen readers
+    assert settings.get(seed.tenant.id, "trustedIps")["ranges"] == []  # nothing was stored

@@ -8,6 +8,7 @@ from .. import clock
 from ..audit import record_admin_change
 from ..console import admin_required
 from ..console import bp as console_bp
+from ..console.fields import field_error
 from ..directory import service as directory
 from ..directory.models import Group, Roles, User
 from ..extensions import db, limiter
@@ -125,7 +126,13 @@ def _in_page_words(error: settings.SettingsError) -> str:
         "recipients": _("Enter at most 50 email addresses, one per line."),
         "callerIdNumber": _("Enter a US phone number, such as +1 425 555 0100, or leave the field empty."),
         "includeTarget": _("That group no longer exists. Choose another group."),
+        "ranges": _(
+            "Enter public IPv4 ranges in CIDR notation, such as 203.0.113.0/24, one per line (at most 50). "
+            "IPv6 ranges belong in a named location."
+        ),
     }
+    if error.field == "ranges":  # which range and why (private, IPv6, malformed) matters: the detail stays
+        return field_error(words["ranges"], str(error))
     return words.get(error.field or "", str(error))
 
 

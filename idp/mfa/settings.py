@@ -73,21 +73,24 @@ def trusted_ip_range(text) -> str:
     if isinstance(text, str) and ":" in text:
         raise SettingsError(
             f"'{text[:64]}' is an IPv6 range: trusted IPs take IPv4 only. Use a named location "
-            "(Conditional Access → Named locations) for IPv6."
+            "(Conditional Access → Named locations) for IPv6.",
+            "ranges",
         )
     try:
         return public_ip_range(text)
     except RangeError as error:
-        raise SettingsError(str(error)) from None
+        raise SettingsError(str(error), "ranges") from None
 
 
 def _trusted_ips(v):
     _flag(v["skipMfaForTrustedIps"], "skipMfaForTrustedIps")
     ranges = v["ranges"]
     if not isinstance(ranges, list):
-        raise SettingsError("Property 'ranges' must be a list of IPv4 ranges in CIDR notation.")
+        raise SettingsError("Property 'ranges' must be a list of IPv4 ranges in CIDR notation.", "ranges")
     if len(ranges) > MAX_TRUSTED_RANGES:
-        raise SettingsError(f"At most {MAX_TRUSTED_RANGES} trusted IP ranges are allowed ({len(ranges)} given).")
+        raise SettingsError(
+            f"At most {MAX_TRUSTED_RANGES} trusted IP ranges are allowed ({len(ranges)} given).", "ranges"
+        )
     v["ranges"] = list(dict.fromkeys(trusted_ip_range(r) for r in ranges))
 
 
