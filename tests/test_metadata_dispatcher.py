@@ -77,3 +77,26 @@ def test_a_rotation_shows_at_once_and_age_renews(app, seed):
     with flask_requests(app) as seen:
         http.get(path)
     assert seen == [1]  # aged out: asked again
+
+
+def test_a_replay_reports_no_sql_to_the_benchmark(tmp_path, template_db):
+    """With IDP_COUNT_SQL (make bench) each response says how many statements it ran: a replayed document ran
+    none, whatever its first build needed, so the benchmark's SQL column is right for this layer."""
+    import shutil
+
+    from idp import create_app
+
+    from .conftest import _config
+
+    shutil.copy(template_db, tmp_path / "idp.db")
+    counted = create_app({**_config(tmp_path, f"sqlite:///{tmp_path / 'idp.db'}"), "IDP_COUNT_SQL": True})
+    with counted.app_context():
+        from .support import Seed
+
+        Seed.create(counted)
+        http = counted.test_client()
+        first = http.get(JWKS.format("contoso.test"))
+        again = http.get(JWKS.format("contoso.test"))
+    assert first.status_code == again.status_code == 200
+    assert int(first.headers["X-SQL-Statements"]) > 0  # the first build read the tenant and the keys
+    assert again.headers["X-SQL-Statements"] == "0"
