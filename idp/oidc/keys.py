@@ -65,9 +65,11 @@ def rotate() -> list[SigningKey]:
 
 
 def forget() -> None:
-    """Drop this process's cached key choices (other processes pick a rotation up within 30 s)."""
+    """Drop this process's cached key choices and opened private keys (other processes pick a rotation up
+    within 30 s)."""
     for name in ("active-kids", "jwks", "keyset", "metadata-responses"):
         cache.named(name).clear()
+    _signers.clear()
 
 
 def _active_row(alg: str) -> SigningKey | None:
