@@ -118,12 +118,21 @@ def attached(model: Any, values: dict[str, Any] | None) -> Any:
     known = db.session.identity_map.get(key)
     if known is not None:
         return known
+    row = detached(model, values)
+    db.session.add(row)
+    return row
+
+
+def detached(model: Any, values: dict[str, Any] | None) -> Any:
+    """Rebuild a cached row outside any session: its columns only (a relationship would raise), for a path
+    that reads a row and needs nothing else, without the cost of attaching it."""
+    if values is None:
+        return None
     # filled in as loaded, unmodified state (no constructor, no attribute events, no merge copy: this runs on
     # every token request); JSON columns hold lists and dicts, so no request may change the cached ones
     row = inspect(model).class_manager.new_instance()
     row.__dict__.update({name: _json_copy(value) for name, value in values.items()})
     make_transient_to_detached(row)
-    db.session.add(row)
     return row
 
 

@@ -18,9 +18,11 @@ CACHE_SECONDS = 10  # how long a cached client is trusted, unless a change recor
 CHANGE_MARGIN_SECONDS = 2
 
 
-def find_client(client_id: str | None) -> Client | None:
+def find_client(client_id: str | None, attach: bool = True) -> Client | None:
     """A client by id, from a short-lived per-process cache: every token request looks its client up. A change
-    made in another process (a rotated secret, a deletion) is seen within the revocation state's poll interval."""
+    made in another process (a rotated secret, a deletion) is seen within the revocation state's poll interval.
+    `attach=False` gives the row outside the request's session: its columns only, for a caller that reads
+    nothing else (the app-token path)."""
     if not client_id or len(client_id) > 64:
         return None
     clients = cache.named("clients", ttl=CACHE_SECONDS)
@@ -29,7 +31,9 @@ def find_client(client_id: str | None) -> Client | None:
     if found is not None and changed is not None and changed >= found[0] - CHANGE_MARGIN_SECONDS:
         clients.items.pop(client_id, None)  # loaded before (or about when) it changed: read it again
         found = clients.get(client_id, lambda: _loaded(client_id))
-    return cache.attached(Client, found[1]) if found is not None else None
+    if found is None:
+        return None
+    return cache.attached(Client, found[1]) if attach else cache.detached(Client, found[1])
 
 
 def _loaded(client_id: str) -> tuple[int, dict] | None:

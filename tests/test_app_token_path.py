@@ -1,0 +1,190 @@
+"""The app-token path (idp/oidc/app_tokens.py) answers a daemon's plain client_credentials request ahead of
+Authlib, and only that: each request below is sent twice, once as the server runs and once with the path
+taken out, and both answers must agree (status, headers, body; for a token, every claim but the per-token
+ones). What the path answered and what it left to the framework is checked too, so a path that gave up on
+everything would fail here as surely as one that answered wrongly."""
+
+import base64
+from datetime import timedelta
+
+import pytest
+from joserfc import jwt
+
+from idp import clock
+from idp.extensions import db
+from idp.oidc import app_tokens, applications, keys
+from idp.oidc.models import Client
+
+GRAPH = "https://graph.microsoft.com/.default"
+PER_TOKEN = {"jti", "uti", "iat", "nbf", "exp"}
+VARYING_HEADERS = {"Content-Length", "Date"}
+
+
+def basic(client_id: str, secret: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+@pytest.fixture
+def send(app):
+    """send(...) -> (answer with the path, answer without it, whether the path answered)."""
+    http = app.test_client()
+    hooks = app.before_request_funcs["oidc"]
+    assert hooks[0] is app_tokens.answer  # first: it must run before the blueprint's other checks
+    answered = []
+
+    def recording():
+        response = app_tokens.answer()
+        answered.append(response is not None)
+        return response
+
+    def send(path="/contoso.test/oauth2/v2.0/token", **kwargs):
+        answered.clear()
+        hooks[0] = recording
+        try:
+            with_path = http.post(path, **kwargs)
+        finally:
+            hooks[0] = app_tokens.answer
+        hooks.pop(0)
+        try:
+            without = http.post(path, **kwargs)
+        finally:
+            hooks.insert(0, app_tokens.answer)
+        return with_path, without, any(answered)
+
+    return send
+
+
+def claims_of(answer) -> dict:
+    token = answer.get_json()["access_token"]
+    return jwt.decode(token, keys.public_keyset()).claims
+
+
+def assert_same(with_path, without) -> None:
+    assert with_path.status_code == without.status_code, (with_path.get_data(), without.get_data())
+    headers = {k: v for k, v in with_path.headers.items() if k not in VARYING_HEADERS}
+    assert headers == {k: v for k, v in without.headers.items() if k not in VARYING_HEADERS}
+    body, other = with_path.get_json(), without.get_json()
+    if with_path.status_code != 200:
+        assert {k: v for k, v in body.items() if k not in ("trace_id", "correlation_id", "timestamp")} == {
+            k: v for k, v in other.items() if k not in ("trace_id", "correlation_id", "timestamp")
+        }
+        return
+    assert {k: v for k, v in body.items() if k != "access_token"} == {
+        k: v for k, v in other.items() if k != "access_token"
+    }
+    mine, theirs = claims_of(with_path), claims_of(without)
+    assert {k: v for k, v in mine.items() if k not in PER_TOKEN} == {
+        k: v for k, v in theirs.items() if k not in PER_TOKEN
+    }
+    assert mine["exp"] - mine["iat"] == theirs["exp"] - theirs["iat"]
+    assert mine["jti"] != theirs["jti"]
+
+
+def test_a_daemons_secret_by_basic_or_form_gets_the_framework_token(send, seed):
+    for_graph = {"grant_type": "client_credentials", "scope": GRAPH}
+    cases = [
+        dict(data=for_graph, headers=basic(seed.app_client_id, seed.app_client_secret)),
+        dict(data={**for_graph, "client_id": seed.app_client_id, "client_secret": seed.app_client_secret}),
+        dict(  # no scope: Graph's .default, as Entra
+            data={"grant_type": "client_credentials"}, headers=basic(seed.app_client_id, seed.app_client_secret)
+        ),
+    ]
+    for case in cases:
+        with_path, without, answered = send(**case)
+        assert answered and with_path.status_code == 200
+        assert_same(with_path, without)
+        claims = claims_of(with_path)
+        assert claims["roles"] == ["User.Read.All"] and claims["idtyp"] == "app" and claims["appidacr"] == "1"
+    assert with_path.headers["Cache-Control"] == "no-store" and with_path.headers["Pragma"] == "no-cache"
+    assert with_path.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_es256_app_and_a_new_secret_get_the_framework_token(send, seed):
+    client = db.session.get(Client, seed.app_client_id)
+    secret = applications.add_password(client, {"displayName": "CI"})["secretText"]
+    client.id_token_signed_response_alg = "ES256"
+    db.session.commit()
+    with_path, without, answered = send(
+        data={"grant_type": "client_credentials", "scope": GRAPH}, headers=basic(seed.app_client_id, secret)
+    )
+    assert answered and with_path.status_code == 200
+    assert_same(with_path, without)
+
+
+def test_everything_else_is_left_to_the_framework_with_the_same_answer(send, seed):
+    graph = {"grant_type": "client_credentials", "scope": GRAPH}
+    daemon = basic(seed.app_client_id, seed.app_client_secret)
+    post = {"client_id": seed.app_client_id, "client_secret": seed.app_client_secret}
+    cases = {
+        "wrong secret": dict(data=graph, headers=basic(seed.app_client_id, "not-it")),
+        "unknown client": dict(data=graph, headers=basic("00000000-0000-0000-0000-000000000000", "x")),
+        "an app without the grant": dict(data=graph, headers=basic(seed.client_id, seed.client_secret)),
+        "a public client": dict(data={**graph, "client_id": seed.public_client_id, "client_secret": "x"}),
+        "another resource": dict(data={**graph, "scope": f"api://{seed.client_id}/.default"}, headers=daemon),
+        "two scopes": dict(data={**graph, "scope": f"{GRAPH} openid"}, headers=daemon),
+        "not .default": dict(data={**graph, "scope": "https://graph.microsoft.com/User.Read"}, headers=daemon),
+        "an extra parameter": dict(data={**graph, "client_info": "1"}, headers=daemon),
+        "a repeated parameter": dict(
+            data="grant_type=client_credentials&grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
+            headers=daemon,
+        ),
+        "both ways at once": dict(data={**graph, **post}, headers=daemon),
+        "a malformed header": dict(data={**graph, **post}, headers={"Authorization": "Basic !!!"}),
+        "an empty header": dict(data=graph, headers={"Authorization": "Basic "}),
+        "a bearer header": dict(data={**graph, **post}, headers={"Authorization": "Bearer x"}),
+        "a control character": dict(data={**graph, "client_id": seed.app_client_id + "\n", "client_secret": "x"}),
+        "not ASCII": dict(data={**graph, "client_id": seed.app_client_id, "client_secret": "sécret"}),
+        "a query string": dict(path="/contoso.test/oauth2/v2.0/token?x=1", data=graph, headers=daemon),
+        "/common": dict(path="/common/oauth2/v2.0/token", data=graph, headers=daemon),
+        "/organizations": dict(path="/organizations/oauth2/v2.0/token", data=graph, headers=daemon),
+        "JSON, not a form": dict(json=graph, headers=daemon),
+        "another grant": dict(data={"grant_type": "refresh_token", "refresh_token": "x"}, headers=daemon),
+    }
+    for name, case in cases.items():
+        with_path, without, answered = send(**case)
+        assert not answered, name
+        assert_same(with_path, without)
+    assert send(data=graph, headers=basic(seed.app_client_id, "not-it"))[0].status_code == 401
+
+
+def test_another_tenants_path_gets_no_token_for_the_daemon(send, seed, app):
+    from idp.directory import service as directory
+
+    other = directory.create_tenant("Fabrikam", ["fabrikam.test"])
+    db.session.commit()
+    with_path, without, answered = send(
+        path=f"/{other.id}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "scope": GRAPH},
+        headers=basic(seed.app_client_id, seed.app_client_secret),
+    )
+    assert not answered and with_path.status_code != 200
+    assert_same(with_path, without)
+
+
+def test_an_expired_secret_is_left_to_the_framework_which_says_so(send, seed):
+    client = db.session.get(Client, seed.app_client_id)
+    secret = applications.add_password(client, {"displayName": "ends"})["secretText"]
+    end = clock.iso(clock.now() + timedelta(days=1))
+    client.password_credentials = [{**c, "endDateTime": end} for c in client.password_credentials]
+    db.session.commit()
+    form = {"grant_type": "client_credentials", "client_id": seed.app_client_id, "client_secret": secret}
+    assert send(data=form)[2]
+    clock.advance(timedelta(days=2))
+    with_path, without, answered = send(data=form)
+    assert not answered and "AADSTS7000222" in with_path.get_json()["error_description"]
+    assert_same(with_path, without)
+
+
+def test_a_removed_secret_stops_working_at_once(send, seed, app):
+    client = db.session.get(Client, seed.app_client_id)
+    added = applications.add_password(client, {"displayName": "short-lived"})
+    secret = added["secretText"]
+    db.session.commit()
+    form = {"grant_type": "client_credentials", "scope": GRAPH}
+    assert send(data=form, headers=basic(seed.app_client_id, secret))[2]
+    applications.remove_password(client, added["keyId"])
+    db.session.commit()
+    with_path, without, answered = send(data=form, headers=basic(seed.app_client_id, secret))
+    assert not answered and with_path.status_code == 401
+    assert_same(with_path, without)
