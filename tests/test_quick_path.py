@@ -1,4 +1,4 @@
-"""The app-token path (idp/oidc/app_tokens.py) answers a daemon's plain client_credentials request ahead of
+"""The app-token path (idp/oidc/quick_path.py) answers a daemon's plain client_credentials request ahead of
 Authlib, and only that: each request below is sent twice, once as the server runs and once with the path
 taken out, and both answers must agree (status, headers, body; for a token, every claim but the per-token
 ones). What the path answered and what it left to the framework is checked too, so a path that gave up on
@@ -12,8 +12,11 @@ from joserfc import jwt
 
 from idp import clock
 from idp.extensions import db
-from idp.oidc import app_tokens, applications, keys
+from idp.oidc import quick_path, applications, keys
 from idp.oidc.models import Client
+
+from .support import REDIRECT, Agent, password_sign_in
+from .test_oidc_errors import VERIFIER, authorize
 
 GRAPH = "https://graph.microsoft.com/.default"
 PER_TOKEN = {"jti", "uti", "iat", "nbf", "exp"}
@@ -29,11 +32,11 @@ def send(app):
     """send(...) -> (answer with the path, answer without it, whether the path answered)."""
     http = app.test_client()
     hooks = app.before_request_funcs["oidc"]
-    assert hooks[0] is app_tokens.answer  # first: it must run before the blueprint's other checks
+    assert hooks[0] is quick_path.answer  # first: it must run before the blueprint's other checks
     answered = []
 
     def recording():
-        response = app_tokens.answer()
+        response = quick_path.answer()
         answered.append(response is not None)
         return response
 
@@ -43,12 +46,12 @@ def send(app):
         try:
             with_path = http.post(path, **kwargs)
         finally:
-            hooks[0] = app_tokens.answer
+            hooks[0] = quick_path.answer
         hooks.pop(0)
         try:
             without = http.post(path, **kwargs)
         finally:
-            hooks.insert(0, app_tokens.answer)
+            hooks.insert(0, quick_path.answer)
         return with_path, without, any(answered)
 
     return send
@@ -64,7 +67,7 @@ def assert_same(with_path, without) -> None:
     headers = {k: v for k, v in with_path.headers.items() if k not in VARYING_HEADERS}
     assert headers == {k: v for k, v in without.headers.items() if k not in VARYING_HEADERS}
     body, other = with_path.get_json(), without.get_json()
-    if with_path.status_code != 200:
+    if "access_token" not in body:  # an error, or an introspection
         assert {k: v for k, v in body.items() if k not in ("trace_id", "correlation_id", "timestamp")} == {
             k: v for k, v in other.items() if k not in ("trace_id", "correlation_id", "timestamp")
         }
@@ -187,4 +190,87 @@ def test_a_removed_secret_stops_working_at_once(send, seed, app):
     db.session.commit()
     with_path, without, answered = send(data=form, headers=basic(seed.app_client_id, secret))
     assert not answered and with_path.status_code == 401
+    assert_same(with_path, without)
+
+
+@pytest.fixture
+def user_tokens(app, seed, live):
+    """alice's tokens for the web app: a browser-less sign-in on the live server, then the code grant."""
+    agent = Agent(live.url)
+    agent.go(authorize(live, client_id=seed.client_id, scope="openid offline_access").url)
+    password_sign_in(agent, "alice@contoso.test")
+    answer = app.test_client().post(
+        "/contoso.test/oauth2/v2.0/token",
+        headers=basic(seed.client_id, seed.client_secret),
+        data={
+            "grant_type": "authorization_code",
+            "code": agent.redirect_params()["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def test_introspection_of_live_and_dead_tokens_gives_the_framework_answer(send, seed, user_tokens):
+    path = "/contoso.test/oauth2/v2.0/introspect"
+    web = basic(seed.client_id, seed.client_secret)
+    daemon_token = send(
+        data={"grant_type": "client_credentials"}, headers=basic(seed.app_client_id, seed.app_client_secret)
+    )
+    answered_cases = {
+        "a refresh token": dict(data={"token": user_tokens["refresh_token"]}, headers=web),
+        "with its hint": dict(
+            data={"token": user_tokens["refresh_token"], "token_type_hint": "refresh_token"}, headers=web
+        ),
+        "an access token": dict(
+            data={"token": user_tokens["access_token"], "token_type_hint": "access_token"}, headers=web
+        ),
+        "an app-only token": dict(data={"token": daemon_token[0].get_json()["access_token"]}, headers=web),
+        "by the form": dict(
+            data={
+                "token": user_tokens["refresh_token"],
+                "client_id": seed.client_id,
+                "client_secret": seed.client_secret,
+            }
+        ),
+        "an unknown token": dict(data={"token": "not-a-token"}, headers=web),
+        "the wrong hint": dict(
+            data={"token": user_tokens["refresh_token"], "token_type_hint": "access_token"}, headers=web
+        ),
+    }
+    for name, case in answered_cases.items():
+        with_path, without, answered = send(path=path, **case)
+        assert answered, name
+        assert_same(with_path, without)
+        assert with_path.status_code == 200
+    assert send(path=path, **answered_cases["a refresh token"])[0].get_json()["active"] is True
+    assert send(path=path, **answered_cases["an unknown token"])[0].get_json() == {"active": False}
+    left_to_the_framework = {
+        "a wrong secret": dict(data={"token": user_tokens["refresh_token"]}, headers=basic(seed.client_id, "x")),
+        "no token": dict(data={"token_type_hint": "refresh_token"}, headers=web),
+        "an unsupported hint": dict(
+            data={"token": user_tokens["refresh_token"], "token_type_hint": "id_token"}, headers=web
+        ),
+        "an extra field": dict(data={"token": user_tokens["refresh_token"], "scope": "x"}, headers=web),
+        "a public client": dict(data={"token": user_tokens["refresh_token"], "client_id": seed.public_client_id}),
+    }
+    for name, case in left_to_the_framework.items():
+        with_path, without, answered = send(path=path, **case)
+        assert not answered, name
+        assert_same(with_path, without)
+
+
+def test_a_revoked_session_ends_its_refresh_token_on_both_paths(send, seed, user_tokens, app):
+    from idp.signin import sessions
+
+    sessions.revoke_user(seed.alice)
+    db.session.commit()
+    with_path, without, answered = send(
+        path="/contoso.test/oauth2/v2.0/introspect",
+        data={"token": user_tokens["refresh_token"]},
+        headers=basic(seed.client_id, seed.client_secret),
+    )
+    assert answered and with_path.get_json() == {"active": False}
     assert_same(with_path, without)
