@@ -5,6 +5,7 @@ ones). What the path answered and what it left to the framework is checked too, 
 everything would fail here as surely as one that answered wrongly."""
 
 import base64
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from .test_oidc_errors import VERIFIER, authorize
 
 GRAPH = "https://graph.microsoft.com/.default"
 PER_TOKEN = {"jti", "uti", "iat", "nbf", "exp"}
-VARYING_HEADERS = {"Content-Length", "Date"}
+VARYING_HEADERS = {"Content-Length", "Date", "x-ms-request-id", "client-request-id", "Set-Cookie"}  # per request
+PER_REQUEST = re.compile(r"(Trace ID|Correlation ID|Timestamp): [^\s]+")
 
 
 def basic(client_id: str, secret: str) -> dict:
@@ -29,8 +31,8 @@ def basic(client_id: str, secret: str) -> dict:
 
 @pytest.fixture
 def send(app):
-    """send(...) -> (answer with the path, answer without it, whether the path answered)."""
-    http = app.test_client()
+    """send(...) -> (answer with the path, answer without it, whether the path answered). Each request runs in
+    an app context of its own, as in production: nothing one request leaves in `g` reaches the next."""
     hooks = app.before_request_funcs["oidc"]
     assert hooks[0] is quick_path.answer  # first: it must run before the blueprint's other checks
     answered = []
@@ -40,16 +42,20 @@ def send(app):
         answered.append(response is not None)
         return response
 
-    def send(path="/contoso.test/oauth2/v2.0/token", **kwargs):
+    def one(path, method, kwargs):
+        with app.app_context():
+            return app.test_client().open(path, method=method, **kwargs)  # no cookie from the last one
+
+    def send(path="/contoso.test/oauth2/v2.0/token", method="POST", **kwargs):
         answered.clear()
         hooks[0] = recording
         try:
-            with_path = http.post(path, **kwargs)
+            with_path = one(path, method, kwargs)
         finally:
             hooks[0] = quick_path.answer
         hooks.pop(0)
         try:
-            without = http.post(path, **kwargs)
+            without = one(path, method, kwargs)
         finally:
             hooks.insert(0, quick_path.answer)
         return with_path, without, any(answered)
@@ -66,11 +72,14 @@ def assert_same(with_path, without) -> None:
     assert with_path.status_code == without.status_code, (with_path.get_data(), without.get_data())
     headers = {k: v for k, v in with_path.headers.items() if k not in VARYING_HEADERS}
     assert headers == {k: v for k, v in without.headers.items() if k not in VARYING_HEADERS}
+    assert _cookie_names(with_path) == _cookie_names(without)  # an error page's CSRF cookie: a new value each time
+    if with_path.mimetype != "application/json":
+        assert _page(with_path) == _page(without)
+        return
     body, other = with_path.get_json(), without.get_json()
-    if "access_token" not in body:  # an error, or an introspection
-        assert {k: v for k, v in body.items() if k not in ("trace_id", "correlation_id", "timestamp")} == {
-            k: v for k, v in other.items() if k not in ("trace_id", "correlation_id", "timestamp")
-        }
+    assert list(body) == list(other)  # the same bytes: the same members, in the same order
+    if "access_token" not in body:  # an error or an introspection: the same words, but for per-request ids
+        assert _without_ids(body) == _without_ids(other)
         return
     assert {k: v for k, v in body.items() if k != "access_token"} == {
         k: v for k, v in other.items() if k != "access_token"
@@ -81,6 +90,20 @@ def assert_same(with_path, without) -> None:
     }
     assert mine["exp"] - mine["iat"] == theirs["exp"] - theirs["iat"]
     assert mine["jti"] != theirs["jti"]
+
+
+def _page(answer) -> str:
+    """A page's text without what each rendering draws anew (its CSRF token, its trace ids)."""
+    return PER_REQUEST.sub("", re.sub(r'value="[^"]*"', "", answer.get_data(as_text=True)))
+
+
+def _cookie_names(answer) -> list[str]:
+    return [cookie.partition("=")[0] for cookie in answer.headers.getlist("Set-Cookie")]
+
+
+def _without_ids(body: dict) -> dict:
+    ids = ("trace_id", "correlation_id", "timestamp")
+    return {k: PER_REQUEST.sub("", v) if isinstance(v, str) else v for k, v in body.items() if k not in ids}
 
 
 def test_a_daemons_secret_by_basic_or_form_gets_the_framework_token(send, seed):
@@ -143,6 +166,8 @@ def test_everything_else_is_left_to_the_framework_with_the_same_answer(send, see
         "/organizations": dict(path="/organizations/oauth2/v2.0/token", data=graph, headers=daemon),
         "JSON, not a form": dict(json=graph, headers=daemon),
         "another grant": dict(data={"grant_type": "refresh_token", "refresh_token": "x"}, headers=daemon),
+        "OPTIONS, not POST": dict(method="OPTIONS", data=graph, headers=daemon),
+        "a header not in ASCII": dict(data=graph, headers={"Authorization": "Basic \xe9"}),
     }
     for name, case in cases.items():
         with_path, without, answered = send(**case)
@@ -255,6 +280,7 @@ def test_introspection_of_live_and_dead_tokens_gives_the_framework_answer(send, 
         ),
         "an extra field": dict(data={"token": user_tokens["refresh_token"], "scope": "x"}, headers=web),
         "a public client": dict(data={"token": user_tokens["refresh_token"], "client_id": seed.public_client_id}),
+        "OPTIONS, not POST": dict(method="OPTIONS", data={"token": user_tokens["refresh_token"]}, headers=web),
     }
     for name, case in left_to_the_framework.items():
         with_path, without, answered = send(path=path, **case)

@@ -12,10 +12,9 @@ the introspection endpoint's own methods.
 """
 
 import base64
-import binascii
-import json
 from urllib.parse import unquote
 
+from authlib.consts import default_json_headers
 from flask import Response, g, request
 
 from . import clients, tokens
@@ -30,14 +29,19 @@ FIELDS = {
     "oidc.introspect": frozenset(("token", "token_type_hint", *CREDENTIALS)),
 }
 MAX_BODY = 4096  # a secret, an id and a scope or one token; anything larger is not one of these requests
-HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 INTROSPECTION = Introspection(server)
 
 
 def answer() -> Response | None:
     """The answer, or None to let the framework answer (a before_request hook's None goes on)."""
     fields = FIELDS.get(request.endpoint or "")
-    if fields is None or g.get("tenant") is None or g.get("tenantless") or not _plain_form(fields):
+    if (
+        fields is None
+        or request.method != "POST"
+        or g.get("tenant") is None
+        or g.get("tenantless")
+        or not _plain_form(fields)
+    ):
         return None
     if request.endpoint == "oidc.token":
         return _app_token()
@@ -89,7 +93,7 @@ def _authenticated_client(endpoint: str) -> Client | None:
 
 
 def _json(body: dict) -> Response:
-    return Response(json.dumps(body), 200, headers=HEADERS)
+    return server.handle_response(200, body, default_json_headers)  # the framework's own bytes and headers
 
 
 def _plain_form(fields: frozenset[str]) -> bool:
@@ -130,7 +134,7 @@ def _basic(header: str) -> tuple[str, str] | tuple[None, None]:
         return None, None
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII text or bytes (UnicodeError): both ValueErrors
         return None, None
     client_id, colon, secret = decoded.partition(":")
     return (unquote(client_id), unquote(secret)) if colon else (None, None)
