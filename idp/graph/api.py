@@ -14,6 +14,7 @@ from ..errors import ServiceError
 from ..extensions import csrf, db, limiter
 from ..inputs import load_json
 from ..oidc import bearer, tokens
+from .permissions import Permissions, for_operation
 
 bp = Blueprint("graph", __name__)
 csrf.exempt(bp)  # bearer-token API: no ambient credentials to forge
@@ -205,32 +206,6 @@ def validate_body(validator) -> dict:
     return body
 
 
-@dataclass(frozen=True)
-class Permissions:
-    """Graph's permission table of one operation: any one of `delegated` (the token's `scp`) or of
-    `application` (an app-only token's `roles`) grants it. `delegated_self` is enough when the `{user_ref}`
-    of the path is the signed-in user. The caller's directory role is checked by the handler (delegated
-    access is the intersection of both)."""
-
-    delegated: tuple[str, ...] = ()
-    application: tuple[str, ...] = ()
-    delegated_self: tuple[str, ...] = ()
-    any_token: bool = False  # an envelope ($batch) whose contents are checked one by one
-    #: an app-only token without `application` passes here too: the handler lets it act on itself only
-    #: (Graph: an application needs no permission to roll its own keys)
-    application_self: bool = False
-
-    def document(self) -> dict:
-        if self.any_token:
-            return {"anyValidToken": True}
-        return {
-            "delegated": list(self.delegated),
-            "delegatedForSelf": list(self.delegated_self),
-            "application": list(self.application),
-            **({"applicationForItself": True} if self.application_self else {}),
-        }
-
-
 def _names_caller(caller: "Caller", user_ref: str | None) -> bool:
     if caller.user is None or not user_ref:
         return False
@@ -275,8 +250,6 @@ def operation(
 
     Longer than our rule of thumb on purpose: its closures are the request pipeline of every operation, and they
     read best in one place, in the order they run."""
-    from .permissions import for_operation
-
     granted = {m: for_operation(path, m) for m in methods}
     writes = [m for m in methods if m in ("POST", "PATCH", "PUT")]
     checked = harden(body) if body is not None and body.get("type") == "object" else body
