@@ -27,6 +27,7 @@ from .graph import applications as graph_applications
 from .graph import auditlogs as graph_auditlogs
 from .graph import batch as graph_batch
 from .graph import bp as graph_bp
+from .graph import directory_objects as graph_directory_objects
 from .graph import groups as graph_groups
 from .graph import methods_overview, openapi
 from .graph import password_methods as graph_password_methods
@@ -217,6 +218,7 @@ SHELL_ROUTES = (
     graph_groups,
     graph_roles,
     graph_applications,
+    graph_directory_objects,
     graph_app_grants,
     graph_app_keys,
     graph_auditlogs,
