@@ -72,6 +72,7 @@ from .mfa import location_pages
 from .mfa import pages as mfa_pages
 from .oidc import claims
 from .oidc import server as oidc_server
+from .oidc import signout as oidc_signout
 from .oidc.grants import device as oidc_device
 from .oidc import discovery_views as oidc_discovery_views
 from .oidc.views import bp as oidc_bp
@@ -253,6 +254,8 @@ def _install_registries() -> None:
     console.user_sections.extend((mfa_pages.user_section, guests_pages.user_section))
     idp_cli.add_command(push_simulator.cli)  # `flask idp authenticator ...`
     directory.session_revokers.append(sessions.revoke_user)  # disabled, deleted or revoked users sign out
+    sessions.sessions_revoked_hooks.append(oidc_signout.sessions_revoked)  # a revoked session voids its tokens
+    sessions.user_revoked_hooks.append(oidc_signout.user_revoked)
     _installed = True
 
 

@@ -25,7 +25,8 @@ print(json.dumps({
     "panels": len(securityinfo.panels) + len(securityinfo.add_actions) + len(console.user_panels) + len(console.user_sections),
     "hooks": sum(map(len, (sessions.registration_windows, flow.signin_guards, flow.mfa_guards, flow.mfa_denial_hooks, flow.mfa_success_hooks,
                            flow.mfa_abandon_hooks, flow.availability_rules, claims.refresh_rules,
-                           flow.fraud_reporters, flow.fraud_reporting_rules, telephony._handlers))),
+                           flow.fraud_reporters, flow.fraud_reporting_rules, telephony._handlers,
+                           sessions.sessions_revoked_hooks, sessions.user_revoked_hooks))),
     "foreign_rules": [rule.__module__ for _, rule in flow._mfa_rules if rule.__module__ != "idp.signin.flow"],
 }))
 """

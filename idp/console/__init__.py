@@ -10,7 +10,7 @@ from ..directory.models import Group, Roles
 from ..extensions import db
 from ..graph.api import Caller
 from ..policy import service as policy
-from ..signin.sessions import login_required
+from ..signin.guard import login_required
 
 bp = Blueprint("console", __name__, url_prefix="/<tenant>/admin")
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..audit import record_admin_change
 from ..extensions import db
 from ..signin import preferences, sessions
-from ..signin.sessions import login_required
+from ..signin.guard import login_required
 
 bp = Blueprint("securityinfo", __name__, url_prefix="/<tenant>/mysecurityinfo")
 

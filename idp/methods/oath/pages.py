@@ -25,7 +25,7 @@ from ...extensions import db
 from ...securityinfo import MethodEntry
 from ...securityinfo import bp as securityinfo_bp
 from ...securityinfo import registration_refusal
-from ...signin.sessions import login_required
+from ...signin.guard import login_required
 from .. import rbac
 from . import importer, service
 from .inventory_api import save_upload

@@ -14,7 +14,7 @@ from ...extensions import db
 from ...inputs import load_json
 from ...securityinfo import MethodEntry
 from ...securityinfo import bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...signin.guard import login_required
 from .. import rbac
 from . import mds, service
 from .models import Passkey

@@ -12,7 +12,7 @@ from ...directory.models import Roles
 from ...extensions import db, limiter
 from ...i18n.names import N_
 from ...securityinfo import MethodEntry, bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...signin.guard import login_required
 from . import numbers, service, voice, voice_messages
 from .models import PhoneCall, VoiceMessage
 

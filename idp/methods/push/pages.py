@@ -13,7 +13,7 @@ from ...audit import record_admin_change
 from ...extensions import db
 from ...oidc import tokens
 from ...securityinfo import MethodEntry, bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...signin.guard import login_required
 from . import service
 from .models import AuthenticatorDevice, AuthenticatorPairing
 

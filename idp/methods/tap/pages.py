@@ -15,7 +15,7 @@ from ...extensions import db
 from ...policy import service as policy
 from ...securityinfo import MethodEntry
 from ...securityinfo import bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...signin.guard import login_required
 from . import service
 from .models import TemporaryAccessPass
 from .policy import CONFIG

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from ... import clock, crypto
 from ...extensions import db
 from ...signin import flow, sessions
+from ...signin.guard import login_required
 from ...signin.models import SigninSession
 from .. import entra_errors, tokens
 from ..clients import find_client
@@ -170,7 +171,7 @@ def verify():
 
 
 @bp.route("/<tenant>/devicelogin/confirm", methods=["GET", "POST"])
-@sessions.login_required
+@login_required
 def confirm():
     row = db.session.get(DeviceCode, flask_session.get(FLOW_KEY) or "")
     if row is None or row.tenant_id != g.tenant.id or row.status != "pending" or clock.now() >= row.expires_at:
