@@ -13,7 +13,7 @@ from ..directory.models import Tenant, User
 from ..errors import ServiceError
 from ..extensions import csrf, db, limiter
 from ..inputs import load_json
-from ..oidc import bearer, tokens
+from ..oidc import bearer, naming, tokens
 from .permissions import Permissions, for_operation
 
 bp = Blueprint("graph", __name__)
@@ -361,7 +361,7 @@ def apply_select(result):
 
 def odata_context(fragment: str) -> str:
     version = "beta" if request.path.startswith("/beta/") else "v1.0"
-    return f"{tokens.base_url()}/{version}/$metadata#{fragment}"
+    return f"{naming.base_url()}/{version}/$metadata#{fragment}"
 
 
 @bp.errorhandler(ServiceError)

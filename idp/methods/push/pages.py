@@ -11,7 +11,7 @@ from markupsafe import Markup
 from ...ui import refusal_page
 from ...audit import record_admin_change
 from ...extensions import db
-from ...oidc import tokens
+from ...oidc import naming
 from ...securityinfo import MethodEntry, bp as securityinfo_bp
 from ...signin.guard import login_required
 from . import service
@@ -39,7 +39,7 @@ def security_info_actions(user, session):
 
 def pairing_link(code: str) -> str:
     """What the QR code holds: where the device pairs, for which tenant, with which one-time code."""
-    return "idp-authenticator://pair?" + urlencode({"server": tokens.base_url(), "tenant": g.tenant.id, "code": code})
+    return "idp-authenticator://pair?" + urlencode({"server": naming.base_url(), "tenant": g.tenant.id, "code": code})
 
 
 def _qr_svg(text: str) -> Markup:
