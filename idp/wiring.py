@@ -26,7 +26,7 @@ from .graph import app_keys as graph_app_keys
 from .graph import applications as graph_applications
 from .graph import auditlogs as graph_auditlogs
 from .graph import batch as graph_batch
-from .graph import bp as graph_bp
+from .graph.blueprint import bp as graph_bp
 from .graph import directory_objects as graph_directory_objects
 from .graph import groups as graph_groups
 from .graph import methods_overview, openapi
@@ -38,6 +38,9 @@ from .guests import api as guests_api
 from .guests import bp as guests_bp
 from .guests import home_account
 from .guests import pages as guests_pages
+from .kit import console as console_kit
+from .kit import graph as graph_kit
+from .kit import securityinfo as securityinfo_kit
 from .methods import password, registry
 from .methods.email_otp import method as email_otp_method
 from .methods.email_otp import policy as email_otp_policy
@@ -250,6 +253,10 @@ def _install_registries() -> None:
         return
     for piece in SLICES:
         _install_slice(piece)
+    # the routes declared through the kit (by the slices and the Graph resources) join their shells' blueprints
+    graph_kit.routes.add_to(graph_bp)
+    console_kit.pages.add_to(console.bp)
+    securityinfo_kit.pages.add_to(securityinfo.bp)
     _install_mfa_rules()
     console.user_sections.extend((mfa_pages.user_section, guests_pages.user_section))
     idp_cli.add_command(push_simulator.cli)  # `flask idp authenticator ...`

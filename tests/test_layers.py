@@ -95,7 +95,7 @@ LEAVES = {
     "idp.oidc.entra_errors": 8,
     "idp.telephony.base": 6,
     "idp.methods.oath.totp": 9,
-    "idp.graph.permissions": 33,
+    "idp.kit.graph_permissions": 33,
 }
 
 

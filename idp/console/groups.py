@@ -18,7 +18,7 @@ from ..extensions import db
 from ..graph import groups as graph_groups
 from ..errors import ServiceError
 from . import admin_required, bp
-from .fields import Field, field_error
+from ..kit.fields import Field, field_error
 
 GROUPS_PAGE = 50
 MEMBERS_SHOWN = 500

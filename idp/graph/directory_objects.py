@@ -6,7 +6,7 @@ from ..directory import service as directory
 from ..directory.models import Group, ServicePrincipal, User
 from ..extensions import db
 from . import access, users
-from .api import current_caller, odata_context, operation
+from ..kit.graph import current_caller, odata_context, operation
 from .applications import graph_service_principal
 from .groups import graph_group
 from .roles import graph_directory_role

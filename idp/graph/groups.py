@@ -8,7 +8,7 @@ from ..directory import service as directory
 from ..directory.models import Group, GroupMember, User
 from ..extensions import db
 from . import access, odata
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .users import COLLECTION, graph_user, referenced_user
 
 GROUP_SCHEMA = {

@@ -17,7 +17,7 @@ from sqlalchemy import and_, false, func, not_, or_, select, true
 
 from ..extensions import db
 from ..oidc import naming
-from .api import GraphError
+from ..kit.graph import GraphError
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 999

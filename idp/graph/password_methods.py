@@ -17,7 +17,7 @@ from ..extensions import db
 from ..methods import rbac
 from ..oidc import naming
 from . import access
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .methods_overview import PASSWORD_ID, _authorized, password_method
 from .users import directory_user
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..directory.models import RoleAssignment, Roles, User
 from ..extensions import db
 from . import access, odata
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .users import COLLECTION, graph_user, referenced_user
 
 NAMESPACE = uuid.UUID("3f0c8f52-7a4c-4a51-9d7e-1d1f3c2b0a91")

@@ -1,4 +1,4 @@
-"""Users as Graph shows them, and the look-up every user-scoped resource shares."""
+"""Users as Graph shows them (the look-up every user-scoped resource shares, `target_user`, is the kit's)."""
 
 import re
 
@@ -9,7 +9,7 @@ from ..directory import service as directory
 from ..directory.models import Roles, User
 from ..extensions import db
 from . import access, odata
-from .api import audit, current_caller, not_found, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 
 USER_SCHEMA = {
     "type": "object",
@@ -22,16 +22,6 @@ USER_SCHEMA = {
         "accountEnabled": {"type": "boolean"},
     },
 }
-
-
-def target_user(ref: str) -> User:
-    """The user `{id}` of the caller's tenant, by object id or UPN; 404 otherwise."""
-    user = directory.find_user(current_caller().tenant, ref)
-    if user is None:
-        raise not_found(
-            f"Resource '{ref[:100]}' does not exist or one of its queried reference-property objects are not present."
-        )
-    return user
 
 
 def graph_user(user: User) -> dict:

@@ -1,24 +1,32 @@
+"""The Graph operation kit: what a resource needs to be a Graph operation, whichever package it lives in.
+
+`operation` declares one (its route, its row of the permission table, its body schema, its OpenAPI entry); the
+bearer token is authenticated and the permissions checked before the view runs. Refusals are `GraphError`s in
+Graph's words, answered by the Graph shell's one handler (`error_response`). The routes wait in `routes` until
+the shell's blueprint (idp/graph/blueprint.py) takes them.
+"""
+
 import re
 import uuid
 from dataclasses import dataclass, field
 from functools import wraps
 
 import jsonschema_rs
-from flask import Blueprint, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import g, jsonify, request
 
 from .. import clock
 from ..audit import record_admin_change
+from ..directory import service as directory
 from ..directory.models import Tenant, User
 from ..errors import ServiceError
-from ..extensions import csrf, db, limiter
+from ..extensions import db
 from ..inputs import load_json
 from ..oidc import bearer, naming, tokens
-from .permissions import Permissions, for_operation
+from .graph_permissions import Permissions, for_operation
+from .routes import Routes
 
-bp = Blueprint("graph", __name__)
-csrf.exempt(bp)  # bearer-token API: no ambient credentials to forge
-limiter.exempt(bp)
+#: every operation's routes (and its /me alias), for the Graph shell's blueprint (idp/graph/blueprint.py)
+routes = Routes("graph")
 
 #: every operation, for the OpenAPI document: (path, method, spec)
 OPERATIONS: list[tuple[str, str, dict]] = []
@@ -148,6 +156,16 @@ def _authenticate() -> Caller:
     if user is None or not user.account_enabled:
         raise GraphError(401, "InvalidAuthenticationToken", "The signed-in user is not active.")
     return Caller(tenant, found.client_id, user=user, scopes=set((claims.get("scp") or "").split()))
+
+
+def target_user(ref: str) -> User:
+    """The user `{id}` of the caller's tenant, by object id or UPN; 404 otherwise."""
+    user = directory.find_user(current_caller().tenant, ref)
+    if user is None:
+        raise not_found(
+            f"Resource '{ref[:100]}' does not exist or one of its queried reference-property objects are not present."
+        )
+    return user
 
 
 def current_caller() -> Caller:
@@ -301,7 +319,7 @@ USER_PATH = "/users/{user_ref}"
 
 def _register(path, methods, name, view, summary, responses, body, status, granted) -> None:
     flask_path = path.replace("{", "<").replace("}", ">")
-    bp.add_url_rule(flask_path, name + "_" + "_".join(methods).lower(), view, methods=methods)
+    routes.route(flask_path, endpoint=name + "_" + "_".join(methods).lower(), methods=methods)(view)
     for method in methods:
         OPERATIONS.append(
             (
@@ -362,23 +380,3 @@ def apply_select(result):
 def odata_context(fragment: str) -> str:
     version = "beta" if request.path.startswith("/beta/") else "v1.0"
     return f"{naming.base_url()}/{version}/$metadata#{fragment}"
-
-
-@bp.errorhandler(ServiceError)
-def graph_error(error: ServiceError):
-    """Every refusal of every service, answered once in Graph's shape."""
-    db.session.rollback()
-    return error_response(error.status, error.code, error.message, error.graph_details())
-
-
-@bp.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    return error_response(error.code, None, error.description)
-
-
-@bp.after_request
-def request_id_headers(response):
-    request_id, client_request_id = request_ids()
-    response.headers.setdefault("request-id", request_id)
-    response.headers.setdefault("client-request-id", client_request_id)
-    return response
