@@ -82,7 +82,7 @@ from .oidc.views import bp as oidc_bp
 from .policy import api as policy_api
 from .policy import service as policy
 from .policy import strength_pages, strengths_api
-from .signin import flow, sessions
+from .signin import hooks, sessions
 from .signin import lockout as signin_lockout
 from .signin.views import bp as signin_bp
 from .signin.models import Step
@@ -184,17 +184,17 @@ def _verification_method_enabled(txn, method) -> bool:
 
 def _install_mfa_rules() -> None:
     """The MFA settings, composed into the flow. MFA rules: lower order runs first, the first answer wins."""
-    flow.add_mfa_rule(400, remember.remembered_device)
-    flow.add_mfa_rule(500, locations.trusted_location)
-    flow.signin_guards.append(risk.signin_guard)
-    flow.mfa_guards.extend([blocks.guard, lockout.claim_attempt])
-    flow.prompt_checks.extend([blocks.guard, lockout.locked_check])  # before a prompt is shown or a code sent
-    flow.mfa_denial_hooks.append(lockout.record_denial)
-    flow.mfa_abandon_hooks.append(lockout.release)
-    flow.mfa_success_hooks.extend([lockout.record_success, _remember_if_asked])
-    flow.availability_rules.append(_verification_method_enabled)
-    flow.fraud_reporters.append(fraud.report)  # the fraud code on a call, "report" in the authenticator
-    flow.fraud_reporting_rules.append(fraud.can_report)
+    hooks.add_mfa_rule(400, remember.remembered_device)
+    hooks.add_mfa_rule(500, locations.trusted_location)
+    hooks.signin_guards.append(risk.signin_guard)
+    hooks.mfa_guards.extend([blocks.guard, lockout.claim_attempt])
+    hooks.prompt_checks.extend([blocks.guard, lockout.locked_check])  # before a prompt is shown or a code sent
+    hooks.mfa_denial_hooks.append(lockout.record_denial)
+    hooks.mfa_abandon_hooks.append(lockout.release)
+    hooks.mfa_success_hooks.extend([lockout.record_success, _remember_if_asked])
+    hooks.availability_rules.append(_verification_method_enabled)
+    hooks.fraud_reporters.append(fraud.report)  # the fraud code on a call, "report" in the authenticator
+    hooks.fraud_reporting_rules.append(fraud.can_report)
     claims.refresh_rules.append(remember.refresh_rule)
 
 

@@ -17,7 +17,7 @@ from idp import console, securityinfo
 from idp.methods import registry
 from idp.oidc import claims
 from idp.policy import service as policy
-from idp.signin import flow, sessions
+from idp.signin import hooks as flow, sessions
 from idp import telephony
 print(json.dumps({
     "methods": [m.name for m in registry.all_methods()],
@@ -56,7 +56,7 @@ def test_wiring_registers_every_slice(app):
 
 def test_second_app_does_not_register_twice(app):
     from idp import create_app, securityinfo
-    from idp.signin import flow
+    from idp.signin import hooks as flow
 
     before = (len(securityinfo.panels), len(flow.mfa_guards), len(flow._mfa_rules))
     create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 32})
