@@ -4,6 +4,7 @@
 from sqlalchemy import select
 
 from .. import clock
+from ..directory import groups as group_changes
 from ..directory import service as directory
 from ..directory.models import Group, GroupMember, User
 from ..extensions import db
@@ -114,7 +115,7 @@ def list_groups():
 )
 def create_group():
     require_group_create()
-    group = directory.new_group(current_caller().tenant, read_json())
+    group = group_changes.new_group(current_caller().tenant, read_json())
     audit("Add group", "Group", group.id, after=graph_group(group))
     db.session.commit()
     return {"@odata.context": odata_context("groups/$entity"), **graph_group(group)}, 201
@@ -138,7 +139,7 @@ def update_group(group_id):
     require_group_write()
     group = directory_group(group_id)
     before = graph_group(group)
-    directory.update_group(group, read_json())
+    group_changes.update_group(group, read_json())
     audit("Update group", "Group", group.id, before=before, after=graph_group(group))
     db.session.commit()
     return "", 204
@@ -149,7 +150,7 @@ def delete_group(group_id):
     require_group_write()
     group = directory_group(group_id)
     audit("Delete group", "Group", group.id, before=graph_group(group))
-    directory.delete_group(group)
+    group_changes.delete_group(group)
     db.session.commit()
     return "", 204
 
