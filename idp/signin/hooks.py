@@ -52,7 +52,7 @@ def add_mfa_rule(order: int, rule) -> None:
 
 
 def mfa_rule(order: int):
-    """The engine's own rules (below) declare their order here; other packages' rules are added by idp.wiring."""
+    """The engine's own rules (flow.py) declare their order here; other packages' rules are added by idp.wiring."""
 
     def decorate(func):
         add_mfa_rule(order, func)
