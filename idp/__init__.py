@@ -211,7 +211,7 @@ def _error_pages(app: Flask) -> None:
 
 
 def _http_errors(app: Flask) -> None:
-    from .graph.api import error_response as graph_error, is_graph_path
+    from .kit.graph import error_response as graph_error, is_graph_path
 
     @app.errorhandler(SecurityError)
     def untrusted_host(error):
@@ -237,7 +237,7 @@ def _http_errors(app: Flask) -> None:
 
 def _refusals(app: Flask) -> None:
     from .errors import ServiceError
-    from .graph.api import error_response as graph_error, is_graph_path
+    from .kit.graph import error_response as graph_error, is_graph_path
     from .ui import refusal_page
 
     @app.errorhandler(ServiceError)
@@ -253,7 +253,7 @@ def _refusals(app: Flask) -> None:
 
 def _unexpected(error: Exception):
     """A bug or an unplanned failure: logged with its trace, the change rolled back, a 500 without details."""
-    from .graph.api import error_response as graph_error, is_graph_path
+    from .kit.graph import error_response as graph_error, is_graph_path
 
     current_app.logger.exception("unhandled error")
     db.session.rollback()
@@ -270,7 +270,7 @@ def _unexpected(error: Exception):
 def _database_errors(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from .graph.api import error_response as graph_error, is_graph_path
+    from .kit.graph import error_response as graph_error, is_graph_path
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

@@ -2,9 +2,9 @@
 
 A service (directory, policy, a method's slice, MFA settings, ...) raises a `ServiceError` subclass in words the
 caller can act on. It never knows who asked: the Graph shell answers it as `{"error": {...}}` with `status`, `code`
-and, for a property at fault, `details` (graph/api.py's handler); the pages show `message` (translated through the
-catalogue when it has the text) next to the field named by `target`, or on the error page with a way back
-(`idp.__init__`'s handler). Nothing here imports the domain.
+and, for a property at fault, `details` (graph/blueprint.py's handler); the pages show `message` (translated
+through the catalogue when it has the text) next to the field named by `target`, or on the error page with a way
+back (`idp.__init__`'s handler). Nothing here imports the domain.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from .graph import app_keys as graph_app_keys
 from .graph import applications as graph_applications
 from .graph import auditlogs as graph_auditlogs
 from .graph import batch as graph_batch
-from .graph import bp as graph_bp
+from .graph.blueprint import bp as graph_bp
+from .graph import directory_objects as graph_directory_objects
 from .graph import groups as graph_groups
 from .graph import methods_overview, openapi
 from .graph import password_methods as graph_password_methods
@@ -37,6 +38,9 @@ from .guests import api as guests_api
 from .guests import bp as guests_bp
 from .guests import home_account
 from .guests import pages as guests_pages
+from .kit import console as console_kit
+from .kit import graph as graph_kit
+from .kit import securityinfo as securityinfo_kit
 from .methods import password, registry
 from .methods.email_otp import method as email_otp_method
 from .methods.email_otp import policy as email_otp_policy
@@ -71,13 +75,14 @@ from .mfa import location_pages
 from .mfa import pages as mfa_pages
 from .oidc import claims
 from .oidc import server as oidc_server
+from .oidc import signout as oidc_signout
 from .oidc.grants import device as oidc_device
 from .oidc import discovery_views as oidc_discovery_views
 from .oidc.views import bp as oidc_bp
 from .policy import api as policy_api
 from .policy import service as policy
 from .policy import strength_pages, strengths_api
-from .signin import flow, sessions
+from .signin import hooks, sessions
 from .signin import lockout as signin_lockout
 from .signin.views import bp as signin_bp
 from .signin.models import Step
@@ -179,17 +184,17 @@ def _verification_method_enabled(txn, method) -> bool:
 
 def _install_mfa_rules() -> None:
     """The MFA settings, composed into the flow. MFA rules: lower order runs first, the first answer wins."""
-    flow.add_mfa_rule(400, remember.remembered_device)
-    flow.add_mfa_rule(500, locations.trusted_location)
-    flow.signin_guards.append(risk.signin_guard)
-    flow.mfa_guards.extend([blocks.guard, lockout.claim_attempt])
-    flow.prompt_checks.extend([blocks.guard, lockout.locked_check])  # before a prompt is shown or a code sent
-    flow.mfa_denial_hooks.append(lockout.record_denial)
-    flow.mfa_abandon_hooks.append(lockout.release)
-    flow.mfa_success_hooks.extend([lockout.record_success, _remember_if_asked])
-    flow.availability_rules.append(_verification_method_enabled)
-    flow.fraud_reporters.append(fraud.report)  # the fraud code on a call, "report" in the authenticator
-    flow.fraud_reporting_rules.append(fraud.can_report)
+    hooks.add_mfa_rule(400, remember.remembered_device)
+    hooks.add_mfa_rule(500, locations.trusted_location)
+    hooks.signin_guards.append(risk.signin_guard)
+    hooks.mfa_guards.extend([blocks.guard, lockout.claim_attempt])
+    hooks.prompt_checks.extend([blocks.guard, lockout.locked_check])  # before a prompt is shown or a code sent
+    hooks.mfa_denial_hooks.append(lockout.record_denial)
+    hooks.mfa_abandon_hooks.append(lockout.release)
+    hooks.mfa_success_hooks.extend([lockout.record_success, _remember_if_asked])
+    hooks.availability_rules.append(_verification_method_enabled)
+    hooks.fraud_reporters.append(fraud.report)  # the fraud code on a call, "report" in the authenticator
+    hooks.fraud_reporting_rules.append(fraud.can_report)
     claims.refresh_rules.append(remember.refresh_rule)
 
 
@@ -217,6 +222,7 @@ SHELL_ROUTES = (
     graph_groups,
     graph_roles,
     graph_applications,
+    graph_directory_objects,
     graph_app_grants,
     graph_app_keys,
     graph_auditlogs,
@@ -247,10 +253,16 @@ def _install_registries() -> None:
         return
     for piece in SLICES:
         _install_slice(piece)
+    # the routes declared through the kit (by the slices and the Graph resources) join their shells' blueprints
+    graph_kit.routes.add_to(graph_bp)
+    console_kit.pages.add_to(console.bp)
+    securityinfo_kit.pages.add_to(securityinfo.bp)
     _install_mfa_rules()
     console.user_sections.extend((mfa_pages.user_section, guests_pages.user_section))
     idp_cli.add_command(push_simulator.cli)  # `flask idp authenticator ...`
     directory.session_revokers.append(sessions.revoke_user)  # disabled, deleted or revoked users sign out
+    sessions.sessions_revoked_hooks.append(oidc_signout.sessions_revoked)  # a revoked session voids its tokens
+    sessions.user_revoked_hooks.append(oidc_signout.user_revoked)
     _installed = True
 
 

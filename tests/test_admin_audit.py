@@ -9,7 +9,7 @@ from sqlalchemy import select
 from idp.audit import record_admin_change
 from idp.audit.models import AuditLog
 from idp.extensions import db
-from idp.graph.api import Caller
+from idp.kit.graph import Caller
 
 
 def entry_of(activity: str) -> AuditLog:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idp.graph.api import OPERATIONS
+from idp.kit.graph import OPERATIONS
 from idp.surface import UNAUTHENTICATED
 
 from .support import PASSWORD

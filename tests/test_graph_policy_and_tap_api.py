@@ -8,7 +8,7 @@ from sqlalchemy import select
 from idp.audit.models import AuditLog
 from idp.directory import service as directory
 from idp.extensions import db
-from idp.graph.api import OPERATIONS
+from idp.kit.graph import OPERATIONS
 
 from .support import GraphClient, admin_tool, app_client, app_token, delegated_token
 

@@ -6,8 +6,8 @@ import re
 import pytest
 import requests
 
-from idp.graph.api import OPERATIONS
-from idp.graph.permissions import TABLE, for_operation
+from idp.kit.graph import OPERATIONS
+from idp.kit.graph_permissions import TABLE, for_operation
 
 from .support import REDIRECT, GraphClient, admin_tool, app_client, app_token, delegated_token
 

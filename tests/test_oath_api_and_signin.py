@@ -274,7 +274,7 @@ def test_policy_decides_which_kinds_count(live, seed):
 
 
 def test_wrong_codes_reach_the_mfa_denial_hooks(live, seed):
-    from idp.signin import flow
+    from idp.signin import hooks as flow
 
     enable(seed.tenant.id, "SoftwareOath")
     enrolment = service.start_software_enrolment(seed.alice)

@@ -4,7 +4,7 @@ Graph's properties (the Graph API keeps them)."""
 import pytest
 
 from idp import i18n
-from idp.console.fields import MFA_FIELDS
+from idp.kit.fields import MFA_FIELDS
 from idp.extensions import db
 from idp.mfa import settings
 

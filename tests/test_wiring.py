@@ -17,7 +17,7 @@ from idp import console, securityinfo
 from idp.methods import registry
 from idp.oidc import claims
 from idp.policy import service as policy
-from idp.signin import flow, sessions
+from idp.signin import hooks as flow, sessions
 from idp import telephony
 print(json.dumps({
     "methods": [m.name for m in registry.all_methods()],
@@ -25,7 +25,8 @@ print(json.dumps({
     "panels": len(securityinfo.panels) + len(securityinfo.add_actions) + len(console.user_panels) + len(console.user_sections),
     "hooks": sum(map(len, (sessions.registration_windows, flow.signin_guards, flow.mfa_guards, flow.mfa_denial_hooks, flow.mfa_success_hooks,
                            flow.mfa_abandon_hooks, flow.availability_rules, claims.refresh_rules,
-                           flow.fraud_reporters, flow.fraud_reporting_rules, telephony._handlers))),
+                           flow.fraud_reporters, flow.fraud_reporting_rules, telephony._handlers,
+                           sessions.sessions_revoked_hooks, sessions.user_revoked_hooks))),
     "foreign_rules": [rule.__module__ for _, rule in flow._mfa_rules if rule.__module__ != "idp.signin.flow"],
 }))
 """
@@ -55,7 +56,7 @@ def test_wiring_registers_every_slice(app):
 
 def test_second_app_does_not_register_twice(app):
     from idp import create_app, securityinfo
-    from idp.signin import flow
+    from idp.signin import hooks as flow
 
     before = (len(securityinfo.panels), len(flow.mfa_guards), len(flow._mfa_rules))
     create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 32})

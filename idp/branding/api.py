@@ -5,8 +5,7 @@ from flask import make_response, request
 
 from ..directory.models import Roles
 from ..extensions import db
-from ..graph import audit, current_caller, operation, read_json
-from ..graph.api import GraphError, not_found, odata_context
+from ..kit.graph import GraphError, audit, current_caller, not_found, odata_context, operation, read_json
 from . import service
 
 BRANDING = "/organization/{organization_id}/branding"

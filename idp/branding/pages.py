@@ -4,8 +4,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..audit import record_admin_change
-from ..console import admin_required
-from ..console import bp as console_bp
+from ..kit.console import admin_required
+from ..kit.console import pages as console_pages
 from ..directory.models import Roles
 from ..extensions import db
 from . import service
@@ -43,7 +43,7 @@ def _page(values: dict, errors: dict, status: int = 200):
     ), status
 
 
-@console_bp.route("/branding", methods=["GET", "POST"])
+@console_pages.route("/branding", methods=["GET", "POST"])
 @admin_required
 def branding():
     if request.method == "GET":

@@ -1,5 +1,6 @@
 """The admin console: users, their methods, and the authentication methods policy. Method slices add
-panels to the user page; every change goes through the same services (and role checks) as the API."""
+panels to the user page and pages of their own (through idp.kit.console, whose routes this blueprint takes);
+every change goes through the same services (and role checks) as the API."""
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,9 +9,8 @@ from sqlalchemy import select
 from ..audit import record_admin_change
 from ..directory.models import Group, Roles
 from ..extensions import db
-from ..graph.api import Caller
 from ..policy import service as policy
-from ..signin.sessions import login_required
+from ..kit.console import admin_required
 
 bp = Blueprint("console", __name__, url_prefix="/<tenant>/admin")
 
@@ -21,42 +21,13 @@ user_panels: list = []
 user_sections: list = []
 #: callables (tenant_id) -> set of ids of users with a lasting second factor (the dashboard's MFA coverage)
 mfa_registrations: list = []
-ALL_DELEGATED = {
-    "UserAuthenticationMethod.ReadWrite.All",
-    "UserAuthenticationMethod.Read.All",
-    "Policy.ReadWrite.AuthenticationMethod",
-    "Policy.Read.All",
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "GroupMember.ReadWrite.All",
-    "Group.ReadWrite.All",
-}
 
 
 @bp.app_context_processor
 def console_helpers():
-    from .fields import field_for, mfa_field, policy_name
+    from ..kit.fields import field_for, mfa_field, policy_name
 
     return {"policy_name": policy_name, "field_for": field_for, "mfa_field": mfa_field}
-
-
-def console_caller() -> Caller:
-    """The signed-in administrator, as the services see callers (the console is a first-party app)."""
-    return Caller(g.tenant, "console", user=g.sso.user, scopes=set(ALL_DELEGATED))
-
-
-def admin_required(view):
-    from functools import wraps
-
-    @wraps(view)
-    @login_required
-    def wrapper(**kwargs):
-        if not g.sso.user.is_admin:
-            abort(403, description="The admin console is for users with an administrator role.")
-        g.caller = console_caller()
-        return view(**kwargs)
-
-    return wrapper
 
 
 @bp.get("/policies")

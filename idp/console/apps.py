@@ -19,7 +19,7 @@ from ..oidc import app_properties
 from ..oidc import applications as apps
 from ..oidc.models import Client
 from . import admin_required, bp
-from .fields import Field, field_error
+from ..kit.fields import Field, field_error
 
 PLATFORMS = {"web": "redirect_uris", "spa": "spa_redirect_uris", "publicClient": "public_redirect_uris"}
 FIELDS = {

@@ -12,13 +12,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from ..audit import record_admin_change
+from ..directory import groups as group_changes
 from ..directory import service as directory
 from ..directory.models import Group, GroupMember, User
 from ..extensions import db
 from ..graph import groups as graph_groups
 from ..errors import ServiceError
 from . import admin_required, bp
-from .fields import Field, field_error
+from ..kit.fields import Field, field_error
 
 GROUPS_PAGE = 50
 MEMBERS_SHOWN = 500
@@ -138,7 +139,7 @@ def new_group():
             "securityEnabled": True,
         }
         try:
-            group = directory.new_group(g.tenant, body)
+            group = group_changes.new_group(g.tenant, body)
         except directory.DirectoryError as error:
             errors = _refused(error)
         else:
@@ -213,7 +214,7 @@ def edit_group(group_id):
     before = graph_groups.graph_group(group)
     body = {"displayName": values["displayName"], "description": values["description"].strip() or None}
     try:
-        directory.update_group(group, body)
+        group_changes.update_group(group, body)
     except directory.DirectoryError as error:
         errors = _refused(error)
         return _page(_group(group_id), values, errors, 400)
@@ -233,7 +234,7 @@ def delete_group(group_id):
     _confirmed()
     name = group.display_name
     record_admin_change("Delete group", "Group", group.id, before=graph_groups.graph_group(group))
-    directory.delete_group(group)
+    group_changes.delete_group(group)
     db.session.commit()
     flash(_("Group %(name)s deleted.", name=name), "ok")
     return redirect(url_for("console.group_list"), 303)

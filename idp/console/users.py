@@ -14,7 +14,7 @@ from ..directory import service as directory
 from ..directory.models import Group, User
 from ..extensions import db
 from ..graph import password_methods as graph_password_methods
-from ..graph.api import audit
+from ..kit.graph import audit
 from ..signin import lockout
 from ..signin import sessions as sso
 from ..signin.models import SigninSession
@@ -28,7 +28,7 @@ from .user_rules import (
     reset_refusal,
     sessions_refusal,
 )
-from .fields import Field
+from ..kit.fields import Field
 from .logs import method_label
 
 USERS_PAGE = 50

@@ -1,4 +1,4 @@
-"""Directory look-ups and changes used by the flow, the CLI and the admin API."""
+"""Directory look-ups and changes used by the flow, the CLI and the admin API (a group's own changes: groups.py)."""
 
 import re
 
@@ -369,65 +369,6 @@ def groups_of(user: User) -> list[Group]:
             .order_by(Group.display_name)
         )
     )
-
-
-GROUP_PROPERTIES = {
-    "displayName": ("display_name", 256),
-    "description": ("description", 1024),
-    "mailNickname": ("mail_nickname", 64),
-    "preferredLanguage": ("preferred_language", 10),
-}
-
-
-def new_group(tenant: Tenant, body: dict) -> Group:
-    """POST /groups: security groups (mailEnabled false, securityEnabled true)."""
-    for name in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
-        if body.get(name) is None:
-            raise DirectoryError(f"Property '{name}' is required when creating the group.", target=name)
-    if body["mailEnabled"] is not False or body["securityEnabled"] is not True or body.get("groupTypes"):
-        raise DirectoryError(
-            "Only security groups can be created here: mailEnabled false, securityEnabled true, no groupTypes.",
-            target="groupTypes",
-        )
-    group = Group(tenant_id=tenant.id, display_name="")
-    _apply_group(group, body)
-    db.session.add(group)
-    db.session.flush()
-    return group
-
-
-def _apply_group(group: Group, body: dict) -> None:
-    for name, (column, limit) in GROUP_PROPERTIES.items():
-        if name in body:
-            value = _text(name, body[name], limit, required=name != "description")
-            if name == "mailNickname" and not NICKNAME.fullmatch(value):
-                raise DirectoryError("Property 'mailNickname' is invalid.", target=name)
-            setattr(group, column, value)
-    if group.display_name and db.session.scalar(
-        select(Group.id).where(
-            Group.tenant_id == group.tenant_id, Group.display_name == group.display_name, Group.id != group.id
-        )
-    ):
-        # Entra allows duplicate names; this server names groups uniquely (the CLI and policies refer to them by name)
-        raise DirectoryError(
-            "Another group with the same displayName already exists.",
-            target="displayName",
-            detail_code="ObjectConflict",
-        )
-
-
-def update_group(group: Group, body: dict) -> None:
-    unknown = set(body) - set(GROUP_PROPERTIES) - {"@odata.type", "id"}
-    if unknown:
-        name = min(unknown)[:64]
-        raise DirectoryError(f"Property '{name}' cannot be updated or does not exist on resource 'Group'.", target=name)
-    _apply_group(group, body)
-    db.session.flush()
-
-
-def delete_group(group: Group) -> None:
-    db.session.delete(group)
-    db.session.flush()
 
 
 def remove_member(group: Group, user: User) -> bool:

@@ -3,7 +3,7 @@ delegated permissions in `scp` and (where Entra asks for one) a directory role; 
 its application permissions in `roles`. Errors in the directory's words."""
 
 from ..directory.models import Roles
-from .api import GraphError, current_caller
+from ..kit.graph import GraphError, current_caller
 
 DENIED = "Insufficient privileges to complete the operation."
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..oidc import app_grants as consents
 from ..oidc import applications as apps
 from . import access, odata
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .applications import OBJECT, _graph_sp, _read, _service_principal
 from .users import COLLECTION
 

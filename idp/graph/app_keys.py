@@ -5,7 +5,7 @@ from ..extensions import db
 from ..oidc import keycredentials
 from ..oidc.models import Client
 from . import access
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .applications import OBJECT, _application, _write
 
 KEY_CREDENTIAL = {

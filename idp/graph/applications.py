@@ -9,7 +9,7 @@ from ..oidc import app_properties
 from ..oidc import applications as apps
 from ..oidc.models import Client
 from . import access, odata
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .users import COLLECTION
 
 OBJECT = {"type": "object"}

@@ -9,7 +9,7 @@ from ..directory.models import Group, User
 from ..extensions import db
 from ..oidc.models import Client
 from . import access, odata
-from .api import current_caller, odata_context, operation
+from ..kit.graph import current_caller, odata_context, operation
 from .users import COLLECTION
 
 RANGE = {"ge", "gt", "le", "lt"}

@@ -9,7 +9,7 @@ import re
 from flask import current_app, request
 from werkzeug.test import EnvironBuilder
 
-from .api import GraphError, operation, read_json
+from ..kit.graph import GraphError, operation, read_json
 
 MAX_REQUESTS = 20
 METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}

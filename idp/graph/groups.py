@@ -1,17 +1,16 @@
 """Security groups, their members (`members/$ref` with a directoryObject's `@odata.id`), and
 `/directoryObjects/{id}` over users, groups and service principals."""
 
-import re
-
 from sqlalchemy import select
 
 from .. import clock
+from ..directory import groups as group_changes
 from ..directory import service as directory
-from ..directory.models import Group, GroupMember, ServicePrincipal, User
+from ..directory.models import Group, GroupMember, User
 from ..extensions import db
 from . import access, odata
-from .api import audit, current_caller, odata_context, operation, read_json
-from .users import COLLECTION, graph_user
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
+from .users import COLLECTION, graph_user, referenced_user
 
 GROUP_SCHEMA = {
     "type": "object",
@@ -116,7 +115,7 @@ def list_groups():
 )
 def create_group():
     require_group_create()
-    group = directory.new_group(current_caller().tenant, read_json())
+    group = group_changes.new_group(current_caller().tenant, read_json())
     audit("Add group", "Group", group.id, after=graph_group(group))
     db.session.commit()
     return {"@odata.context": odata_context("groups/$entity"), **graph_group(group)}, 201
@@ -140,7 +139,7 @@ def update_group(group_id):
     require_group_write()
     group = directory_group(group_id)
     before = graph_group(group)
-    directory.update_group(group, read_json())
+    group_changes.update_group(group, read_json())
     audit("Update group", "Group", group.id, before=before, after=graph_group(group))
     db.session.commit()
     return "", 204
@@ -151,7 +150,7 @@ def delete_group(group_id):
     require_group_write()
     group = directory_group(group_id)
     audit("Delete group", "Group", group.id, before=graph_group(group))
-    directory.delete_group(group)
+    group_changes.delete_group(group)
     db.session.commit()
     return "", 204
 
@@ -179,7 +178,7 @@ def list_members(group_id):
 def add_member(group_id):
     require_member_write()
     group = directory_group(group_id)
-    user = _referenced_user(read_json().get("@odata.id"))
+    user = referenced_user(read_json().get("@odata.id"))
     if directory.is_member(group, user):
         raise odata.bad_request(
             "One or more added object references already exist for the following modified properties: 'members'."
@@ -206,50 +205,3 @@ def remove_member(group_id, member_id):
     audit("Remove member from group", "Group", group.id, before={"member": user.id, "userPrincipalName": user.upn})
     db.session.commit()
     return "", 204
-
-
-REFERENCE = re.compile(r"^(?:https?://[^/]+)?/(?:v1\.0|beta)/(?:directoryObjects|users)/([0-9a-fA-F-]{36})$")
-
-
-def _referenced_user(reference) -> User:
-    """The user an `@odata.id` names (`https://graph.microsoft.com/v1.0/directoryObjects/{id}`; any host, as
-    SDKs pointed at this server send their own base URL)."""
-    match = REFERENCE.match(reference) if isinstance(reference, str) else None
-    if not match:
-        raise odata.bad_request("Invalid @odata.id: expected https://graph.microsoft.com/v1.0/directoryObjects/{id}.")
-    user = db.session.get(User, match.group(1).lower())
-    if user is None or user.tenant_id != current_caller().tenant.id:
-        raise access.not_found(match.group(1))
-    return user
-
-
-@operation(
-    "/directoryObjects/{object_id}",
-    ["GET"],
-    summary="Get a directory object (user, group, service principal)",
-    responses={"200": ("Directory object", {"type": "object"})},
-)
-def get_directory_object(object_id):
-    access.require(
-        access.USER_READ | access.GROUP_READ | access.APP_READ,
-        access.USER_READ_APP | access.GROUP_READ | access.APP_READ,
-    )
-    tenant_id = current_caller().tenant.id
-    if len(object_id) <= 36:
-        for model, kind, shape in (
-            (User, "user", graph_user),
-            (Group, "group", graph_group),
-            (ServicePrincipal, "servicePrincipal", None),
-        ):
-            row = db.session.get(model, object_id)
-            if row is not None and row.tenant_id == tenant_id:
-                if shape is None:
-                    from .applications import graph_service_principal
-
-                    shape = graph_service_principal
-                return {
-                    "@odata.context": odata_context("directoryObjects/$entity"),
-                    "@odata.type": f"#microsoft.graph.{kind}",
-                    **shape(row),
-                }
-    raise access.not_found(object_id)

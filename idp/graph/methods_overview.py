@@ -11,7 +11,7 @@ from ..extensions import db
 from ..methods import rbac
 from ..directory.models import Roles
 from . import access, odata
-from .api import current_caller, odata_context, operation
+from ..kit.graph import current_caller, odata_context, operation
 from .users import COLLECTION, directory_user
 
 #: callables (user) -> [Graph method dicts with "@odata.type"], one per slice (filled by the wiring)

@@ -16,8 +16,8 @@ from flask import request
 from sqlalchemy import and_, false, func, not_, or_, select, true
 
 from ..extensions import db
-from ..oidc import tokens
-from .api import GraphError
+from ..oidc import naming
+from ..kit.graph import GraphError
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
@@ -200,7 +200,7 @@ LINK_SAFE = "$'(),"  # Graph's links keep $top, $filter=... readable
 def _next_link(offset: int) -> str:
     token = base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).rstrip(b"=").decode()
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "$skiptoken"] + [("$skiptoken", token)]
-    return f"{tokens.base_url()}{request.path}?{urlencode(args, safe=LINK_SAFE)}"
+    return f"{naming.base_url()}{request.path}?{urlencode(args, safe=LINK_SAFE)}"
 
 
 TOKEN = re.compile(

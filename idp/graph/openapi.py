@@ -4,7 +4,7 @@ import re
 
 from flask import Blueprint, jsonify
 
-from .api import OPERATIONS
+from ..kit.graph import OPERATIONS
 
 bp = Blueprint("graph_openapi", __name__)
 

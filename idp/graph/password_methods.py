@@ -15,9 +15,9 @@ from ..directory.models import Roles, User
 from ..directory.service import DirectoryError
 from ..extensions import db
 from ..methods import rbac
-from ..oidc import tokens
+from ..oidc import naming
 from . import access
-from .api import audit, current_caller, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 from .methods_overview import PASSWORD_ID, _authorized, password_method
 from .users import directory_user
 
@@ -75,7 +75,7 @@ def _reset(user_ref: str, method_id: str):
     audit(ACTIVITY, "User", user.id, after={"operationId": operation_id, "passwordGenerated": generated is not None})
     db.session.commit()
     version = "beta" if request.path.startswith("/beta/") else "v1.0"
-    location = f"{tokens.base_url()}/{version}/users/{user.id}/authentication/operations/{operation_id}"
+    location = f"{naming.base_url()}/{version}/users/{user.id}/authentication/operations/{operation_id}"
     body = {"@odata.context": odata_context("microsoft.graph.passwordResetResponse"), "newPassword": generated}
     return body, 202, {"Location": location}
 
@@ -120,7 +120,7 @@ def get_operation(user_ref, operation_id):
         "id": operation_id.lower(),
         "createdDateTime": clock.iso(entry.created_at),
         "lastActionDateTime": clock.iso(entry.created_at),
-        "resourceLocation": f"{tokens.base_url()}/v1.0/users/{user.id}/authentication/passwordMethods/{PASSWORD_ID}",
+        "resourceLocation": f"{naming.base_url()}/v1.0/users/{user.id}/authentication/passwordMethods/{PASSWORD_ID}",
         "status": "succeeded",
         "statusDetail": None,
     }

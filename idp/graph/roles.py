@@ -8,8 +8,8 @@ from sqlalchemy import select
 from ..directory.models import RoleAssignment, Roles, User
 from ..extensions import db
 from . import access, odata
-from .api import audit, current_caller, odata_context, operation, read_json
-from .users import COLLECTION, graph_user
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
+from .users import COLLECTION, graph_user, referenced_user
 
 NAMESPACE = uuid.UUID("3f0c8f52-7a4c-4a51-9d7e-1d1f3c2b0a91")
 BY_TEMPLATE = {template: name for name, template in Roles.TEMPLATE_IDS.items()}
@@ -160,9 +160,7 @@ def list_role_members(role_id):
 def add_role_member(role_id):
     _write()
     role = _role_by_object_id(role_id)
-    from .groups import _referenced_user
-
-    _assign(role, _referenced_user(read_json().get("@odata.id")))
+    _assign(role, referenced_user(read_json().get("@odata.id")))
     return "", 204
 
 

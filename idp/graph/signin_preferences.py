@@ -7,9 +7,7 @@ from flask import request
 from ..extensions import db
 from ..methods import rbac
 from ..signin import preferences
-from . import audit, current_caller, operation, read_json
-from .api import bad_request, odata_context
-from .users import target_user
+from ..kit.graph import audit, bad_request, current_caller, odata_context, operation, read_json, target_user
 
 PATH = "/users/{user_ref}/authentication/signInPreferences"
 SCHEMA = {

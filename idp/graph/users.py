@@ -1,4 +1,6 @@
-"""Users as Graph shows them, and the look-up every user-scoped resource shares."""
+"""Users as Graph shows them (the look-up every user-scoped resource shares, `target_user`, is the kit's)."""
+
+import re
 
 from sqlalchemy import select
 
@@ -7,7 +9,7 @@ from ..directory import service as directory
 from ..directory.models import Roles, User
 from ..extensions import db
 from . import access, odata
-from .api import audit, current_caller, not_found, odata_context, operation, read_json
+from ..kit.graph import audit, current_caller, odata_context, operation, read_json
 
 USER_SCHEMA = {
     "type": "object",
@@ -20,16 +22,6 @@ USER_SCHEMA = {
         "accountEnabled": {"type": "boolean"},
     },
 }
-
-
-def target_user(ref: str) -> User:
-    """The user `{id}` of the caller's tenant, by object id or UPN; 404 otherwise."""
-    user = directory.find_user(current_caller().tenant, ref)
-    if user is None:
-        raise not_found(
-            f"Resource '{ref[:100]}' does not exist or one of its queried reference-property objects are not present."
-        )
-    return user
 
 
 def graph_user(user: User) -> dict:
@@ -112,7 +104,22 @@ def directory_user(ref: str) -> User:
     return user
 
 
-def _is_self(user: User) -> bool:
+REFERENCE = re.compile(r"^(?:https?://[^/]+)?/(?:v1\.0|beta)/(?:directoryObjects|users)/([0-9a-fA-F-]{36})$")
+
+
+def referenced_user(reference) -> User:
+    """The user an `@odata.id` names (`https://graph.microsoft.com/v1.0/directoryObjects/{id}`; any host, as
+    SDKs pointed at this server send their own base URL)."""
+    match = REFERENCE.match(reference) if isinstance(reference, str) else None
+    if not match:
+        raise odata.bad_request("Invalid @odata.id: expected https://graph.microsoft.com/v1.0/directoryObjects/{id}.")
+    user = db.session.get(User, match.group(1).lower())
+    if user is None or user.tenant_id != current_caller().tenant.id:
+        raise access.not_found(match.group(1))
+    return user
+
+
+def is_self(user: User) -> bool:
     caller = current_caller()
     return caller.user is not None and caller.user.id == user.id
 
@@ -145,7 +152,7 @@ def list_users():
 @operation("/users/{user_ref}", ["GET"], summary="Get a user", responses={"200": ("User", USER_SCHEMA)})
 def get_user(user_ref):
     user = directory_user(user_ref)
-    if not _is_self(user):
+    if not is_self(user):
         access.require(access.USER_READ, access.USER_READ_APP)
     return {"@odata.context": odata_context("users/$entity"), **graph_user(user)}
 
@@ -190,7 +197,7 @@ def update_user(user_ref):
 
 def may_delete(user: User) -> None:
     may_change(user)
-    if _is_self(user):
+    if is_self(user):
         raise access.denied(OWN_DELETE)
 
 
@@ -199,7 +206,7 @@ OWN_DELETE = "You cannot delete your own account."
 
 def may_revoke_sessions(user: User) -> None:
     """Ending someone's sessions: user admins, and Authentication Administrators for users without a role."""
-    if _is_self(user):
+    if is_self(user):
         return
     caller = current_caller()
     access.require(
@@ -235,21 +242,3 @@ def revoke_sign_in_sessions(user_ref):
     audit("Revoke sign-in sessions", "User", user.id)
     db.session.commit()
     return {"@odata.context": odata_context("Edm.Boolean"), "value": True}
-
-
-@operation(
-    "/users/{user_ref}/memberOf",
-    ["GET"],
-    summary="Groups and directory roles the user is a member of",
-    responses={"200": ("Groups", COLLECTION)},
-)
-def member_of(user_ref):
-    user = directory_user(user_ref)
-    if not _is_self(user):
-        access.require(access.USER_READ | access.GROUP_READ, access.USER_READ_APP | access.GROUP_READ)
-    from .groups import graph_group
-    from .roles import graph_directory_role
-
-    value = [{"@odata.type": "#microsoft.graph.group", **graph_group(g)} for g in directory.groups_of(user)]
-    value += [graph_directory_role(current_caller().tenant, role) for role in sorted(user.roles)]
-    return {"@odata.context": odata_context("directoryObjects"), "value": value}

@@ -2,8 +2,7 @@
 
 from ..directory.models import Roles
 from ..extensions import db
-from ..graph import current_caller, operation, read_json
-from ..graph.api import forbidden, odata_context
+from ..kit.graph import current_caller, forbidden, odata_context, operation, read_json
 from . import invitations
 
 INVITATION_SCHEMA = {

@@ -3,8 +3,8 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..console import admin_required
-from ..console import bp as console_bp
+from ..kit.console import admin_required
+from ..kit.console import pages as console_pages
 from ..directory import service as directory
 from ..directory.models import Roles
 from ..extensions import db
@@ -22,7 +22,7 @@ def user_section(caller, user) -> dict | None:
     return {"template": "console/guest_section.html", "may_invite": may_invite_guests(caller)}
 
 
-@console_bp.post("/users/<user_id>/reset-redemption")
+@console_pages.post("/users/<user_id>/reset-redemption")
 @admin_required
 def reset_redemption(user_id):
     """Graph's POST /invitations with resetRedemption: the guest redeems again (e.g. with another account)."""
@@ -50,7 +50,7 @@ def reset_redemption(user_id):
     return redirect(url_for("console.user_page", user_id=guest.id), 303)
 
 
-@console_bp.route("/users/invite", methods=["GET", "POST"])
+@console_pages.route("/users/invite", methods=["GET", "POST"])
 @admin_required
 def invite_guest():
     """Invite an external guest: the same rules as Graph's POST /invitations."""

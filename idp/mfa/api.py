@@ -5,9 +5,7 @@ MFA settings page has no Graph API, so it lives under /policies/mfaSettings in t
 from .. import clock
 from ..directory.models import Roles, User
 from ..extensions import db
-from ..graph import audit, current_caller, operation, read_json
-from ..graph.api import bad_request, not_found, odata_context
-from ..graph.users import target_user
+from ..kit.graph import audit, bad_request, current_caller, not_found, odata_context, operation, read_json, target_user
 from ..methods import rbac
 from ..policy.api import require
 from . import blocks, locations, remember, risk, settings
@@ -174,7 +172,7 @@ def block_user():
         raise bad_request("Properties 'userPrincipalName' and 'reason' are required.")
     user = target_user(upn[:320])
     if not blocks.may_block(current_caller(), user):
-        from ..graph.api import forbidden
+        from ..kit.graph import forbidden
 
         raise forbidden(blocks.ADMIN_TARGET)
     row = blocks.block(user, body["reason"], _actor_name())  # an existing block: AlreadyBlocked, a 409

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..audit import record_admin_change
-from ..console import admin_required
-from ..console import bp as console_bp
-from ..console.fields import Field, field_error
+from ..kit.console import admin_required
+from ..kit.console import pages as console_pages
+from ..kit.fields import Field, field_error
 from ..directory.models import Roles
 from ..extensions import db
 from . import locations
@@ -93,7 +93,7 @@ def _require_edit() -> None:
         abort(403, description=str(READ_ONLY))
 
 
-@console_bp.get("/locations")
+@console_pages.get("/locations")
 @admin_required
 def named_locations():
     return render_template(
@@ -104,7 +104,7 @@ def named_locations():
     )
 
 
-@console_bp.route("/locations/new", methods=["GET", "POST"])
+@console_pages.route("/locations/new", methods=["GET", "POST"])
 @admin_required
 def new_named_location():
     if request.method == "GET":
@@ -123,7 +123,7 @@ def new_named_location():
     return redirect(url_for("console.named_locations"), 303)
 
 
-@console_bp.route("/locations/<location_id>", methods=["GET", "POST"])
+@console_pages.route("/locations/<location_id>", methods=["GET", "POST"])
 @admin_required
 def named_location(location_id):
     location = _location(location_id)
@@ -146,7 +146,7 @@ def named_location(location_id):
     return redirect(url_for("console.named_location", location_id=location.id), 303)
 
 
-@console_bp.post("/locations/<location_id>/delete")
+@console_pages.post("/locations/<location_id>/delete")
 @admin_required
 def delete_named_location(location_id):
     location = _location(location_id)

@@ -11,7 +11,7 @@ from .. import cache, clock
 from ..audit.log import client_ip
 from ..extensions import db
 from ..inputs import RangeError, public_ip_range
-from ..signin.flow import MfaDecision
+from ..signin.hooks import MfaDecision
 from . import settings
 from .models import NamedLocation
 from ..audit import reasons

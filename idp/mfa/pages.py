@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from .. import clock
 from ..audit import record_admin_change
-from ..console import admin_required
-from ..console import bp as console_bp
-from ..console.fields import field_error
+from ..kit.console import admin_required
+from ..kit.console import pages as console_pages
+from ..kit.fields import field_error
 from ..directory import service as directory
 from ..directory.models import Group, Roles, User
 from ..extensions import db, limiter
@@ -102,14 +102,14 @@ def _back(page: str, error: str | None = None):
     return redirect(url_for("console.mfa_section", section=page), 303)
 
 
-@console_bp.route("/mfa", methods=["GET"])
+@console_pages.route("/mfa", methods=["GET"])
 @admin_required
 def mfa_settings():
     """The MFA settings' overview: one link per section (each section is its own page)."""
     return render_template("console/mfa.html", sections=settings.SECTIONS, may_edit=_may_edit())
 
 
-@console_bp.get("/mfa/<section>")
+@console_pages.get("/mfa/<section>")
 @admin_required
 def mfa_section(section):
     if section == "locations":  # named locations have their own pages now
@@ -161,7 +161,7 @@ def _section_page(section, values=None, error: settings.SettingsError | None = N
     return render_template("console/mfa_section.html", **context), status
 
 
-@console_bp.post("/mfa/settings/<section>")
+@console_pages.post("/mfa/settings/<section>")
 @admin_required
 def save_mfa_section(section):
     if section not in settings.SECTIONS or not _may_edit():
@@ -185,7 +185,7 @@ def save_mfa_section(section):
     return _back(section)
 
 
-@console_bp.post("/mfa/block")
+@console_pages.post("/mfa/block")
 @admin_required
 def block_user():
     if not _may_edit():
@@ -206,7 +206,7 @@ def block_user():
     return _back("block")
 
 
-@console_bp.post("/mfa/block/<block_id>/unblock")
+@console_pages.post("/mfa/block/<block_id>/unblock")
 @admin_required
 def unblock_user(block_id):
     row = db.session.get(MfaBlock, block_id)
@@ -253,7 +253,7 @@ def _remember_refusal(caller, user) -> str | None:
     return None
 
 
-@console_bp.post("/users/<user_id>/mfa-unlock")
+@console_pages.post("/users/<user_id>/mfa-unlock")
 @admin_required
 def unlock_mfa(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -265,7 +265,7 @@ def unlock_mfa(user_id):
     return _back_to_user(user.id)
 
 
-@console_bp.post("/mfa/risk/<user_id>/dismiss")
+@console_pages.post("/mfa/risk/<user_id>/dismiss")
 @admin_required
 def dismiss_risk(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -277,7 +277,7 @@ def dismiss_risk(user_id):
     return _back("risk")
 
 
-@console_bp.post("/users/<user_id>/revoke-mfa-sessions")
+@console_pages.post("/users/<user_id>/revoke-mfa-sessions")
 @admin_required
 def revoke_mfa_sessions(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)

@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .. import clock, urls
 from ..extensions import db
-from ..signin.flow import MfaDecision
+from ..signin.hooks import MfaDecision
 from . import settings
 from .models import MfaUserState
 from .state import ensure

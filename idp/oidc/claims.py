@@ -1,6 +1,7 @@
 """Claims of ID tokens and userinfo, and the hook list that later rules use to vet refresh requests."""
 
 from .. import clock
+from .naming import issuer, pairwise_sub
 
 #: callables (session, refresh_token_row) that raise InvalidGrantError to refuse a refresh
 refresh_rules: list = []
@@ -27,8 +28,6 @@ def user_claims(user, scope: str) -> dict:
 
 
 def id_token_claims(principal, client, scope: str) -> dict:
-    from .tokens import issuer, pairwise_sub
-
     user, session = principal.user, principal.session
     claims = {
         "iss": issuer(user.tenant_id),

@@ -1,13 +1,15 @@
-"""Client (app registration) management."""
+"""Client (app registration) management, and what a client's request for scopes resolves to."""
 
 import secrets
 
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from sqlalchemy import event
 
 from .. import cache, clock, crypto
 from ..extensions import db
 from . import revocation
 from .models import Client
+from .scopes import GRAPH_RESOURCE, Resolved, ScopeError, resolve
 
 DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "User.Read"]  # as a new Entra app registration
 GRANTS = {"authorization_code", "refresh_token", "client_credentials"}
@@ -99,6 +101,28 @@ def resource_audience(tenant_id: str, uri: str) -> str | None:
             return client.id
     client = db.session.scalar(select(Client).where(Client.tenant_id == tenant_id, Client.identifier_uri == uri))
     return client.id if client else None
+
+
+def resolve_scope(client, scope: str | None) -> Resolved:
+    """What `scope` asks of `client`: the resource (Graph or one of the tenant's APIs) and its permissions."""
+    try:
+        return resolve(scope, client.scopes, lambda uri: resource_audience(client.tenant_id, uri))
+    except ScopeError as error:
+        raise InvalidScopeError(str(error)) from None
+
+
+def check_scope(grant) -> None:
+    """A grant's requested scopes: what the client may ask for, and an API's permissions it exposes."""
+    client = grant.request.client
+    resolved = resolve_scope(client, grant.request.payload.scope)
+    unknown = set(resolved.scopes) - set(client.scopes)
+    if unknown:
+        raise InvalidScopeError(f"The client may not request: {' '.join(sorted(unknown))}")
+    if resolved.resource != GRAPH_RESOURCE:
+        api = db.session.get(Client, resolved.audience)
+        hidden = set(resolved.permissions) - set(api.exposed_scopes)
+        if hidden:
+            raise InvalidScopeError(f"The API does not expose: {' '.join(sorted(hidden))}")
 
 
 def create_client(

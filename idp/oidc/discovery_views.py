@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 
 from .. import cache
 from ..policy import strengths
-from . import entra_errors, keys, response_modes, tokens
+from . import entra_errors, keys, naming, response_modes
 from .views import bp
 
 
 def _endpoint(name: str) -> str:
-    return f"{tokens.base_url()}{url_for(name, tenant=g.get('tenantless') or g.tenant.id)}"
+    return f"{naming.base_url()}{url_for(name, tenant=g.get('tenantless') or g.tenant.id)}"
 
 
 def _json_document(body: bytes):
@@ -31,7 +31,7 @@ def _discovery() -> dict:
     # one literal, the document itself: long because the metadata is, not because it does much
     return {
         # multi-tenant authorities publish Entra's template: each token's `iss` names its own tenant
-        "issuer": tokens.issuer("{tenantid}") if g.get("tenantless") else tokens.issuer(g.tenant),
+        "issuer": naming.issuer("{tenantid}") if g.get("tenantless") else naming.issuer(g.tenant),
         "authorization_endpoint": _endpoint("oidc.authorize"),
         "token_endpoint": _endpoint("oidc.token"),
         "device_authorization_endpoint": _endpoint("oidc.devicecode"),

@@ -1,11 +1,9 @@
 """The Authlib authorization server: grants, PKCE, OpenID Connect, revocation, introspection, logout."""
 
 import secrets
-from datetime import timedelta
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -18,14 +16,17 @@ from flask import current_app, g
 from sqlalchemy import select
 
 from .. import clock, crypto
-from ..claims_once import claim_once
 from ..extensions import db
 from ..signin import sessions
 from . import claims as claim_rules
-from . import clients, entra_errors, keys, revocation, tokens
-from .clients import resource_audience
-from .scopes import Resolved, ScopeError, resolve
-from .models import AuthorizationCode, Client, Token
+from . import clients, entra_answers, keys, naming, tokens
+from .grants import certificates
+from .grants.device import DeviceCodeGrant
+from .grants.implicit import HybridGrant, ImplicitIdTokenGrant
+from .grants.obo import OnBehalfOfGrant
+from .grants.password import PasswordGrant
+from .grants.standard import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from .models import Token
 
 
 class S256Only(CodeChallenge):
@@ -41,148 +42,6 @@ class S256Only(CodeChallenge):
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("code_challenge_method must be S256; plain is not supported.")
         super().validate_code_challenge(grant, redirect_uri)
-
-
-def resolve_scope(client, scope: str | None) -> Resolved:
-    try:
-        return resolve(scope, client.scopes, lambda uri: resource_audience(client.tenant_id, uri))
-    except ScopeError as error:
-        raise InvalidScopeError(str(error)) from None
-
-
-def _check_scope(grant):
-    client = grant.request.client
-    resolved = resolve_scope(client, grant.request.payload.scope)
-    unknown = set(resolved.scopes) - set(client.scopes)
-    if unknown:
-        raise InvalidScopeError(f"The client may not request: {' '.join(sorted(unknown))}")
-    if resolved.resource != tokens.GRAPH_RESOURCE:
-        api = db.session.get(Client, resolved.audience)
-        hidden = set(resolved.permissions) - set(api.exposed_scopes)
-        if hidden:
-            raise InvalidScopeError(f"The API does not expose: {' '.join(sorted(hidden))}")
-
-
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"]
-
-    def validate_requested_scope(self):
-        _check_scope(self)
-
-    def save_authorization_code(self, code, request):
-        principal: tokens.Principal = request.user
-        payload = request.payload.data
-        db.session.add(
-            AuthorizationCode(
-                code_hash=crypto.digest(code),
-                client_id=request.client.id,
-                user_id=principal.user.id,
-                session_id=principal.session.id,
-                redirect_uri=request.payload.redirect_uri or "",
-                scope=request.scope or "",
-                nonce=payload.get("nonce"),
-                code_challenge=payload.get("code_challenge"),
-                code_challenge_method=payload.get("code_challenge_method"),
-                acr=principal.acr,
-                expires_at=clock.now() + timedelta(seconds=current_app.config["IDP_AUTH_CODE_LIFETIME"]),
-            )
-        )
-        db.session.commit()
-
-    def query_authorization_code(self, code, client):
-        """Claim the code exactly once. A second redemption revokes what the first one issued."""
-        if not code or len(code) > 256:
-            return None
-        row = db.session.scalar(
-            select(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == crypto.digest(code))
-            .options(sessions.with_user(AuthorizationCode.session))
-        )
-        if row is None or row.client_id != client.id:
-            return None
-        claimed = claim_once(
-            AuthorizationCode, AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None), used_at=clock.now()
-        )
-        db.session.commit()
-        if not claimed:  # a replay: what the first redemption issued is revoked (its grant is the code)
-            # the grant's revocation row first: concurrent replays then queue on it instead of locking the
-            # tokens and that row in opposite orders (a deadlock on PostgreSQL)
-            revocation.revoke(revocation.GRANT, [row.id])
-            tokens.revoke_where(Token.code_id == row.id)
-            db.session.commit()
-            entra_errors.note(54005)
-            return None
-        if row.is_expired():
-            return None
-        return row
-
-    def delete_authorization_code(self, authorization_code):
-        pass  # kept, marked used, so that a replay can be detected and answered
-
-    def authenticate_user(self, authorization_code):
-        session = authorization_code.session  # loaded with the code
-        if session is None or not tokens.session_allows_tokens(session):
-            raise entra_errors.entra(InvalidGrantError, 50173, "The sign-in session behind this code has ended.")
-        return tokens.Principal(session.user, session, authorization_code.acr, grant_id=authorization_code.id)
-
-
-class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"]
-    INCLUDE_NEW_REFRESH_TOKEN = True
-
-    def authenticate_refresh_token(self, refresh_token):
-        """Rules first (they explain a refusal, e.g. an expired TAP), then the exactly-once claim."""
-        row = tokens.find_refresh_token(refresh_token)
-        session = sessions.load(row.session_id) if row else None
-        if session is not None:
-            for rule in claim_rules.refresh_rules:
-                rule(session, row)
-        self.signin_session = session  # held: the identity map alone would let it go and reload it
-        if row is not None and (row.revoked_at or row.rotated_at):
-            entra_errors.note(50173)
-        elif row is not None and row.refresh_expires_at and row.refresh_expires_at <= clock.now():
-            entra_errors.note(700082)
-        return tokens.consume_refresh_token(row)
-
-    def _validate_token_scope(self, refresh_token):
-        """Entra's refresh: the scopes may be resent (MSAL does), `<resource>/.default` included, and may name
-        another resource the app was granted (a multi-resource refresh token). What the app was not granted
-        is refused; the refresh token goes on only when the original grant had offline_access."""
-        requested = self.request.payload.scope
-        if not requested:
-            self.refresh_scope = refresh_token.get_scope()
-            return
-        _check_scope(self)
-        scopes = resolve_scope(self.request.client, requested).scopes
-        if "offline_access" in refresh_token.get_scope().split() and "offline_access" not in scopes:
-            scopes.append("offline_access")
-        self.refresh_scope = " ".join(scopes)
-
-    def issue_token(self, user, refresh_token):
-        return self.generate_token(
-            user=user, scope=self.refresh_scope, include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN
-        )
-
-    def authenticate_user(self, refresh_token: Token):
-        session = getattr(self, "signin_session", None)
-        if session is None or not tokens.session_allows_tokens(session) or not session.user.account_enabled:
-            raise entra_errors.entra(
-                InvalidGrantError, 50173, "The sign-in session behind this refresh token has ended."
-            )
-        return tokens.Principal(session.user, session, grant_id=refresh_token.family_id)
-
-    def revoke_old_credential(self, refresh_token):
-        pass  # consumed atomically in authenticate_refresh_token
-
-
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
-
-    def validate_requested_scope(self):
-        scope = self.request.payload.scope or f"{tokens.GRAPH_RESOURCE}/.default"
-        if len(scope.split()) != 1 or not scope.endswith("/.default"):
-            raise InvalidScopeError("App-only tokens take one scope: the resource's '/.default'.")
-        resolve_scope(self.request.client, scope)
 
 
 class IdToken(OpenIDToken):
@@ -215,7 +74,7 @@ class OpenIDCodeExtension(IdToken, OpenIDCode):
 
 class Issuer(IssuerParameter):
     def get_issuer(self):
-        return tokens.issuer(g.tenant)
+        return naming.issuer(g.tenant)
 
 
 class Revocation(RevocationEndpoint):
@@ -265,12 +124,12 @@ class Introspection(IntrospectionEndpoint):
             "scope": row.scope,
             "exp": clock.to_epoch(expires),
             "iat": clock.to_epoch(row.issued_at),
-            "iss": tokens.issuer(row.tenant_id),
+            "iss": naming.issuer(row.tenant_id),
             "tid": row.tenant_id,
             "aud": row.audience,
         }
         if row.user_id:
-            payload.update(sub=tokens.pairwise_sub(row.user_id, row.client_id), oid=row.user_id)
+            payload.update(sub=naming.pairwise_sub(row.user_id, row.client_id), oid=row.user_id)
         return payload
 
 
@@ -303,7 +162,7 @@ class Server(AuthorizationServer):
         if error.redirect_uri:
             return redirect_error(error)
         status, _, headers = error()
-        return self.handle_response(status, entra_errors.body(error), [*headers, *entra_errors.response_headers()])
+        return self.handle_response(status, entra_answers.body(error), [*headers, *entra_answers.response_headers()])
 
 
 def redirect_error(error):
@@ -311,7 +170,7 @@ def redirect_error(error):
     from authlib.common.urls import add_params_to_uri
     from flask import redirect
 
-    params = [*entra_errors.redirect_params(error), ("iss", tokens.issuer(g.tenant))]
+    params = [*entra_answers.redirect_params(error), ("iss", naming.issuer(g.tenant))]
     return redirect(add_params_to_uri(error.redirect_uri, params, fragment=error.redirect_fragment))
 
 
@@ -325,18 +184,9 @@ def init_app(app):
     server.register_grant(AuthorizationCodeGrant, [S256Only(required=True), OpenIDCodeExtension(require_nonce=False)])
     server.register_grant(RefreshTokenGrant, [IdToken()])
     server.register_grant(ClientCredentialsGrant)
-    from .grants import certificates
-
     server.register_client_auth_method("private_key_jwt", certificates.authenticate)
-    from .grants.implicit import HybridGrant, ImplicitIdTokenGrant
-    from .grants.password import PasswordGrant
-
     server.register_grant(PasswordGrant, [IdToken()])
-    from .grants.obo import OnBehalfOfGrant
-
     server.register_grant(OnBehalfOfGrant)
-    from .grants.device import DeviceCodeGrant
-
     server.register_grant(DeviceCodeGrant, [IdToken()])
     server.register_grant(ImplicitIdTokenGrant)
     server.register_grant(HybridGrant, [S256Only(required=True)])

@@ -8,7 +8,6 @@ issued from a sign-in session expires no later than the session's `not_after` (a
 """
 
 import base64
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -21,15 +20,17 @@ from joserfc.errors import JoseError
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import clock, crypto, urls
+from .. import clock, crypto
 from ..claims_once import claimed
 from ..inputs import load_json
-from ..directory.models import Tenant, User, new_id
+from ..directory.models import User, new_id
 from ..extensions import db
 from ..signin.models import SigninSession
 from . import claims as claim_rules
-from . import keys, revocation
-from .models import Client, Token
+from . import entra_errors, keys, revocation
+from .clients import resolve_scope, unconsented
+from .models import AuthorizationCode, Client, Token
+from .naming import issuer, pairwise_sub
 from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
 TOKENS = Token.__table__  # statements on the hot path use the table: the ORM's statement machinery costs more
@@ -68,21 +69,6 @@ class Principal:
 
     def get_user_id(self):
         return self.user.id
-
-
-def base_url() -> str:
-    return urls.base_url()
-
-
-def issuer(tenant: Tenant | str) -> str:
-    tenant_id = tenant if isinstance(tenant, str) else tenant.id
-    return f"{base_url()}/{tenant_id}/v2.0"
-
-
-def pairwise_sub(user_id: str, client_id: str) -> str:
-    """Entra's `sub` is pairwise: stable per user and app, different between apps."""
-    digest = hashlib.sha256(f"{user_id}:{client_id}".encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def capped_expiry(lifetime_seconds: int, not_after: datetime | None) -> datetime:
@@ -192,10 +178,6 @@ def refuse_unconsented(client, user_tenant_id: str, scope: str | None, error_cla
     grant (every user token passes here; the authorize endpoint asks first, to answer the app at once)."""
     from authlib.oauth2.rfc6749.errors import InvalidGrantError
 
-    from . import entra_errors
-    from .clients import unconsented
-    from .server import resolve_scope
-
     missing = unconsented(client, user_tenant_id, resolve_scope(client, scope).scopes)
     if missing:
         raise entra_errors.entra(
@@ -213,8 +195,6 @@ def issuing_tenant(client, principal) -> str:
 
 
 def access_claims(client, principal, scope, jti, now, expires_at, grant_type) -> dict:
-    from .server import resolve_scope
-
     if principal:
         resolved = resolve_scope(client, scope)
     else:  # app-only: the resource of the '/.default' request, the client's roles on it
@@ -393,8 +373,6 @@ def active_access_token(token: str) -> AccessToken | None:
 def granted_scope(token: AccessToken) -> str:
     """Every scope of the grant behind a user's access token, the OIDC ones included (`scp` names only the
     resource's permissions, as Entra's does): userinfo answers by them. The grant is the authorization code."""
-    from .models import AuthorizationCode
-
     code = db.session.get(AuthorizationCode, token.grant_id) if token.grant_id else None
     return code.scope if code is not None else token.scope
 

@@ -25,7 +25,7 @@ from ..extensions import csrf, db
 from ..policy import strengths
 from ..signin import flow, sessions
 from . import claims as claim_rules
-from . import bearer, entra_errors, home_realm, quick_path, response_modes, tokens
+from . import bearer, entra_answers, entra_errors, home_realm, naming, quick_path, response_modes, tokens
 from .server import redirect_error, server
 
 bp = Blueprint("oidc", __name__)
@@ -85,7 +85,7 @@ def refuse_without_tenant():
     else:
         error = entra_errors.entra(InvalidClientError, 700016, "Send the client_id of an app registered here.")
     if request.endpoint in JSON_ENDPOINTS or request.endpoint == "oidc.discovery":
-        return entra_errors.body(error), 400, entra_errors.response_headers()
+        return entra_answers.body(error), 400, entra_answers.response_headers()
     return error_page(_("This sign-in request is not valid"), error)
 
 
@@ -96,7 +96,7 @@ def refuse_malformed_parameters():
             description = f"The parameter '{name}' contains characters that are not allowed, or is too long."
             error = entra_errors.entra(InvalidRequestError, 9002313, description)
             if request.endpoint in JSON_ENDPOINTS:
-                return entra_errors.body(error), 400, entra_errors.response_headers()
+                return entra_answers.body(error), 400, entra_answers.response_headers()
             return error_page(_("This request is not valid"), error)
     return None
 
@@ -110,7 +110,7 @@ HINT = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]{0,320}")
 
 def error_page(title: str, error: OAuth2Error, status: int = 400):
     """Entra's error page: what went wrong, the AADSTS code and the trace id to quote."""
-    code = entra_errors.classify(error)
+    code = entra_answers.classify(error)
     return render_template(
         "error.html",
         title=title,
@@ -281,7 +281,7 @@ def devicecode():
     try:
         return jsonify(device.authorization_response())
     except OAuth2Error as error:
-        return entra_errors.body(error), error.status_code or 400, entra_errors.response_headers()
+        return entra_answers.body(error), error.status_code or 400, entra_answers.response_headers()
 
 
 @bp.post("/<tenant>/oauth2/v2.0/revoke")
@@ -324,7 +324,7 @@ def _logout_needs_confirmation(end_request) -> bool:
     if session is None:
         return False  # nothing to end in this browser
     claims = end_request.id_token_claims or {}
-    return not (claims.get("iss") == tokens.issuer(g.tenant) and claims.get("sid") == session.id)
+    return not (claims.get("iss") == naming.issuer(g.tenant) and claims.get("sid") == session.id)
 
 
 @bp.route("/<tenant>/oidc/userinfo", methods=["GET", "POST"])
@@ -337,6 +337,6 @@ def userinfo():
         response = jsonify(error="invalid_token", error_description="The access token is missing, invalid or expired.")
         response.status_code = 401
         return bearer.challenge(response)
-    info = {"sub": tokens.pairwise_sub(user.id, found.client_id)}
+    info = {"sub": naming.pairwise_sub(user.id, found.client_id)}
     info.update(claim_rules.user_claims(user, tokens.granted_scope(found)))
     return jsonify(info)

@@ -3,8 +3,7 @@
 from ..audit import record_admin_change
 from ..directory.models import Roles
 from ..extensions import db
-from ..graph import current_caller, operation, read_json
-from ..graph.api import forbidden, not_found, odata_context
+from ..kit.graph import current_caller, forbidden, not_found, odata_context, operation, read_json
 from . import service
 
 CONFIG_SCHEMA = {
@@ -21,7 +20,7 @@ CONFIG_SCHEMA = {
 
 def require(roles: set[str]) -> None:
     """Delegated callers need one of these directory roles (the token's permissions were checked against
-    the operation's row of idp/graph/permissions.py before the handler ran); apps need no role."""
+    the operation's row of idp/kit/graph_permissions.py before the handler ran); apps need no role."""
     caller = current_caller()
     if not caller.is_app and not caller.roles & roles:
         raise forbidden()

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..audit import record_admin_change
-from ..console import admin_required
-from ..console import bp as console_bp
-from ..console.fields import Field, field_error
+from ..kit.console import admin_required
+from ..kit.console import pages as console_pages
+from ..kit.fields import Field, field_error
 from ..directory.models import Roles
 from ..extensions import db
 from . import strength_service, strengths
@@ -130,7 +130,7 @@ def _strength(strength_id: str) -> strengths.Strength:
     return strengths.find(g.tenant.id, strength_id) or abort(404, description=_("No such authentication strength."))
 
 
-@console_bp.get("/authentication-strengths")
+@console_pages.get("/authentication-strengths")
 @admin_required
 def strength_list():
     return render_template(
@@ -141,7 +141,7 @@ def strength_list():
     )
 
 
-@console_bp.route("/authentication-strengths/new", methods=["GET", "POST"])
+@console_pages.route("/authentication-strengths/new", methods=["GET", "POST"])
 @admin_required
 def new_strength():
     if request.method == "GET":
@@ -164,7 +164,7 @@ def new_strength():
     return redirect(url_for("console.strength_page", strength_id=row.id), 303)
 
 
-@console_bp.route("/authentication-strengths/<strength_id>", methods=["GET", "POST"])
+@console_pages.route("/authentication-strengths/<strength_id>", methods=["GET", "POST"])
 @admin_required
 def strength_page(strength_id):
     strength = _strength(strength_id)
@@ -205,7 +205,7 @@ def _save(row, entered: dict) -> None:
         strength_service.add_limit(row, _limit(entered))
 
 
-@console_bp.post("/authentication-strengths/<strength_id>/delete")
+@console_pages.post("/authentication-strengths/<strength_id>/delete")
 @admin_required
 def delete_strength(strength_id):
     strength = _strength(strength_id)

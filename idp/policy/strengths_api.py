@@ -3,8 +3,7 @@
 from .. import clock
 from ..directory.models import Roles
 from ..extensions import db
-from ..graph import audit, current_caller, operation, read_json
-from ..graph.api import not_found, odata_context
+from ..kit.graph import audit, current_caller, not_found, odata_context, operation, read_json
 from . import strength_service, strengths
 from .api import require
 

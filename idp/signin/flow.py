@@ -2,12 +2,13 @@
 stage, and asks the MFA rules, in one place, whether a second factor is needed.
 
 Stages of a transaction: identify (UPN) -> first (first factor) -> mfa (when required) -> kmsi -> done.
+The hooks the MFA settings plug into, and the MFA decision they make with this engine's own two rules, are
+hooks.py's; verifying a submitted answer is verification.py's.
 """
 
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -25,6 +26,7 @@ from ..extensions import db
 from ..methods.base import AuthMethod, MethodContext, Verification
 from ..policy import strengths
 from . import lockout, sessions
+from .hooks import MfaDecision, availability_rules, mfa_rule
 from .models import SigninTransaction, Step
 from ..i18n.names import N_
 
@@ -34,53 +36,6 @@ STRENGTH_REQUIRED = reasons.template(N_("the app requires the authentication str
 
 TXN_KEY = "signin_txn"
 KEPT_ON_RESTART = (SigninTransaction.tenantless.key, SigninTransaction.strength_id.key)  # outlive a new username
-
-
-@dataclass
-class MfaDecision:
-    required: bool
-    reason: str
-
-
-#: (order, rule) pairs; a rule takes the transaction and returns an MfaDecision or None (no opinion).
-#: Lower order runs first and the first answer wins: requirements that nothing may waive (a required
-#: authentication strength) sort before waivers (trusted IPs, remembered devices).
-_mfa_rules: list[tuple[int, object]] = []
-#: callables (txn, user) -> message or None, run after the first factor; a message refuses the sign-in
-signin_guards: list = []
-#: callables (txn, user) -> message or None, run before a second factor is checked (blocks, lockout)
-mfa_guards: list = []
-#: callables (txn, user) -> message or None, without side effects: checked before an MFA step is shown or a
-#: code is sent (a blocked or locked-out user is not mailed codes nor invited to type one)
-prompt_checks: list = []
-#: callables (txn, user, method) called for each failed second factor (MFA denial), e.g. to count lockouts
-mfa_denial_hooks: list = []
-#: callables (txn, user, method, form) called after each passed MFA prompt (reset counters, remember device)
-mfa_success_hooks: list = []
-#: callables (txn, user, method) called when an MFA prompt failed without a denial (expired challenge, no code)
-mfa_abandon_hooks: list = []
-#: callables (txn, method) -> bool; False hides a method (e.g. a verification method the tenant switched off)
-availability_rules: list = []
-#: callables (txn, user): "I didn't try to sign in" said out of band (the fraud code on a call, a push report)
-fraud_reporters: list = []
-#: callables (user) -> bool: whether the user may report fraud at all
-fraud_reporting_rules: list = []
-
-
-def add_mfa_rule(order: int, rule) -> None:
-    if (order, rule) not in _mfa_rules:
-        _mfa_rules.append((order, rule))
-        _mfa_rules.sort(key=lambda pair: pair[0])
-
-
-def mfa_rule(order: int):
-    """The engine's own rules (below) declare their order here; other packages' rules are added by idp.wiring."""
-
-    def decorate(func):
-        add_mfa_rule(order, func)
-        return func
-
-    return decorate
 
 
 @mfa_rule(1000)
@@ -113,13 +68,6 @@ def unavailable_reasons(txn) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def prompt_refusal(txn, method: AuthMethod) -> str | None:
-    """Why this MFA step may not even be shown (the user is blocked from MFA or locked out), or None."""
-    if txn.user is None or not (txn.state == Step.MFA or method.satisfies_mfa):
-        return None
-    return next((message for check in prompt_checks if (message := check(txn, txn.user))), None)
-
-
 def required_strength(txn) -> strengths.Strength | None:
     return strengths.find(txn.tenant_id, txn.strength_id)
 
@@ -138,32 +86,6 @@ def authentication_strength(txn) -> MfaDecision | None:
     if strength_met(txn):
         return MfaDecision(False, STRENGTH_MET % {"strength": strength.display_name})
     return MfaDecision(True, STRENGTH_REQUIRED % {"strength": strength.display_name})
-
-
-def decide_mfa(txn) -> MfaDecision:
-    for _, rule in _mfa_rules:
-        decision = rule(txn)
-        if decision is not None:
-            return decision
-    return MfaDecision(False, N_("no rule required MFA"))
-
-
-def can_report_fraud(user) -> bool:
-    return user is not None and any(rule(user) for rule in fraud_reporting_rules)
-
-
-def report_fraud(txn_id: str | None, user_id: str) -> None:
-    """A fraud report from outside the browser: deny that user's pending sign-in and apply the consequences."""
-    user = db.session.get(directory.User, user_id)
-    txn = db.session.get(SigninTransaction, txn_id) if txn_id else None
-    if user is None:
-        return
-    if txn is None or txn.user_id != user.id:  # nothing pending any more: still recorded, about this user
-        txn = SigninTransaction(
-            tenant_id=user.tenant_id, user_id=user.id, methods_done=[], amr=[], data={}, expires_at=clock.now()
-        )
-    for reporter in fraud_reporters:
-        reporter(txn, user)
 
 
 # --- transactions -----------------------------------------------------------------------------------
@@ -402,36 +324,6 @@ def back_to_username(txn) -> None:
     """A username-less method failed before it named the user: ask for the username again."""
     txn.state = Step.IDENTIFY
     db.session.commit()
-
-
-def change_password(txn, new_password: str, confirmation: str) -> str | None:
-    """The forced password change after a password sign-in. Returns a message when the new one is refused."""
-    from .. import passwords
-    from ..audit import record_audit
-
-    user = txn.user
-    if new_password != confirmation:
-        return N_("The passwords don't match.")
-    if not passwords.meets_complexity(new_password):
-        return N_(
-            "Passwords must have at least 8 characters and contain at least three of the following: uppercase "
-            "letters, lowercase letters, numbers, and symbols."
-        )
-    if passwords.verify_password(user.password_hash, new_password):
-        return N_("You can't reuse your current password. Choose a new one.")
-    user.password_hash = passwords.hash_password(new_password)
-    user.force_change_password = False
-    record_audit(
-        tenant_id=txn.tenant_id,
-        actor_id=user.id,
-        actor_type="user",
-        activity="Change user password",
-        target_type="User",
-        target_id=user.id,
-    )
-    txn.state = txn.after_password_change or Step.KMSI
-    db.session.commit()
-    return None
 
 
 def _identify_by_credential(txn, user_id: str) -> str | None:

@@ -19,6 +19,10 @@ COOKIE_PREFIX = "idp_sso_"
 #: callables (session) -> datetime | None: until when a session signed in with a strong temporary credential
 #: (a TAP) may register methods without a fresh MFA. Slices contribute them through idp.wiring.
 registration_windows: list = []
+#: callables (ids of the sessions just revoked) and (user whose sessions and tokens were all revoked): the OIDC
+#: server voids the tokens issued from them (`idp.oidc.signout`, installed by idp.wiring; sessions know no tokens)
+sessions_revoked_hooks: list = []
+user_revoked_hooks: list = []
 
 
 def registration_deadline(session: SigninSession):
@@ -111,16 +115,15 @@ def end_current(tenant) -> None:
 
 def revoke_sessions(*criteria) -> int:
     """Revoke matching sessions (e.g. those signed in with a deleted TAP) and every access token issued from
-    them (they are not stored: through the revocation state); the caller commits."""
-    from ..oidc import revocation
-
+    them (they are not stored: through the revocation state, by `sessions_revoked_hooks`); the caller commits."""
     ids = db.session.scalars(
         update(SigninSession)
         .where(*criteria, SigninSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
         .returning(SigninSession.id)
     ).all()
-    revocation.revoke(revocation.SESSION, ids)
+    for hook in sessions_revoked_hooks:
+        hook(ids)
     return len(ids)
 
 
@@ -146,34 +149,9 @@ def apply_cookie_ops(response):
     return response
 
 
-def login_required(view):
-    """For pages of this server (console, My Security Info): the browser's session in g.tenant, or a
-    sign-in that comes back here. The view receives the session as g.sso."""
-    from functools import wraps
-
-    from flask import redirect, url_for
-
-    @wraps(view)
-    def wrapper(**kwargs):
-        session = current(g.tenant)
-        if session is None:
-            from . import flow
-
-            flow.start(g.tenant, return_to=request.full_path if request.method == "GET" else request.path)
-            return redirect(url_for("signin.start", tenant=g.tenant_ref))
-        g.sso = session
-        return view(**kwargs)
-
-    return wrapper
-
-
 def revoke_user(user) -> None:
     """End every SSO session of `user` and every token issued to them (disabled, deleted, revokeSignInSessions);
     the caller commits."""
-    from ..oidc.models import Token
-    from ..oidc.tokens import revoke_where
-    from ..oidc import revocation
-
     revoke_sessions(SigninSession.user_id == user.id)
-    revoke_where(Token.user_id == user.id)
-    revocation.revoke(revocation.USER, [user.id])  # access tokens are not stored: void them by their subject
+    for hook in user_revoked_hooks:
+        hook(user)

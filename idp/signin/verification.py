@@ -1,9 +1,12 @@
 """Verifying one sign-in step: the MFA guards, the method's verdict counted by smart lockout, the user a
-username-less credential names, the failure or success hooks, and the state the transaction moves to. The flow
+username-less credential names, the failure or success hooks, and the state the transaction moves to; and the
+forced password change after a password sign-in (`change_password`). The flow
 engine (flow.py) owns the transaction and the rules; this is the one place a submitted answer goes through."""
 
 from flask import current_app
 
+from .. import passwords
+from ..audit import record_audit
 from ..directory import service as directory
 from ..extensions import db
 from ..i18n.names import N_
@@ -15,18 +18,13 @@ from .flow import (
     _bind,
     _identify_by_credential,
     _record_step,
-    decide_mfa,
     deny,
     method_context,
-    mfa_abandon_hooks,
-    mfa_denial_hooks,
-    mfa_guards,
-    mfa_success_hooks,
     record_failure,
     required_strength,
-    signin_guards,
     strength_met,
 )
+from .hooks import decide_mfa, mfa_abandon_hooks, mfa_denial_hooks, mfa_guards, mfa_success_hooks, signin_guards
 from .models import Step
 
 
@@ -183,4 +181,31 @@ def _advance(txn, method: AuthMethod, user) -> Verification | None:
         # passwordProfile.forceChangePasswordNextSignIn: a new password before anything else
         txn.after_password_change = txn.state
         txn.state = Step.NEW_PASSWORD
+    return None
+
+
+def change_password(txn, new_password: str, confirmation: str) -> str | None:
+    """The forced password change after a password sign-in. Returns a message when the new one is refused."""
+    user = txn.user
+    if new_password != confirmation:
+        return N_("The passwords don't match.")
+    if not passwords.meets_complexity(new_password):
+        return N_(
+            "Passwords must have at least 8 characters and contain at least three of the following: uppercase "
+            "letters, lowercase letters, numbers, and symbols."
+        )
+    if passwords.verify_password(user.password_hash, new_password):
+        return N_("You can't reuse your current password. Choose a new one.")
+    user.password_hash = passwords.hash_password(new_password)
+    user.force_change_password = False
+    record_audit(
+        tenant_id=txn.tenant_id,
+        actor_id=user.id,
+        actor_type="user",
+        activity="Change user password",
+        target_type="User",
+        target_id=user.id,
+    )
+    txn.state = txn.after_password_change or Step.KMSI
+    db.session.commit()
     return None

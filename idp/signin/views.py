@@ -4,7 +4,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 
 from .. import methods, urls
 from ..extensions import limiter
-from . import flow, verification
+from . import flow, hooks, verification
 from .models import Step
 
 bp = Blueprint("signin", __name__, url_prefix="/<tenant>/login")
@@ -52,7 +52,7 @@ def new_password():
         return _next(txn)
     error = None
     if request.method == "POST":
-        error = flow.change_password(
+        error = verification.change_password(
             txn, request.form.get("new_password", "")[:256], request.form.get("confirm_password", "")[:256]
         )
         if error is None:
@@ -110,7 +110,7 @@ def method_step(name):
     options = flow.choices(txn)
     if method is None or method not in options:
         return _next(txn)
-    refusal = flow.prompt_refusal(txn, method) if request.method == "GET" or request.form.get("action") else None
+    refusal = hooks.prompt_refusal(txn, method) if request.method == "GET" or request.form.get("action") else None
     if refusal:  # blocked or locked out: no code is sent, no challenge made
         others = [m for m in options if m is not method]
         return _step_page(txn, method, others, {}, error=refusal), 403

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .. import clock
 from ..directory.models import new_id
 from ..extensions import db
-from . import RING_SECONDS, Prompt, Provider, handle
+from .base import RING_SECONDS, Prompt, Provider, handle
 
 KEYS = set("0123456789*#")
 

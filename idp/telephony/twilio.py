@@ -19,7 +19,7 @@ from flask import Blueprint, abort, current_app, request, url_for
 
 from ..extensions import csrf, limiter
 from ..i18n.names import N_
-from . import RING_SECONDS, Prompt, Provider, TelephonyError, handle
+from .base import RING_SECONDS, Prompt, Provider, TelephonyError, handle
 
 API_BASE = "https://api.twilio.com"
 TIMEOUT = 10  # seconds for each REST call

@@ -3,9 +3,7 @@ inventory_api.py."""
 
 from ... import clock
 from ...extensions import db
-from ...graph import audit, current_caller, operation, read_json
-from ...graph.api import bad_request, not_found, odata_context
-from ...graph.users import target_user
+from ...kit.graph import audit, bad_request, current_caller, not_found, odata_context, operation, read_json, target_user
 from .. import rbac
 from . import service
 from .inventory_api import device_of, graph_device

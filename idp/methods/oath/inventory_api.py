@@ -10,9 +10,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ... import clock, urls
 from ...directory.models import Roles
 from ...extensions import db
-from ...graph import audit, current_caller, operation, read_json
-from ...graph.api import bad_request, conflict, forbidden, not_found, odata_context
-from ...graph.users import target_user
+from ...kit.graph import (
+    audit,
+    bad_request,
+    conflict,
+    current_caller,
+    forbidden,
+    not_found,
+    odata_context,
+    operation,
+    read_json,
+    target_user,
+)
 from .. import rbac
 from . import importer, service
 from .models import HardwareOathDevice, OathImportJob

@@ -17,15 +17,14 @@ from sqlalchemy import select
 
 from ...ui import refusal_page
 from ...audit import record_admin_change
-from ...console import admin_required
-from ...console import bp as console_bp
+from ...kit.console import admin_required
+from ...kit.console import pages as console_pages
 from ...directory import service as directory
 from ...directory.models import Roles
 from ...extensions import db
-from ...securityinfo import MethodEntry
-from ...securityinfo import bp as securityinfo_bp
-from ...securityinfo import registration_refusal
-from ...signin.sessions import login_required
+from ...kit.securityinfo import MethodEntry, registration_refusal
+from ...kit.securityinfo import pages as securityinfo_pages
+from ...signin.guard import login_required
 from .. import rbac
 from . import importer, service
 from .inventory_api import save_upload
@@ -103,7 +102,7 @@ def _registration_refusal(kind: str, what: str):
     return None
 
 
-@securityinfo_bp.route("/oath/app", methods=["GET", "POST"])
+@securityinfo_pages.route("/oath/app", methods=["GET", "POST"])
 @login_required
 def add_app():
     user = g.sso.user
@@ -134,7 +133,7 @@ def add_app():
     ), (400 if error else 200)
 
 
-@securityinfo_bp.route("/oath/token", methods=["GET", "POST"])
+@securityinfo_pages.route("/oath/token", methods=["GET", "POST"])
 @login_required
 def add_token():
     user = g.sso.user
@@ -190,7 +189,7 @@ def _claim_token(device, user, code: str) -> service.Activation:
     return service.Activation(method is not None, need_next_code=found.need_next_code, message=found.message)
 
 
-@securityinfo_bp.post("/oath/<method_id>/delete")
+@securityinfo_pages.post("/oath/<method_id>/delete")
 @login_required
 def delete_oath(method_id):
     method = db.session.get(OathMethod, method_id)
@@ -212,7 +211,7 @@ def console_panel(caller, user):
     return {"template": "console/oath_panel.html", "methods": service.methods_of(user.id), "grant": grant}
 
 
-@console_bp.post("/users/<user_id>/oath/assign")
+@console_pages.post("/users/<user_id>/oath/assign")
 @admin_required
 def console_assign(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -234,7 +233,7 @@ def console_assign(user_id):
     return redirect(url_for("console.user_page", user_id=user.id))
 
 
-@console_bp.post("/users/<user_id>/oath/<method_id>/activate")
+@console_pages.post("/users/<user_id>/oath/<method_id>/activate")
 @admin_required
 def console_activate(user_id, method_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -256,7 +255,7 @@ def _inventory_allowed(writing: bool) -> None:
         abort(403, description="Only an Authentication Policy Administrator manages the token inventory.")
 
 
-@console_bp.get("/oath/tokens")
+@console_pages.get("/oath/tokens")
 @admin_required
 def inventory():
     _inventory_allowed(writing=False)
@@ -275,7 +274,7 @@ def inventory():
     return render_template("console/oath_inventory.html", devices=devices, jobs=jobs)
 
 
-@console_bp.post("/oath/tokens/import")
+@console_pages.post("/oath/tokens/import")
 @admin_required
 def upload():
     _inventory_allowed(writing=True)
@@ -286,7 +285,7 @@ def upload():
     return redirect(url_for("console.import_job", job_id=job.id))
 
 
-@console_bp.get("/oath/imports/<job_id>")
+@console_pages.get("/oath/imports/<job_id>")
 @admin_required
 def import_job(job_id):
     _inventory_allowed(writing=False)
@@ -296,7 +295,7 @@ def import_job(job_id):
     return render_template("console/oath_import.html", job=job)
 
 
-@console_bp.get("/oath/imports/<job_id>/errors.csv")
+@console_pages.get("/oath/imports/<job_id>/errors.csv")
 @admin_required
 def import_errors_csv(job_id):
     _inventory_allowed(writing=False)

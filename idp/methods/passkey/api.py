@@ -4,10 +4,18 @@ from datetime import timedelta
 
 from ... import clock
 from ...extensions import db
-from ...graph import audit, current_caller, operation, read_json
-from ...graph.api import GraphError, bad_request, not_found, odata_context
-from ...graph.functions import function
-from ...graph.users import target_user
+from ...kit.graph import (
+    GraphError,
+    audit,
+    bad_request,
+    current_caller,
+    not_found,
+    odata_context,
+    operation,
+    read_json,
+    target_user,
+)
+from ...kit.graph_functions import function
 from .. import rbac
 from . import service
 from .models import Passkey

@@ -24,7 +24,7 @@ from webauthn.helpers.structs import (
 )
 
 from ...inputs import load_json
-from ...oidc.tokens import base_url
+from ...oidc.naming import base_url
 
 ALGORITHMS = [-7, -257, -8]  # ES256, RS256, EdDSA
 

@@ -6,21 +6,21 @@ from flask_babel import gettext as _
 
 from ... import clock
 from ...audit import record_admin_change
-from ...console import admin_required
-from ...console import bp as console_bp
+from ...kit.console import admin_required
+from ...kit.console import pages as console_pages
 from ...directory import service as directory
 from ...directory.models import Roles
 from ...extensions import db
 from ...inputs import load_json
-from ...securityinfo import MethodEntry
-from ...securityinfo import bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...kit.securityinfo import MethodEntry
+from ...kit.securityinfo import pages as securityinfo_pages
+from ...signin.guard import login_required
 from .. import rbac
 from . import mds, service
 from .models import Passkey
 from .policy import microsoft_authenticator_listed
 
-console_bp.add_app_template_global(microsoft_authenticator_listed)
+console_pages.add_app_template_global(microsoft_authenticator_listed)
 
 
 def describe(passkey: Passkey) -> str:
@@ -81,7 +81,7 @@ def _refusal_page(message: str, reauth: bool):
     return render_template("securityinfo/passkey_refused.html", message=message, again=again), 403
 
 
-@securityinfo_bp.route("/passkey", methods=["GET", "POST"])
+@securityinfo_pages.route("/passkey", methods=["GET", "POST"])
 @login_required
 def add_passkey():
     user = g.sso.user
@@ -114,7 +114,7 @@ def add_passkey():
     ), status
 
 
-@securityinfo_bp.post("/passkey/<passkey_id>/delete")
+@securityinfo_pages.post("/passkey/<passkey_id>/delete")
 @login_required
 def delete_passkey(passkey_id):
     passkey = db.session.get(Passkey, passkey_id)
@@ -143,7 +143,7 @@ def console_panel(caller, user):
     }
 
 
-@console_bp.post("/users/<user_id>/passkeys/<passkey_id>/delete")
+@console_pages.post("/users/<user_id>/passkeys/<passkey_id>/delete")
 @admin_required
 def console_delete_passkey(user_id, passkey_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -157,7 +157,7 @@ def console_delete_passkey(user_id, passkey_id):
     return redirect(url_for("console.user_page", user_id=user.id))
 
 
-@console_bp.route("/passkeys/metadata", methods=["GET", "POST"])
+@console_pages.route("/passkeys/metadata", methods=["GET", "POST"])
 @admin_required
 def passkey_metadata():
     may_edit = bool(g.caller.roles & Roles.POLICY_ADMINS)

@@ -7,12 +7,14 @@ from flask_babel import gettext as _
 
 from ...ui import refusal_page
 from ...audit import record_admin_change
-from ...console import admin_required, bp as console_bp
+from ...kit.console import admin_required
+from ...kit.console import pages as console_pages
 from ...directory.models import Roles
 from ...extensions import db, limiter
 from ...i18n.names import N_
-from ...securityinfo import MethodEntry, bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...kit.securityinfo import MethodEntry
+from ...kit.securityinfo import pages as securityinfo_pages
+from ...signin.guard import login_required
 from . import numbers, service, voice, voice_messages
 from .models import PhoneCall, VoiceMessage
 
@@ -64,7 +66,7 @@ def _types_open(user) -> list[str]:
     return [t for t in service.TYPES if t not in phones and (t != "alternateMobile" or "mobile" in phones)]
 
 
-@securityinfo_bp.route("/phone", methods=["GET", "POST"])
+@securityinfo_pages.route("/phone", methods=["GET", "POST"])
 @login_required
 @limiter.limit("10 per 5 minutes", methods=["POST"])
 def add_phone():
@@ -93,7 +95,7 @@ def add_phone():
     return render_template("securityinfo/phone_verify.html", masked=numbers.masked(number), call=call)
 
 
-@securityinfo_bp.post("/phone/verify")
+@securityinfo_pages.post("/phone/verify")
 @login_required
 @limiter.limit("10 per 5 minutes")
 def verify_phone():
@@ -132,7 +134,7 @@ def verify_phone():
     return redirect(url_for("securityinfo.index"))
 
 
-@securityinfo_bp.post("/phone/<phone_type>/delete")
+@securityinfo_pages.post("/phone/<phone_type>/delete")
 @login_required
 def delete_phone(phone_type):
     row = service.phones_of(g.sso.user.id).get(phone_type)
@@ -162,13 +164,13 @@ def _voice_messages_page(error=None, status=200):
     ), status
 
 
-@console_bp.get("/mfa/voice-messages")
+@console_pages.get("/mfa/voice-messages")
 @admin_required
 def voice_messages_page():
     return _voice_messages_page()
 
 
-@console_bp.post("/mfa/voice-messages")
+@console_pages.post("/mfa/voice-messages")
 @admin_required
 def upload_voice_message():
     if not g.caller.roles & Roles.POLICY_ADMINS:
@@ -197,7 +199,7 @@ def upload_voice_message():
     return redirect(url_for("console.voice_messages_page"))
 
 
-@console_bp.post("/mfa/voice-messages/<message_id>/delete")
+@console_pages.post("/mfa/voice-messages/<message_id>/delete")
 @admin_required
 def delete_voice_message(message_id):
     row = db.session.get(VoiceMessage, message_id)

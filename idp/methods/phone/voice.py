@@ -10,7 +10,7 @@ from ...i18n.names import Message, N_
 from ... import clock, i18n, telephony
 from ...extensions import db
 from ...mfa import settings as mfa_settings
-from ...signin import flow
+from ...signin import hooks
 from .models import PhoneCall, VoiceMessage
 
 CALL_LIFETIME = timedelta(seconds=telephony.RING_SECONDS + 120)  # ringing, then time to press keys
@@ -191,7 +191,7 @@ def _fraud_code(call: PhoneCall) -> str | None:
     fraud = mfa_settings.get(call.tenant_id, "fraudAlert")
     if fraud["allowUsersToSubmitFraudAlerts"]:
         return fraud["fraudCode"]
-    if flow.can_report_fraud(user):
+    if hooks.can_report_fraud(user):
         return str(mfa_settings.get(call.tenant_id, "reportSuspiciousActivity")["voiceReportingCode"])
     return None
 
@@ -214,7 +214,7 @@ def _ended(call: PhoneCall, state: str, message_type: str) -> telephony.Prompt:
 def _report(call: PhoneCall) -> telephony.Prompt:
     if not _move(call, ("answered", "confirm-block"), "fraud"):
         return _ended(call, "failed", "authenticationFailed")
-    flow.report_fraud(call.txn_id, call.user_id)
+    hooks.report_fraud(call.txn_id, call.user_id)
     said = prompt(call.tenant_id, "fraudReported", call.language)
     said.gather, said.hangup = False, True
     return said

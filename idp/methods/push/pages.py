@@ -11,9 +11,10 @@ from markupsafe import Markup
 from ...ui import refusal_page
 from ...audit import record_admin_change
 from ...extensions import db
-from ...oidc import tokens
-from ...securityinfo import MethodEntry, bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...oidc import naming
+from ...kit.securityinfo import MethodEntry
+from ...kit.securityinfo import pages as securityinfo_pages
+from ...signin.guard import login_required
 from . import service
 from .models import AuthenticatorDevice, AuthenticatorPairing
 
@@ -39,7 +40,7 @@ def security_info_actions(user, session):
 
 def pairing_link(code: str) -> str:
     """What the QR code holds: where the device pairs, for which tenant, with which one-time code."""
-    return "idp-authenticator://pair?" + urlencode({"server": tokens.base_url(), "tenant": g.tenant.id, "code": code})
+    return "idp-authenticator://pair?" + urlencode({"server": naming.base_url(), "tenant": g.tenant.id, "code": code})
 
 
 def _qr_svg(text: str) -> Markup:
@@ -48,7 +49,7 @@ def _qr_svg(text: str) -> Markup:
     return Markup(buffer.getvalue().decode())
 
 
-@securityinfo_bp.route("/authenticator", methods=["GET", "POST"])
+@securityinfo_pages.route("/authenticator", methods=["GET", "POST"])
 @login_required
 def add_authenticator():
     user = g.sso.user
@@ -90,7 +91,7 @@ def add_authenticator():
     return render_template("securityinfo/authenticator.html", pairing=pairing, link=link, qr=_qr_svg(link))
 
 
-@securityinfo_bp.post("/authenticator/<device_id>/delete")
+@securityinfo_pages.post("/authenticator/<device_id>/delete")
 @login_required
 def delete_authenticator(device_id):
     device = db.session.get(AuthenticatorDevice, device_id)

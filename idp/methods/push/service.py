@@ -14,7 +14,7 @@ from ...directory.models import User
 from ...extensions import db
 from ...oidc.models import Client
 from ...policy import service as policy
-from ...signin import flow
+from ...signin import hooks
 from ...signin.models import SigninTransaction
 from . import protocol
 from .models import AuthenticatorDevice, AuthenticatorPairing, PushRequest
@@ -232,7 +232,7 @@ def respond(request_id: str, body: dict, tenant_id: str | None = None) -> str:
     if claimed != 1:
         raise PushError(N_("This request has already been answered."), 409)
     if state == "fraud":
-        flow.report_fraud(request.txn_id, request.user_id)
+        hooks.report_fraud(request.txn_id, request.user_id)
     return state
 
 

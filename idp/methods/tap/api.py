@@ -3,9 +3,7 @@
 from ... import clock
 from ...audit import record_admin_change
 from ...extensions import db
-from ...graph import current_caller, operation, read_json
-from ...graph.api import not_found, odata_context
-from ...graph.users import target_user
+from ...kit.graph import current_caller, not_found, odata_context, operation, read_json, target_user
 from . import service
 from .models import TemporaryAccessPass
 

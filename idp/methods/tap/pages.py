@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from ...ui import refusal_page
 from ... import crypto
 from ...audit import record_admin_change
-from ...console import admin_required
-from ...console import bp as console_bp
+from ...kit.console import admin_required
+from ...kit.console import pages as console_pages
 from ...directory import service as directory
 from ...extensions import db
 from ...policy import service as policy
-from ...securityinfo import MethodEntry
-from ...securityinfo import bp as securityinfo_bp
-from ...signin.sessions import login_required
+from ...kit.securityinfo import MethodEntry
+from ...kit.securityinfo import pages as securityinfo_pages
+from ...signin.guard import login_required
 from . import service
 from .models import TemporaryAccessPass
 from .policy import CONFIG
@@ -51,7 +51,7 @@ def _form_fields(form) -> dict:
     return fields
 
 
-@console_bp.post("/users/<user_id>/tap")
+@console_pages.post("/users/<user_id>/tap")
 @admin_required
 def console_create_tap(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -77,7 +77,7 @@ def console_create_tap(user_id):
 SHOW_ONCE = "tap_show_once"
 
 
-@console_bp.get("/users/<user_id>/tap/<tap_id>")
+@console_pages.get("/users/<user_id>/tap/<tap_id>")
 @admin_required
 def tap_created(user_id, tap_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -97,7 +97,7 @@ def tap_created(user_id, tap_id):
     )
 
 
-@console_bp.post("/users/<user_id>/tap/delete")
+@console_pages.post("/users/<user_id>/tap/delete")
 @admin_required
 def console_delete_tap(user_id):
     user = directory.find_user(g.tenant, user_id) or abort(404)
@@ -132,7 +132,7 @@ def security_info_entries(user, session):
     ]
 
 
-@securityinfo_bp.post("/tap/delete")
+@securityinfo_pages.post("/tap/delete")
 @login_required
 def delete_tap():
     tap = service.live_pass(g.sso.user.id)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
 from flask import g
+from flask import request as flask_request
 from cryptography.hazmat.primitives import hashes, serialization
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ... import clock, crypto
 from ...extensions import db
 from .. import entra_errors
+from ..naming import base_url, issuer
 from .models import UsedAssertion
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -130,9 +132,6 @@ def _seconds(value) -> int | None:
 
 def _token_endpoints(client, request) -> set[str]:
     """The token endpoint under any name of the tenant (id, verified domain, /organizations) and its issuer."""
-    from flask import request as flask_request
-    from ..tokens import base_url, issuer
-
     base = base_url()
     return {flask_request.base_url, f"{base}/{client.tenant_id}/oauth2/v2.0/token", issuer(client.tenant_id)}
 

@@ -17,9 +17,10 @@ from sqlalchemy import select, update
 from ... import clock, crypto
 from ...extensions import db
 from ...signin import flow, sessions
+from ...signin.guard import login_required
 from ...signin.models import SigninSession
-from .. import entra_errors, tokens
-from ..clients import find_client
+from .. import entra_errors, naming, tokens
+from ..clients import find_client, resolve_scope
 from .models import DeviceCode
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -43,8 +44,6 @@ def _normalise(code: str) -> str:
 
 def authorization_response():
     """POST /{tenant}/oauth2/v2.0/devicecode: a device code for a client of this tenant."""
-    from ..server import resolve_scope
-
     client = find_client(request.form.get("client_id"))
     if client is None or client.tenant_id != g.tenant.id:
         raise entra_errors.entra(InvalidClientError, 700016)
@@ -69,7 +68,7 @@ def authorization_response():
         )
     )
     db.session.commit()
-    uri = f"{tokens.base_url()}{url_for('device.verify', tenant=client.tenant_id)}"
+    uri = f"{naming.base_url()}{url_for('device.verify', tenant=client.tenant_id)}"
     return {
         "device_code": device_code,
         "user_code": user_code,
@@ -170,7 +169,7 @@ def verify():
 
 
 @bp.route("/<tenant>/devicelogin/confirm", methods=["GET", "POST"])
-@sessions.login_required
+@login_required
 def confirm():
     row = db.session.get(DeviceCode, flask_session.get(FLOW_KEY) or "")
     if row is None or row.tenant_id != g.tenant.id or row.status != "pending" or clock.now() >= row.expires_at:

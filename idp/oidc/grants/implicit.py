@@ -12,14 +12,14 @@ from flask import current_app
 
 from ... import clock
 from .. import claims as claim_rules
+from ..clients import check_scope
+from .standard import AuthorizationCodeGrant
 from .. import tokens
 
 
 class _IdTokenInResponse:
     def validate_requested_scope(self):
-        from ..server import _check_scope
-
-        _check_scope(self)
+        check_scope(self)
 
     def exists_nonce(self, nonce, request):
         return False  # nonce is required here and checked by the app; the response is one-time by its exp
@@ -71,8 +71,6 @@ class HybridGrant(_IdTokenInResponse, OpenIDHybridGrant):
     RESPONSE_TYPES = {"code id_token"}
 
     def save_authorization_code(self, code, request):
-        from ..server import AuthorizationCodeGrant
-
         AuthorizationCodeGrant.save_authorization_code(self, code, request)
 
     def create_granted_params(self, grant_user):

@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from ...extensions import db
 from ...signin.models import SigninSession
 from .. import entra_errors, tokens
+from ..clients import check_scope
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -33,9 +34,7 @@ class OnBehalfOfGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         session = db.session.get(SigninSession, token.claims.get("sid"))
         if session is None or not tokens.session_allows_tokens(session) or not session.user.account_enabled:
             raise entra_errors.entra(InvalidGrantError, 50173, "The sign-in behind the assertion has ended.")
-        from ..server import _check_scope
-
-        _check_scope(self)
+        check_scope(self)
         self.request.user = tokens.Principal(session.user, session, session.acr, token.grant_id)
 
     def create_token_response(self):

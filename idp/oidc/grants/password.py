@@ -16,6 +16,7 @@ from ...extensions import db, limiter
 from ...signin import flow, verification
 from ...signin.models import SigninSession, SigninTransaction, Step
 from .. import entra_errors, tokens
+from ..clients import check_scope
 
 #: the password page's per-account limit (signin.views.method_step): same numbers, same bucket
 ACCOUNT_LIMIT = parse("10 per 5 minutes")
@@ -35,9 +36,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"]
 
     def validate_requested_scope(self):
-        from ..server import _check_scope
-
-        _check_scope(self)
+        check_scope(self)
 
     def authenticate_user(self, username, password):
         client = self.request.client or self.server.query_client(self.request.payload.client_id)

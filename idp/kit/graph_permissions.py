@@ -8,7 +8,34 @@ access is the intersection of the token's `scp` and the signed-in user's directo
 the first, the operation's handler the second. A path no row covers is refused to everyone (fail closed).
 """
 
-from .api import Permissions
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """Graph's permission table of one operation: any one of `delegated` (the token's `scp`) or of
+    `application` (an app-only token's `roles`) grants it. `delegated_self` is enough when the `{user_ref}`
+    of the path is the signed-in user. The caller's directory role is checked by the handler (delegated
+    access is the intersection of both)."""
+
+    delegated: tuple[str, ...] = ()
+    application: tuple[str, ...] = ()
+    delegated_self: tuple[str, ...] = ()
+    any_token: bool = False  # an envelope ($batch) whose contents are checked one by one
+    #: an app-only token without `application` passes here too: the handler lets it act on itself only
+    #: (Graph: an application needs no permission to roll its own keys)
+    application_self: bool = False
+
+    def document(self) -> dict:
+        if self.any_token:
+            return {"anyValidToken": True}
+        return {
+            "delegated": list(self.delegated),
+            "delegatedForSelf": list(self.delegated_self),
+            "application": list(self.application),
+            **({"applicationForItself": True} if self.application_self else {}),
+        }
+
 
 AUTH_METHODS_READ = ("UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
 AUTH_METHODS_WRITE = ("UserAuthenticationMethod.ReadWrite.All",)

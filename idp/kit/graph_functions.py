@@ -5,7 +5,7 @@ import re
 
 from flask import request
 
-from .api import bad_request, operation
+from .graph import bad_request, operation
 
 _ARGUMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^']|'')*'|[^,']*?)\s*(?:,|$)")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")

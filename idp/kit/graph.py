@@ -1,23 +1,32 @@
+"""The Graph operation kit: what a resource needs to be a Graph operation, whichever package it lives in.
+
+`operation` declares one (its route, its row of the permission table, its body schema, its OpenAPI entry); the
+bearer token is authenticated and the permissions checked before the view runs. Refusals are `GraphError`s in
+Graph's words, answered by the Graph shell's one handler (`error_response`). The routes wait in `routes` until
+the shell's blueprint (idp/graph/blueprint.py) takes them.
+"""
+
 import re
 import uuid
 from dataclasses import dataclass, field
 from functools import wraps
 
 import jsonschema_rs
-from flask import Blueprint, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import g, jsonify, request
 
 from .. import clock
 from ..audit import record_admin_change
+from ..directory import service as directory
 from ..directory.models import Tenant, User
 from ..errors import ServiceError
-from ..extensions import csrf, db, limiter
+from ..extensions import db
 from ..inputs import load_json
-from ..oidc import bearer, tokens
+from ..oidc import bearer, naming, tokens
+from .graph_permissions import Permissions, for_operation
+from .routes import Routes
 
-bp = Blueprint("graph", __name__)
-csrf.exempt(bp)  # bearer-token API: no ambient credentials to forge
-limiter.exempt(bp)
+#: every operation's routes (and its /me alias), for the Graph shell's blueprint (idp/graph/blueprint.py)
+routes = Routes("graph")
 
 #: every operation, for the OpenAPI document: (path, method, spec)
 OPERATIONS: list[tuple[str, str, dict]] = []
@@ -149,6 +158,16 @@ def _authenticate() -> Caller:
     return Caller(tenant, found.client_id, user=user, scopes=set((claims.get("scp") or "").split()))
 
 
+def target_user(ref: str) -> User:
+    """The user `{id}` of the caller's tenant, by object id or UPN; 404 otherwise."""
+    user = directory.find_user(current_caller().tenant, ref)
+    if user is None:
+        raise not_found(
+            f"Resource '{ref[:100]}' does not exist or one of its queried reference-property objects are not present."
+        )
+    return user
+
+
 def current_caller() -> Caller:
     return g.caller
 
@@ -205,32 +224,6 @@ def validate_body(validator) -> dict:
     return body
 
 
-@dataclass(frozen=True)
-class Permissions:
-    """Graph's permission table of one operation: any one of `delegated` (the token's `scp`) or of
-    `application` (an app-only token's `roles`) grants it. `delegated_self` is enough when the `{user_ref}`
-    of the path is the signed-in user. The caller's directory role is checked by the handler (delegated
-    access is the intersection of both)."""
-
-    delegated: tuple[str, ...] = ()
-    application: tuple[str, ...] = ()
-    delegated_self: tuple[str, ...] = ()
-    any_token: bool = False  # an envelope ($batch) whose contents are checked one by one
-    #: an app-only token without `application` passes here too: the handler lets it act on itself only
-    #: (Graph: an application needs no permission to roll its own keys)
-    application_self: bool = False
-
-    def document(self) -> dict:
-        if self.any_token:
-            return {"anyValidToken": True}
-        return {
-            "delegated": list(self.delegated),
-            "delegatedForSelf": list(self.delegated_self),
-            "application": list(self.application),
-            **({"applicationForItself": True} if self.application_self else {}),
-        }
-
-
 def _names_caller(caller: "Caller", user_ref: str | None) -> bool:
     if caller.user is None or not user_ref:
         return False
@@ -275,8 +268,6 @@ def operation(
 
     Longer than our rule of thumb on purpose: its closures are the request pipeline of every operation, and they
     read best in one place, in the order they run."""
-    from .permissions import for_operation
-
     granted = {m: for_operation(path, m) for m in methods}
     writes = [m for m in methods if m in ("POST", "PATCH", "PUT")]
     checked = harden(body) if body is not None and body.get("type") == "object" else body
@@ -328,7 +319,7 @@ USER_PATH = "/users/{user_ref}"
 
 def _register(path, methods, name, view, summary, responses, body, status, granted) -> None:
     flask_path = path.replace("{", "<").replace("}", ">")
-    bp.add_url_rule(flask_path, name + "_" + "_".join(methods).lower(), view, methods=methods)
+    routes.route(flask_path, endpoint=name + "_" + "_".join(methods).lower(), methods=methods)(view)
     for method in methods:
         OPERATIONS.append(
             (
@@ -388,24 +379,4 @@ def apply_select(result):
 
 def odata_context(fragment: str) -> str:
     version = "beta" if request.path.startswith("/beta/") else "v1.0"
-    return f"{tokens.base_url()}/{version}/$metadata#{fragment}"
-
-
-@bp.errorhandler(ServiceError)
-def graph_error(error: ServiceError):
-    """Every refusal of every service, answered once in Graph's shape."""
-    db.session.rollback()
-    return error_response(error.status, error.code, error.message, error.graph_details())
-
-
-@bp.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    return error_response(error.code, None, error.description)
-
-
-@bp.after_request
-def request_id_headers(response):
-    request_id, client_request_id = request_ids()
-    response.headers.setdefault("request-id", request_id)
-    response.headers.setdefault("client-request-id", client_request_id)
-    return response
+    return f"{naming.base_url()}/{version}/$metadata#{fragment}"
