@@ -174,6 +174,8 @@ def test_everything_else_is_left_to_the_framework_with_the_same_answer(send, see
         assert not answered, name
         assert_same(with_path, without)
     assert send(data=graph, headers=basic(seed.app_client_id, "not-it"))[0].status_code == 401
+    not_ascii = send(**cases["a header not in ASCII"])[0]  # refused in Entra's words, not a server error
+    assert not_ascii.status_code == 401 and not_ascii.get_json()["error"] == "invalid_client"
 
 
 def test_another_tenants_path_gets_no_token_for_the_daemon(send, seed, app):

@@ -40,7 +40,7 @@ def classify(error: oauth.OAuth2Error) -> int:
 
 
 def _client_code() -> int:
-    auth = request.authorization
+    auth = _basic_credentials()
     client_id = request.values.get("client_id") or (auth.username if auth else None)
     client = find_client(client_id)
     if client is None or client.tenant_id != getattr(g.get("tenant"), "id", None):
@@ -50,6 +50,13 @@ def _client_code() -> int:
     if request.form.get("client_secret") or (auth and auth.password):
         return 7000215
     return 7000218
+
+
+def _basic_credentials():
+    try:
+        return request.authorization
+    except ValueError:  # a header Werkzeug cannot decode (bytes that are not ASCII): no credentials to name
+        return None
 
 
 def body(error: oauth.OAuth2Error) -> dict:
