@@ -6,7 +6,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from idp import i18n
-from idp.audit import record_audit
+from idp.audit import record_audit, record_signin
 from idp.extensions import db
 
 from .browser import heading
@@ -70,6 +70,7 @@ def test_long_japanese_button_labels_wrap_inside_the_card_on_a_phone(live, seed,
 @pytest.mark.parametrize("page", ["/users", "/logs/sign-ins", "/logs/audit"])
 def test_the_user_and_log_tables_stack_on_a_phone_with_each_cell_named(live, seed, browser, page):
     record_audit(tenant_id=seed.tenant.id, actor_id=seed.admin.id, actor_type="user", activity="Update user")
+    record_signin(tenant_id=seed.tenant.id, result="failure", upn="bob@contoso.test", failure_reason="unknown user")
     db.session.commit()
     _signed_in_admin(browser, live)
     browser.add_cookie({"name": i18n.COOKIE, "value": "ja"})
@@ -86,6 +87,8 @@ def test_the_user_and_log_tables_stack_on_a_phone_with_each_cell_named(live, see
         )
         assert not cells["cut"], cells
         assert cells["labels"][0] in ('"日付"', '"ユーザー プリンシパル名"'), cells
+        if page == "/logs/sign-ins":
+            assert '"失敗の理由"' in cells["labels"], cells  # the reason column stacks with its name too
         _width(browser, 1280)
         browser.get(f"{live.url}{ADMIN}{page}")
         assert browser.find_element(By.CSS_SELECTOR, "table.stack thead").is_displayed()  # a wide screen: a table

@@ -151,6 +151,7 @@ def _signin_context(rows: list, selected) -> dict:
         "results": RESULTS,
         "method_names": [m.name for m in methods.all_methods()],
         "method_label": method_label,
+        "failure_reason": failure_reason,
         "detail": _signin_detail(selected, apps) if selected else None,
     }
 
@@ -170,6 +171,14 @@ SIGN_INS = LogKind(
 @admin_required
 def signin_logs():
     return _log_page(SIGN_INS)
+
+
+def failure_reason(row: SignInLog) -> str | None:
+    """The list's reason column: why a sign-in did not complete, in the reader's language; None for a success
+    (a single-factor success keeps its note for the detail pane)."""
+    if row.result == "success":
+        return None
+    return reasons.shown(row.failure_reason) or _("no reason recorded")
 
 
 def _signin_record(row: SignInLog, apps: dict) -> dict:
