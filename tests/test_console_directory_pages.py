@@ -142,7 +142,7 @@ def test_custom_strength_with_a_passkey_limit_refusals_keep_input_then_edit_and_
     assert (
         duplicate.status_code == 400
         and 'id="f-displayName-error"' in duplicate.text
-        and "already exists" in duplicate.text
+        and "already named Passwordless MFA" in duplicate.text
     )
     made = _post(
         agent,
