@@ -83,12 +83,12 @@ say(
         "passkey.expired": _l("This passkey set-up has expired or was already used. Start again."),
         "passkey.malformed": _l("The browser's passkey response could not be read. Try again."),
         "passkey.model": _l(
-            "Your organization does not allow this security key model. Use another passkey, or ask your "
+            "This security key model is not allowed by your organization. Use another passkey, or ask your "
             "administrator which models are allowed."
         ),
         "passkey.synced": _l(
-            "This passkey is synced to a cloud account. Your organization accepts only passkeys kept on one "
-            "device: use a security key or Microsoft Authenticator."
+            "This is a synced passkey (backed up to a cloud account). Your organization accepts only passkeys "
+            "kept on one device: use a security key or Microsoft Authenticator."
         ),
         "passkey.registered": _l("This passkey is already registered. You can use it to sign in."),
         "passkey.unverified": _l("The passkey could not be verified. Try again."),
