@@ -33,7 +33,7 @@ class ServiceError(Exception):
         target: str | None = None,
         detail_code: str | None = None,
         reason_id: str | None = None,
-        values: dict | None = None,
+        values: dict[str, object] | None = None,
     ):
         super().__init__(message)
         self.message = message

@@ -361,9 +361,20 @@ def dashboard_data(tenant_id: str) -> dict:
 
 def dashboard_charts(data: dict) -> dict:
     series = [charts.Series(key, _(key), charts.COLOURS[key]) for key in RESULTS]
+    per_hour, methods, failures = (
+        _("Sign-ins per hour, last 24 hours, by result"),
+        _("Authentication methods used, last 7 days"),
+        _("Top failure reasons, last 7 days"),
+    )
+    red = charts.COLOURS["failure"]
     return {
-        "per_hour": charts.stacked_columns(_("Sign-ins per hour, last 24 hours, by result"), data["hours"], series),
-        "methods": charts.horizontal_bars(_("Authentication methods used, last 7 days"), data["methods"]),
+        "per_hour": charts.responsive(
+            charts.stacked_columns(per_hour, data["hours"], series),
+            charts.stacked_columns(per_hour, data["hours"], series, width=charts.NARROW, labels=4),
+        ),
+        "methods": charts.responsive(
+            charts.horizontal_bars(methods, data["methods"]), charts.labelled_bars(methods, data["methods"])
+        ),
         "coverage": charts.share_bar(
             _("Members registered for multifactor authentication"),
             data["registered"],
@@ -371,8 +382,9 @@ def dashboard_charts(data: dict) -> dict:
             _("Registered"),
             _("Not registered"),
         ),
-        "failures": charts.horizontal_bars(
-            _("Top failure reasons, last 7 days"), data["failures"], colour=charts.COLOURS["failure"]
+        "failures": charts.responsive(
+            charts.horizontal_bars(failures, data["failures"], colour=red),
+            charts.labelled_bars(failures, data["failures"], colour=red),
         ),
         "series": series,
     }
