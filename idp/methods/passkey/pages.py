@@ -12,6 +12,7 @@ from ...console import bp as console_bp
 from ...directory import service as directory
 from ...directory.models import Roles
 from ...extensions import db
+from ...i18n.names import N_
 from ...inputs import load_json
 from ...securityinfo import MethodEntry
 from ...securityinfo import bp as securityinfo_bp
@@ -192,11 +193,11 @@ def passkey_metadata():
         upload = request.files.get("blob")
         try:
             if upload is None:
-                raise mds.MetadataError("Choose the MDS3 BLOB file to upload.")
+                raise mds.MetadataError(N_("Choose the MDS3 BLOB file to upload."))
             row = mds.load(upload.read(mds.MAX_BLOB_BYTES + 1), f"console upload by {g.sso.user.upn}")
         except mds.MetadataError as failure:
             db.session.rollback()
-            error = str(failure)
+            error = failure.args[0]  # a marked message (or a Message with its values): the page translates it
         else:
             record_admin_change(
                 "Load FIDO metadata BLOB", "user", None, after={"serial": row.serial, "entries": len(row.entries)}
