@@ -17,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ...ui import refusal_page, refusal_text, say
-from ...audit import record_admin_change
+from ...audit import reasons, record_admin_change
 from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
@@ -323,7 +323,7 @@ def import_job(job_id):
     job = db.session.get(OathImportJob, job_id)
     if job is None or job.tenant_id != g.tenant.id:
         abort(404)
-    return render_template("console/oath_import.html", job=job)
+    return render_template("console/oath_import.html", job=job, message=reasons.shown(job.message))
 
 
 @console_bp.get("/oath/imports/<job_id>/errors.csv")
