@@ -182,3 +182,10 @@ def test_the_users_page_refusal_path_names_no_graph_property_in_japanese(app, se
     db.session.rollback()
     with app.test_request_context(), force_locale("ja"):
         assert refusal_text(refused.value) == "ja-JP や en-US のような言語タグを入力してください。"
+
+
+def test_the_console_refuses_a_member_in_japanese(live, seed):
+    agent = admin_agent(live, upn="alice@contoso.test", lang="ja")
+    assert agent.page.status_code == 403
+    assert "管理センターは、管理者ロールを持つユーザー向けです。" in agent.text()
+    assert "administrator role" not in agent.text()

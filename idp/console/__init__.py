@@ -54,7 +54,7 @@ def admin_required(view):
     @login_required
     def wrapper(**kwargs):
         if not g.sso.user.is_admin:
-            abort(403, description="The admin console is for users with an administrator role.")
+            abort(403, description=N_("The admin console is for users with an administrator role."))
         g.caller = console_caller()
         return view(**kwargs)
 

@@ -13,6 +13,7 @@ from ..console.fields import field_error
 from ..directory import service as directory
 from ..directory.models import Group, Roles, User
 from ..extensions import db, limiter
+from ..i18n.names import N_
 from ..methods import rbac
 from ..signin import flow
 from ..signin.models import SigninTransaction, Step
@@ -42,7 +43,7 @@ def report_fraud():
     if txn is None or not fraud.may_report(txn):
         return render_template("signin/expired.html", restart=url_for("signin.start", tenant=g.tenant_ref)), 400
     if not fraud.can_report(txn.user):
-        abort(403, description="Your organization does not accept fraud reports.")
+        abort(403, description=N_("Your organization does not accept fraud reports."))
     outcome = fraud.report(txn, txn.user)
     return render_template("signin/reported.html", outcome=outcome)
 

@@ -22,6 +22,7 @@ from ...console import admin_required
 from ...console import bp as console_bp
 from ...directory import service as directory
 from ...directory.models import Roles
+from ...i18n.names import N_
 from ...extensions import db
 from ...securityinfo import MethodEntry
 from ...securityinfo import bp as securityinfo_bp
@@ -283,7 +284,7 @@ def console_activate(user_id, method_id):
 
 def _inventory_allowed(writing: bool) -> None:
     if not g.caller.roles & (Roles.POLICY_ADMINS if writing else Roles.POLICY_READERS):
-        abort(403, description="Only an Authentication Policy Administrator manages the token inventory.")
+        abort(403, description=N_("Only an Authentication Policy Administrator manages the token inventory."))
 
 
 @console_bp.get("/oath/tokens")
