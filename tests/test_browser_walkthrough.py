@@ -134,6 +134,11 @@ def test_the_readme_tour_on_a_phone_in_japanese(app, live, browser):
         assert all(size >= 13 for kind, size in sizes if kind == "chart narrow"), sizes  # labels readable
         browser.get(f"{base}/contoso.test/admin/users")
         _japanese_step(browser, "09-console-users")
+        share = browser.execute_script(
+            """const form = document.querySelector('form[role=search]');
+               return form.querySelector('input').getBoundingClientRect().width / form.getBoundingClientRect().width;"""
+        )
+        assert share > 0.6, share  # the search field takes the line, beside its button
         alice = directory.find_user(directory.find_tenant("contoso.test"), "alice@contoso.test")
         press(browser, f"a[href$='/admin/users/{alice.id}']")
         _japanese_step(browser, "10-console-user")
