@@ -95,3 +95,27 @@ def test_the_user_and_log_tables_stack_on_a_phone_with_each_cell_named(live, see
     finally:
         browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_sign_in_list_stays_beside_its_detail_pane_in_japanese(live, seed, browser):
+    """With the failure reason column, the list is wider: it wraps the reason and scrolls inside its column
+    instead of running under the detail pane."""
+    record_signin(
+        tenant_id=seed.tenant.id, result="failure", upn="mallory@contoso.test", failure_reason="invalid password"
+    )
+    db.session.commit()
+    _signed_in_admin(browser, live)
+    browser.add_cookie({"name": i18n.COOKIE, "value": "ja"})
+    try:
+        _width(browser, 1280)
+        browser.get(f"{live.url}{ADMIN}/logs/sign-ins")
+        browser.find_element(By.CSS_SELECTOR, "table.stack tbody tr:first-child a").click()
+        heading(browser)
+        edges = browser.execute_script(
+            """const table = document.querySelector('table.stack'), pane = document.querySelector('aside.detail');
+               return [table.getBoundingClientRect().right, pane.getBoundingClientRect().left];"""
+        )
+        assert edges[0] <= edges[1], edges
+    finally:
+        browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
