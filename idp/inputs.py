@@ -90,7 +90,12 @@ def ascii_code(value, lengths=(6, 8)) -> str | None:
 
 
 class RangeError(ValueError):
-    pass
+    """A refused IP range: the English message, and `reason_id` with `values` for a page to say it in its own
+    words (ServiceError's names: the services re-raise it as theirs)."""
+
+    def __init__(self, message: str, reason_id: str, **values: object):
+        super().__init__(message)
+        self.reason_id, self.values = reason_id, values
 
 
 #: special-purpose space (RFC 6890 and its successors) that no public network range may contain
@@ -133,20 +138,30 @@ def public_ip_range(text) -> str:
     """A CIDR range of public addresses only: none of it private, loopback or reserved (a supernet such as
     0.0.0.0/1 contains all of those), and no wider than /8 (IPv4) or /16 (IPv6). RangeError says why not."""
     if not isinstance(text, str):
-        raise RangeError("Each IP range must be a string in CIDR notation, such as 81.2.69.0/24.")
+        raise RangeError("Each IP range must be a string in CIDR notation, such as 81.2.69.0/24.", "range.not_text")
     try:
         network = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
-        raise RangeError(f"'{text[:64]}' is not an IP range in CIDR notation (such as 81.2.69.0/24).") from None
+        raise RangeError(
+            f"'{text[:64]}' is not an IP range in CIDR notation (such as 81.2.69.0/24).",
+            "range.not_cidr",
+            range=text[:64],
+        ) from None
     if network.prefixlen < MIN_PREFIX[network.version]:
         raise RangeError(
             f"'{text[:64]}' is too wide: IPv{network.version} ranges must be "
-            f"/{MIN_PREFIX[network.version]} or narrower."
+            f"/{MIN_PREFIX[network.version]} or narrower.",
+            "range.too_wide",
+            range=text[:64],
+            prefix=MIN_PREFIX[network.version],
         )
     clash = next((r for r in RESERVED if r.version == network.version and network.overlaps(r)), None)
     if clash is not None:
         raise RangeError(
             f"'{text[:64]}' contains private or reserved addresses ({clash}); "
-            "only public address ranges can be trusted."
+            "only public address ranges can be trusted.",
+            "range.reserved",
+            range=text[:64],
+            reserved=str(clash),
         )
     return str(network)

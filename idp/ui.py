@@ -21,12 +21,86 @@ REFUSAL_TITLES = {
 }
 
 
+#: what the page says for a refusal whose reason it has no sentence for, by status
+GENERAL_REFUSALS = {
+    400: _l("That was not accepted. Check what you entered, then try again."),
+    403: _l("You don't have permission to do that. Ask an administrator who has it."),
+    404: _l("That was not found. It may have been deleted: go back and reload the page."),
+    409: _l("That conflicts with something that already exists. Change it, then try again."),
+    413: _l("That is too large. Try again with something smaller."),
+    429: _l("There were too many attempts. Wait a few minutes, then try again."),
+    503: _l("The service is temporarily unavailable. Try again in a few minutes."),
+}
+
+#: the pages' words for each refusal (ServiceError.reason_id), registered by the page modules with `say()`
+_SENTENCES: dict = {}
+
+
+def say(sentences: dict) -> None:
+    """Register what the pages say for refusal reasons (ServiceError.reason_id): {reason_id: _l("... %(value)s ...")}, one whole sentence (or
+    two) per reason, saying what went wrong and what to do; the values come from the error's `values`."""
+    _SENTENCES.update(sentences)
+
+
+#: who may manage whose methods (idp.methods.rbac): every method's pages
+say(
+    {
+        "methods.own_account": _l(
+            "You cannot change this method for your own account in the admin console. Use My Security Info, or "
+            "ask another administrator."
+        ),
+        "methods.insufficient_role": _l(
+            "Your role does not allow you to manage this user's sign-in methods. Ask a Privileged Authentication "
+            "Administrator or a Global Administrator."
+        ),
+        "methods.no_permission": _l(
+            "Your sign-in does not carry the permission to manage sign-in methods. Sign in again, or ask an "
+            "administrator."
+        ),
+    }
+)
+
+
+def _shown(value):
+    from datetime import datetime
+
+    from flask_babel import format_datetime
+
+    return format_datetime(value, "medium") if isinstance(value, datetime) else value
+
+
+def refusal_text(error: ServiceError, fallback=None) -> str:
+    """A refusal in the reader's language: the sentence registered for its reason; else its message when the
+    catalogue has it (a marked message); else, in English, the service's own message, and in another language
+    the page's `fallback` (its sentence for the field) or the general sentence for the status. The service's
+    English never reaches a page in another language."""
+    from flask_babel import get_locale
+    from flask_babel import gettext as _
+
+    from .i18n import translate
+    from .i18n.names import Message
+
+    sentence = _SENTENCES.get(error.reason_id or "")
+    if sentence is not None:
+        try:
+            return str(sentence) % {k: _shown(v) for k, v in error.values.items()}
+        except (KeyError, TypeError, ValueError):  # a value the sentence needs is missing: say it generally
+            pass
+    message = error.message
+    if isinstance(message, Message) or (message and _(message) != message):
+        return translate(message)
+    if str(get_locale() or "en").startswith("en"):
+        return message
+    return str(fallback or GENERAL_REFUSALS.get(error.status, GENERAL_REFUSALS[400]))
+
+
 def refusal_page(error: ServiceError, title: str | None = None):
-    """A service's refusal as a page: the change is rolled back, the message shown (translated where the
-    catalogue has it) with the status, and error.html's next steps as the way forward."""
+    """A service's refusal as a page: the change is rolled back, the refusal said in the reader's language
+    (`refusal_text`) with the status, and error.html's next steps as the way forward."""
     db.session.rollback()
     title = title or str(REFUSAL_TITLES.get(error.status, REFUSAL_TITLES[400]))
-    return render_template("error.html", title=title, message=error.message, code=error.status), error.status
+    message = refusal_text(error)
+    return render_template("error.html", title=title, message=message, code=error.status), error.status
 
 
 def host_is_ip() -> bool:

@@ -6,7 +6,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from idp import i18n
-from idp.audit import record_audit
+from idp.audit import record_audit, record_signin
 from idp.extensions import db
 
 from .browser import heading
@@ -70,6 +70,7 @@ def test_long_japanese_button_labels_wrap_inside_the_card_on_a_phone(live, seed,
 @pytest.mark.parametrize("page", ["/users", "/logs/sign-ins", "/logs/audit"])
 def test_the_user_and_log_tables_stack_on_a_phone_with_each_cell_named(live, seed, browser, page):
     record_audit(tenant_id=seed.tenant.id, actor_id=seed.admin.id, actor_type="user", activity="Update user")
+    record_signin(tenant_id=seed.tenant.id, result="failure", upn="bob@contoso.test", failure_reason="unknown user")
     db.session.commit()
     _signed_in_admin(browser, live)
     browser.add_cookie({"name": i18n.COOKIE, "value": "ja"})
@@ -86,9 +87,35 @@ def test_the_user_and_log_tables_stack_on_a_phone_with_each_cell_named(live, see
         )
         assert not cells["cut"], cells
         assert cells["labels"][0] in ('"日付"', '"ユーザー プリンシパル名"'), cells
+        if page == "/logs/sign-ins":
+            assert '"失敗の理由"' in cells["labels"], cells  # the reason column stacks with its name too
         _width(browser, 1280)
         browser.get(f"{live.url}{ADMIN}{page}")
         assert browser.find_element(By.CSS_SELECTOR, "table.stack thead").is_displayed()  # a wide screen: a table
+    finally:
+        browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_sign_in_list_stays_beside_its_detail_pane_in_japanese(live, seed, browser):
+    """With the failure reason column, the list is wider: it wraps the reason and scrolls inside its column
+    instead of running under the detail pane."""
+    record_signin(
+        tenant_id=seed.tenant.id, result="failure", upn="mallory@contoso.test", failure_reason="invalid password"
+    )
+    db.session.commit()
+    _signed_in_admin(browser, live)
+    browser.add_cookie({"name": i18n.COOKIE, "value": "ja"})
+    try:
+        _width(browser, 1280)
+        browser.get(f"{live.url}{ADMIN}/logs/sign-ins")
+        browser.find_element(By.CSS_SELECTOR, "table.stack tbody tr:first-child a").click()
+        heading(browser)
+        edges = browser.execute_script(
+            """const table = document.querySelector('table.stack'), pane = document.querySelector('aside.detail');
+               return [table.getBoundingClientRect().right, pane.getBoundingClientRect().left];"""
+        )
+        assert edges[0] <= edges[1], edges
     finally:
         browser.add_cookie({"name": i18n.COOKIE, "value": "en"})
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -142,7 +142,7 @@ def test_custom_strength_with_a_passkey_limit_refusals_keep_input_then_edit_and_
     assert (
         duplicate.status_code == 400
         and 'id="f-displayName-error"' in duplicate.text
-        and "already exists" in duplicate.text
+        and "already named Passwordless MFA" in duplicate.text
     )
     made = _post(
         agent,
@@ -318,18 +318,18 @@ def test_app_registrations_follow_the_application_roles_and_need_csrf(live, seed
     )
 
 
-def test_refusals_read_in_japanese_with_the_services_detail_marked_english(live, seed):
+def test_refusals_read_in_japanese_only(live, seed):
+    """Which range and why, in Japanese: the service's English detail is no longer shown beside it."""
     agent = admin_agent(live, lang="ja", path=LOCATIONS + "/new")
     refused = agent.submit("/locations/new", displayName="支店", ipRanges="10.0.0.0/8")
     assert refused.status_code == 400
-    assert (
-        "パブリックの IPv4 または IPv6 の範囲を" in refused.text and '<span lang="en" class="muted">(' in refused.text
-    )
+    assert "プライベート アドレスまたは予約済みアドレス (10.0.0.0/8)" in refused.text
+    assert '<span lang="en"' not in refused.text and "private" not in refused.text
     agent.go(STRENGTHS + "/new")
     refused = _post(
         agent, live, STRENGTHS + "/new", [("displayName", "鍵"), ("combination", "sms"), ("allowedAAGUIDs", "x")]
     )
-    assert refused.status_code == 400 and "パスキーの AAGUID を" in refused.text
+    assert refused.status_code == 400 and "「パスキー (FIDO2)」の組み合わせも許可してください。" in refused.text
     agent.go(APPS + "/new")
     refused = agent.submit("/apps/new", displayName="注文", signInAudience="AzureADMyOrg", spa="http://evil.example/")
     assert refused.status_code == 400 and "https:// (または http://localhost) で始まり" in refused.text

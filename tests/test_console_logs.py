@@ -114,3 +114,33 @@ def test_a_dated_refusal_in_the_sign_in_log_reads_in_japanese(app):
     with app.test_request_context(), force_locale("ja"):
         shown = reasons.shown(stored)
     assert "2026-12-01T09:30:00Z" in shown and "Temporary Access Pass expired" not in shown
+
+
+def test_the_sign_in_list_has_a_failure_reason_column_in_the_readers_language(live, seed):
+    record_signin(tenant_id=seed.tenant.id, result="failure", upn="bob@contoso.test", failure_reason="unknown user")
+    record_signin(tenant_id=seed.tenant.id, result="failure", upn="dave@contoso.test")
+    record_signin(
+        tenant_id=seed.tenant.id,
+        result="success",
+        upn="carol@contoso.test",
+        methods=["password"],
+        failure_reason="MFA not required",  # a success's note belongs to the detail pane, not this column
+    )
+    db.session.commit()
+    agent = admin_agent(live, lang="ja")
+    agent.go(SIGN_INS)
+    page = agent.page.text
+    assert '<th scope="col">失敗の理由</th>' in page
+    rows = {
+        row.split('data-label="ユーザー">', 1)[1].split("<", 1)[0]: row
+        for row in page.split("<tr ")[1:]
+        if 'data-label="ユーザー">' in row
+    }
+    reason = 'data-label="失敗の理由" class="reason">'
+    assert f"{reason}不明なユーザー</td>" in rows["bob@contoso.test"]
+    assert f"{reason}理由の記録なし</td>" in rows["dave@contoso.test"]
+    assert (
+        f'{reason}<span aria-hidden="true">—</span><span class="visually-hidden">なし</span></td>'
+        in rows["carol@contoso.test"]
+    )
+    assert "unknown user" not in agent.text() and "MFA not required" not in agent.text()

@@ -273,7 +273,9 @@ def test_mfa_block_and_lockout_are_lifted_from_the_user_page(live, seed, app):
     assert refused.status_code == 403
     agent = admin_agent(live, path=f"/contoso.test/admin/users/{seed.alice.id}")
     agent.submit("/unblock", reason="")
-    assert "A reason is required" in agent.text() and "Blocked from MFA until" in agent.text()  # back on the user page
+    assert (
+        "Enter a reason for unblocking this user." in agent.text() and "Blocked from MFA until" in agent.text()
+    )  # back on the user page
     agent.submit("/unblock", reason="Confirmed with the user")
     assert "Not blocked from MFA." in agent.text() and agent.page.url.endswith(f"/users/{seed.alice.id}#lockout")
     agent.submit("/mfa-unlock")

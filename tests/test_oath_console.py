@@ -42,3 +42,28 @@ def test_upload_progress_errors_assign_and_activate(live, seed):
     db.session.expire_all()
     assert db.session.get(OathMethod, method.id).activated_at is not None
     assert "active" in admin.text()
+
+
+def test_a_refused_import_file_is_explained_in_japanese(live, seed):
+    from idp import i18n
+    from idp.methods.oath.models import OathImportJob
+
+    admin = console(live, "admin@contoso.test", PASSWORD, "/contoso.test/admin/oath/tokens")
+    admin.http.cookies.set(i18n.COOKIE, "ja")
+    admin.go("/contoso.test/admin/oath/tokens")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', admin.page.text).group(1)
+    response = admin.http.post(
+        f"{live.url}/contoso.test/admin/oath/tokens/import",
+        data={"csrf_token": csrf},
+        files={"file": ("tokens.csv", b"user,serial\nalice@contoso.test,1\n", "text/csv")},
+    )
+    for _ in range(100):
+        if 'role="alert"' in response.text:
+            break
+        time.sleep(0.05)
+        response = admin.http.get(response.url)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
+    assert "見出し行" in text and "header row" not in text
+    db.session.expire_all()
+    (job,) = db.session.scalars(select(OathImportJob)).all()
+    assert job.message.startswith("The header row is missing or wrong. It must be: upn,")  # the API's English

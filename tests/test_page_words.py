@@ -81,11 +81,22 @@ def test_every_number_field_shows_the_range_the_service_accepts(app, seed):
         db.session.rollback()
 
 
-@pytest.mark.parametrize("ranges", ["2001:db8::/32", "not a range"])
-def test_trusted_ip_errors_on_a_japanese_page_are_in_its_own_words(live, seed, ranges):
+@pytest.mark.parametrize(
+    "ranges, expected",
+    [
+        ("2001:db8::/32", "2001:db8::/32 は IPv6 の範囲です。信頼できる IP には IPv4 の範囲だけを指定できます。"),
+        ("not a range", "not a range は CIDR 表記の IP 範囲ではありません。"),
+        (
+            "192.168.0.0/16",
+            "192.168.0.0/16 にはプライベート アドレスまたは予約済みアドレス (192.168.0.0/16) が含まれています。",
+        ),
+    ],
+)
+def test_trusted_ip_errors_on_a_japanese_page_are_in_its_own_words(live, seed, ranges, expected):
+    """Which range and why it was refused, all in Japanese: no English detail beside it any more."""
     agent = admin_agent(live, lang="ja", path="/contoso.test/admin/mfa/trustedIps")
     agent.submit("/admin/mfa/settings/trustedIps", ranges=ranges)
     text = agent.text()
-    assert agent.page.status_code == 400 and "CIDR 表記 (例: 203.0.113.0/24)" in text
-    assert '<span lang="en"' in agent.page.text  # the service's detail, marked as English for screen readers
+    assert agent.page.status_code == 400 and expected in text
+    assert '<span lang="en"' not in agent.page.text and "CIDR notation" not in text and "trusted IPs take" not in text
     assert settings.get(seed.tenant.id, "trustedIps")["ranges"] == []  # nothing was stored

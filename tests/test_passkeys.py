@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from idp import clock
+from idp import clock, i18n
 from idp.audit.models import AuditLog
 from idp.directory import service as directory
 from idp.extensions import db
@@ -502,6 +502,14 @@ def test_metadata_blob_from_the_configured_path_and_by_console_upload(app, live,
 
     forged = upload(mds_blob(Pki("Someone Else"), [mds_entry(YUBI, vendor, "Forged")], serial=5))
     assert forged.status_code == 400 and "does not lead to the configured root" in forged.text
+    agent.http.cookies.set(i18n.COOKIE, "ja")  # the same refusal on a Japanese page: in Japanese
+    older = upload(mds_blob(root, [mds_entry(YUBI, vendor, "Old")], serial=0))
+    assert (
+        older.status_code == 400
+        and "この BLOB (番号 0) は、読み込み済みの BLOB (番号 1) より古いものです。" in older.text
+    )
+    assert "is older than" not in older.text
+    agent.http.cookies.set(i18n.COOKIE, "en")
     assert upload(mds_blob(root, [mds_entry(YUBI, vendor, "Key From Upload")], serial=2)).status_code == 200
     db.session.expire_all()
     assert mds.entry(YUBI)["description"] == "Key From Upload"

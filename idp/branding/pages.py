@@ -8,6 +8,7 @@ from ..kit.console import admin_required
 from ..kit.console import pages as console_pages
 from ..directory.models import Roles
 from ..extensions import db
+from ..ui import refusal_text
 from . import service
 
 
@@ -68,7 +69,9 @@ def branding():
             changes["bannerLogo"] = ("replaced", None)
     except service.BrandingError as error:
         db.session.rollback()
-        return _page(values, {error.target or "form": _field_errors().get(error.target or "", error.message)}, 400)
+        return _page(
+            values, {error.target or "form": _field_errors().get(error.target or "") or refusal_text(error)}, 400
+        )
     record_admin_change(
         "Update company branding", "Organization", g.tenant.id, after={k: v[1] for k, v in changes.items()}
     )

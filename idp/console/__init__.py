@@ -9,8 +9,10 @@ from sqlalchemy import select
 from ..audit import record_admin_change
 from ..directory.models import Group, Roles
 from ..extensions import db
+from ..i18n.names import N_
 from ..policy import service as policy
 from ..kit.console import admin_required
+from ..ui import refusal_text
 
 bp = Blueprint("console", __name__, url_prefix="/<tenant>/admin")
 
@@ -53,7 +55,7 @@ def policy_page(method_id):
             policy.apply_patch(kind, config, _policy_form(kind), g.tenant)
         except policy.PolicyError as problem:
             named = [name for name in kind.defaults if f"'{name}'" in str(problem)]
-            error = _in_page_words(str(problem), named)
+            error = _in_page_words(problem, named)
             field_errors = dict.fromkeys(named, error)
         else:
             policy.save(g.tenant.id, config)
@@ -81,8 +83,9 @@ def policy_page(method_id):
     ), (400 if error else 200)
 
 
-def _in_page_words(problem: str, named: list[str]) -> str:
+def _in_page_words(error: policy.PolicyError, named: list[str]) -> str:
     """The policy page's own words for a refused field (the service's message names Graph's properties)."""
+    problem = str(error)
     if "does not exist in this tenant" in problem:
         return _("That group no longer exists. Choose another group.")
     if "must not exceed" in problem:
@@ -93,7 +96,7 @@ def _in_page_words(problem: str, named: list[str]) -> str:
         return _("Enter each AAGUID on its own line, as a GUID such as 01020304-0506-0708-0102-030405060708.")
     if named and "whole number" in problem:
         return _("Enter a whole number in the range shown for this field.")
-    return problem
+    return refusal_text(error, fallback=_("The policy was not saved. Check the values you entered, then try again."))
 
 
 def _as_entered(kind, config):
@@ -116,7 +119,7 @@ def _policy_form(kind) -> dict:
     body = {"state": "enabled" if request.form.get("state") in ("on", "enabled") else "disabled"}
     groups = _targets("include")
     if request.form.get("target") == "groups" and not groups:
-        raise policy.PolicyError(_("Choose at least one group, or include all users."))
+        raise policy.PolicyError(N_("Choose at least one group, or include all users."))
     included = groups if request.form.get("target") == "groups" else ["all_users"]
     body["includeTargets"] = [{"id": target, "targetType": "group"} for target in included]
     body["excludeTargets"] = [{"id": target, "targetType": "group"} for target in _targets("exclude")]

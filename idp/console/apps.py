@@ -146,7 +146,7 @@ def _listed(credential: dict) -> dict:
 def _refused(client: Client | None, entered: dict, error: DirectoryError):
     db.session.rollback()
     field = _field_of(error)
-    message = field_error(ERRORS[field], error.message) if field in ERRORS else error.message
+    message = field_error(ERRORS.get(field), error)
     return _page(client and db.session.get(Client, client.id), entered, {field if field in ERRORS else "form": message})
 
 

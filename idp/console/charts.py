@@ -16,10 +16,29 @@ class Series:
     colour: str
 
 
+#: the viewBox width of a chart drawn for a phone: about the card's width at 390 px, so that its text shows at
+#: nearly its CSS size (a 560-wide chart squeezed into 330 px drew 15 px labels at 9 px)
+NARROW = 330
+
+
+def responsive(wide: Markup, narrow: Markup) -> Markup:
+    """Both drawings of a chart: the stylesheet shows the narrow one under 600 px, the wide one above."""
+    return Markup(  # both are our own markup: str.replace, which (unlike Markup's) escapes nothing
+        str(wide).replace('class="chart"', 'class="chart wide"', 1)
+        + str(narrow).replace('class="chart"', 'class="chart narrow"', 1)
+    )
+
+
 def stacked_columns(
-    title: str, columns: list[tuple[str, dict[str, int]]], series: list[Series], width: int = 560, height: int = 180
+    title: str,
+    columns: list[tuple[str, dict[str, int]]],
+    series: list[Series],
+    width: int = 560,
+    height: int = 180,
+    labels: int = 6,
 ) -> Markup:
-    """Columns (label, {series key: count}) stacked by series: sign-ins per hour by result."""
+    """Columns (label, {series key: count}) stacked by series: sign-ins per hour by result; about `labels`
+    column labels along the bottom."""
     top = max([sum(values.values()) for _, values in columns] + [1])
     left, bottom, plot_h = 34, 22, height - 34
     step = (width - left) / max(len(columns), 1)
@@ -36,7 +55,7 @@ def stacked_columns(
                 f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
                 f'fill="{s.colour}"><title>{escape(label)} · {escape(s.label)}: {count}</title></rect>'
             )
-        if i % max(len(columns) // 6, 1) == 0:
+        if i % max(len(columns) // labels, 1) == 0:
             parts.append(f'<text x="{x:.1f}" y="{height - bottom + 18}">{escape(label)}</text>')
     return _svg(title, width, height, parts)
 
@@ -58,6 +77,27 @@ def horizontal_bars(title: str, rows: list[tuple[str, int]], width: int = 560, c
             f"<title>{escape(label)}: {count}</title></rect>"
         )
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 14}">{count}</text>')
+    return _svg(title, width, height, parts)
+
+
+def labelled_bars(title: str, rows: list[tuple[str, int]], width: int = NARROW, colour: str = BAR) -> Markup:
+    """`horizontal_bars` for a phone: each label on a line of its own across the chart, its bar and count under
+    it, so a long label (Japanese ones are) is not cut to a few characters."""
+    rows = rows[:8]
+    height = 44 * max(len(rows), 1)
+    top = max([count for _, count in rows] + [1])
+    most = width // 15  # characters of a line at 15 px (a Japanese character is about as wide as the font size)
+    parts = []
+    for i, (label, count) in enumerate(rows):
+        y = i * 44
+        w = count / top * (width - 48)
+        short = label if len(label) <= most else label[: most - 1] + "…"
+        parts.append(f'<text x="0" y="{y + 15}">{escape(short)}</text>')
+        parts.append(
+            f'<rect x="0" y="{y + 22}" width="{max(w, 1):.1f}" height="14" fill="{colour}">'
+            f"<title>{escape(label)}: {count}</title></rect>"
+        )
+        parts.append(f'<text x="{w + 6:.1f}" y="{y + 35}">{count}</text>')
     return _svg(title, width, height, parts)
 
 

@@ -120,7 +120,7 @@ def _nickname(display_name: str) -> str:
 def _refused(error: directory.DirectoryError) -> dict:
     db.session.rollback()
     field = error.target if error.target in ERRORS else "displayName"
-    return {field: field_error(ERRORS[field], error.message)}
+    return {field: field_error(ERRORS[field], error)}
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])

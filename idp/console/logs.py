@@ -151,6 +151,7 @@ def _signin_context(rows: list, selected) -> dict:
         "results": RESULTS,
         "method_names": [m.name for m in methods.all_methods()],
         "method_label": method_label,
+        "failure_reason": failure_reason,
         "detail": _signin_detail(selected, apps) if selected else None,
     }
 
@@ -170,6 +171,14 @@ SIGN_INS = LogKind(
 @admin_required
 def signin_logs():
     return _log_page(SIGN_INS)
+
+
+def failure_reason(row: SignInLog) -> str | None:
+    """The list's reason column: why a sign-in did not complete, in the reader's language; None for a success
+    (a single-factor success keeps its note for the detail pane)."""
+    if row.result == "success":
+        return None
+    return reasons.shown(row.failure_reason) or _("no reason recorded")
 
 
 def _signin_record(row: SignInLog, apps: dict) -> dict:
@@ -352,9 +361,20 @@ def dashboard_data(tenant_id: str) -> dict:
 
 def dashboard_charts(data: dict) -> dict:
     series = [charts.Series(key, _(key), charts.COLOURS[key]) for key in RESULTS]
+    per_hour, methods, failures = (
+        _("Sign-ins per hour, last 24 hours, by result"),
+        _("Authentication methods used, last 7 days"),
+        _("Top failure reasons, last 7 days"),
+    )
+    red = charts.COLOURS["failure"]
     return {
-        "per_hour": charts.stacked_columns(_("Sign-ins per hour, last 24 hours, by result"), data["hours"], series),
-        "methods": charts.horizontal_bars(_("Authentication methods used, last 7 days"), data["methods"]),
+        "per_hour": charts.responsive(
+            charts.stacked_columns(per_hour, data["hours"], series),
+            charts.stacked_columns(per_hour, data["hours"], series, width=charts.NARROW, labels=4),
+        ),
+        "methods": charts.responsive(
+            charts.horizontal_bars(methods, data["methods"]), charts.labelled_bars(methods, data["methods"])
+        ),
         "coverage": charts.share_bar(
             _("Members registered for multifactor authentication"),
             data["registered"],
@@ -362,8 +382,9 @@ def dashboard_charts(data: dict) -> dict:
             _("Registered"),
             _("Not registered"),
         ),
-        "failures": charts.horizontal_bars(
-            _("Top failure reasons, last 7 days"), data["failures"], colour=charts.COLOURS["failure"]
+        "failures": charts.responsive(
+            charts.horizontal_bars(failures, data["failures"], colour=red),
+            charts.labelled_bars(failures, data["failures"], colour=red),
         ),
         "series": series,
     }

@@ -2,10 +2,9 @@
 (graph.users.may_change and friends) asked, never restated; and the directory service's refusals in the
 page's language, beside their field."""
 
-import re
-
 from flask import g
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..directory import service as directory
 from ..directory.models import Roles, User
@@ -13,6 +12,7 @@ from ..graph import groups as graph_groups
 from ..graph import password_methods as graph_password_methods
 from ..graph import users as graph_users
 from ..errors import ServiceError
+from ..ui import refusal_text, say
 
 # --- who may do what: the API's checks, with the reason in words --------------------------------------
 
@@ -89,15 +89,24 @@ def _checked(check, user, reason: str) -> str | None:
 
 # --- the service's refusals, in the page's language, beside their field --------------------------------
 
-TOO_LONG = re.compile(r"at most (\d+) characters")
+say(
+    {
+        "directory.required": _l("Enter a value."),
+        "directory.control": _l("Remove the line breaks and control characters from this value."),
+        "directory.mail": _l("Enter an email address, such as name@example.com."),
+        "directory.usage_location": _l("Enter a two-letter country code, such as JP or US."),
+        "directory.language": _l("Enter a language tag, such as ja-JP or en-US."),
+        "directory.group_taken": _l("Another group already has this name. Choose a different name."),
+    }
+)
 
 
 def field_error(error: directory.DirectoryError) -> tuple[str, str]:
     """(form field, message) for a refused change: the target property and the reason in the page's words."""
-    target, message = error.target or "", error.message
+    target = error.target or ""
     if error.detail_code == "ObjectConflict" and target == "userPrincipalName":
         return target, _("Another user already has this user principal name.")
-    if "domain portion" in message:
+    if error.reason_id == "directory.domain":
         return target, _("Use one of this organization's verified domains.")
     if target == "userPrincipalName":
         return target, _("Use letters, digits and . - _ before the @ (no dot at the start or end).")
@@ -105,8 +114,8 @@ def field_error(error: directory.DirectoryError) -> tuple[str, str]:
         return target, _(
             "The password must be 8 to 256 characters long and use three of: lower case, upper case, digits, symbols."
         )
-    if limit := TOO_LONG.search(message):
-        return target, _("This is too long: at most %(limit)s characters.", limit=limit.group(1))
-    if target in ("displayName", "mailNickname"):
+    if error.reason_id == "directory.too_long":
+        return target, _("This is too long: at most %(limit)s characters.", limit=error.values["limit"])
+    if target in ("displayName", "mailNickname") and error.reason_id != "directory.control":
         return target, _("Enter a name.")
-    return target, message
+    return target, refusal_text(error)

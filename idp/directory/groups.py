@@ -50,6 +50,7 @@ def _apply_group(group: Group, body: dict) -> None:
             "Another group with the same displayName already exists.",
             target="displayName",
             detail_code="ObjectConflict",
+            reason_id="directory.group_taken",
         )
 
 

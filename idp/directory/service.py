@@ -153,8 +153,12 @@ class DirectoryError(ServiceError, ValueError):
         target: str | None = None,
         detail_code: str | None = None,
         status: int = 400,
+        reason_id: str | None = None,
+        values: dict | None = None,
     ):
-        super().__init__(message, status, code=code, target=target, detail_code=detail_code)
+        super().__init__(
+            message, status, code=code, target=target, detail_code=detail_code, reason_id=reason_id, values=values
+        )
 
 
 #: callables (user) run when a user's sessions and refresh tokens must end (disabled, deleted, revoked);
@@ -185,11 +189,24 @@ def _text(name: str, value, limit: int, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise DirectoryError(f"Invalid value specified for property '{name}' of resource 'User'.", target=name)
+        raise DirectoryError(
+            f"Invalid value specified for property '{name}' of resource 'User'.",
+            target=name,
+            reason_id="directory.required",
+        )
     if len(value) > limit:
-        raise DirectoryError(f"Property '{name}' is too long (at most {limit} characters).", target=name)
+        raise DirectoryError(
+            f"Property '{name}' is too long (at most {limit} characters).",
+            target=name,
+            reason_id="directory.too_long",
+            values={"limit": limit},
+        )
     if CONTROL.search(value.strip()):
-        raise DirectoryError(f"Property '{name}' may not contain line breaks or control characters.", target=name)
+        raise DirectoryError(
+            f"Property '{name}' may not contain line breaks or control characters.",
+            target=name,
+            reason_id="directory.control",
+        )
     return value.strip()
 
 
@@ -203,6 +220,7 @@ def _verified_upn(tenant: Tenant, upn) -> str:
             "The domain portion of the userPrincipalName property is invalid. You must use one of "
             "the verified domain names in your organization.",
             target="userPrincipalName",
+            reason_id="directory.domain",
         )
     return upn
 
@@ -270,13 +288,21 @@ def _apply_profile(user: User, body: dict) -> None:
             value = _text(name, body[name], limit, required=name in ("displayName", "mailNickname"))
             if name == "mail" and value:
                 if not MAIL.fullmatch(value):
-                    raise DirectoryError("Property 'mail' must be an email address.", target=name)
+                    raise DirectoryError(
+                        "Property 'mail' must be an email address.", target=name, reason_id="directory.mail"
+                    )
                 value = value.lower()
             if name == "usageLocation" and value and not re.fullmatch(r"[A-Za-z]{2}", value):
-                raise DirectoryError("Property 'usageLocation' must be a two-letter country code.", target=name)
+                raise DirectoryError(
+                    "Property 'usageLocation' must be a two-letter country code.",
+                    target=name,
+                    reason_id="directory.usage_location",
+                )
             if name == "preferredLanguage" and value and not LANGUAGE_TAG.fullmatch(value):
                 raise DirectoryError(
-                    "Property 'preferredLanguage' must be a language tag such as 'ja-JP'.", target=name
+                    "Property 'preferredLanguage' must be a language tag such as 'ja-JP'.",
+                    target=name,
+                    reason_id="directory.language",
                 )
             setattr(user, column, value.upper() if name == "usageLocation" and value else value)
 

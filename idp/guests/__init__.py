@@ -8,6 +8,7 @@ from .. import urls
 from ..directory import service as directory
 from ..directory.models import User
 from ..extensions import db, limiter
+from ..i18n.names import N_
 from ..oidc import home_realm
 from ..signin import flow
 
@@ -30,7 +31,7 @@ def home():
     if tenant_ref:
         tenant = directory.find_tenant(tenant_ref)
         if tenant is None:
-            abort(404, description="There is no such organization on this server.")
+            abort(404, description=N_("There is no such organization on this server."))
         return redirect(url_for("signin.start", tenant=tenant.id))
     return render_template("home.html")
 
@@ -76,10 +77,10 @@ def redeem(token):
     try:
         data = _redeem_serializer().loads(token)
     except BadSignature:
-        abort(400, description="This invitation link is not valid.")
+        abort(400, description=N_("This invitation link is not valid."))
     guest = db.session.get(User, data.get("u"))
     if guest is None or guest.tenant_id != g.tenant.id or data.get("t") != g.tenant.id:
-        abort(404, description="This invitation no longer exists. Ask for a new one.")
+        abort(404, description=N_("This invitation no longer exists. Ask for a new one."))
     txn = flow.start(
         g.tenant,
         configured_target=guest.invite_redirect_url,

@@ -29,13 +29,15 @@ def parse(body: dict) -> Invitation:
     """Check every property's type and size (a JSON number is not a name, an object is not a string)."""
     address, redirect_url = body.get("invitedUserEmailAddress"), body.get("inviteRedirectUrl")
     if not isinstance(address, str) or len(address) > MAX_ADDRESS or not EMAIL.fullmatch(address):
-        raise InvitationError("Property 'invitedUserEmailAddress' must be an email address.")
+        raise InvitationError(
+            "Property 'invitedUserEmailAddress' must be an email address.", reason_id="invitation.address"
+        )
     if (
         not isinstance(redirect_url, str)
         or not redirect_url.startswith(("https://", "http://"))
         or len(redirect_url) > MAX_URL
     ):
-        raise InvitationError("Property 'inviteRedirectUrl' must be an http(s) URL.")
+        raise InvitationError("Property 'inviteRedirectUrl' must be an http(s) URL.", reason_id="invitation.redirect")
     flags = {}
     for name in ("sendInvitationMessage", "resetRedemption"):
         flags[name] = body.get(name, False)
@@ -44,7 +46,9 @@ def parse(body: dict) -> Invitation:
     display_name = body.get("invitedUserDisplayName")
     if display_name is not None and (not isinstance(display_name, str) or len(display_name) > MAX_DISPLAY_NAME):
         raise InvitationError(
-            f"Property 'invitedUserDisplayName' must be a string of at most {MAX_DISPLAY_NAME} characters."
+            f"Property 'invitedUserDisplayName' must be a string of at most {MAX_DISPLAY_NAME} characters.",
+            reason_id="invitation.name",
+            values={"limit": MAX_DISPLAY_NAME},
         )
     invited = body.get("invitedUser")
     if invited is not None and not isinstance(invited, dict):
@@ -80,8 +84,8 @@ def _message_language(info) -> str | None:
 class InvitationRefused(InvitationError):
     """The invitation is well formed but cannot be carried out; `status` is the HTTP status to answer."""
 
-    def __init__(self, message: str, status: int, code: str):
-        super().__init__(message, status, code=code)
+    def __init__(self, message: str, status: int, code: str, reason_id: str | None = None):
+        super().__init__(message, status, code=code, reason_id=reason_id)
 
 
 def _guest_of(tenant, invitation: Invitation):
@@ -93,13 +97,18 @@ def _guest_of(tenant, invitation: Invitation):
         guest = directory.find_user(tenant, invitation.invited_user_id) if invitation.invited_user_id else None
         if guest is None or not guest.is_external_guest:
             raise InvitationRefused(
-                "Property 'invitedUser' must name an external guest of this organization.", 404, "notFound"
+                "Property 'invitedUser' must name an external guest of this organization.",
+                404,
+                "notFound",
+                reason_id="invitation.not_a_guest",
             )
         guest.external_user_state, guest.redemption_method, guest.redeemed_at = "PendingAcceptance", None, None
         return guest, "Reset guest redemption"
     guest = directory.find_by_sign_in_name(tenant, invitation.address)
     if guest is not None and not guest.is_external_guest:
-        raise InvitationRefused("That address belongs to a member of this organization.", 400, "badRequest")
+        raise InvitationRefused(
+            "That address belongs to a member of this organization.", 400, "badRequest", reason_id="invitation.member"
+        )
     if guest is None:
         guest = directory.create_user(
             tenant,

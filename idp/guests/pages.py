@@ -2,13 +2,33 @@
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..kit.console import admin_required
 from ..kit.console import pages as console_pages
 from ..directory import service as directory
 from ..directory.models import Roles
 from ..extensions import db
+from ..ui import refusal_text, say
 from . import invitations
+
+
+say(
+    {
+        "invitation.address": _l("Enter the guest's email address, such as name@example.com."),
+        "invitation.redirect": _l(
+            "Enter the web address the guest goes to after accepting, starting with https:// (or http://)."
+        ),
+        "invitation.name": _l("Enter a display name of at most %(limit)s characters."),
+        "invitation.not_a_guest": _l(
+            "This user is not a guest from another organization, so there is nothing to reset."
+        ),
+        "invitation.member": _l(
+            "That address belongs to a member of this organization. Members sign in with their own account: invite "
+            "an address from another organization."
+        ),
+    }
+)
 
 
 def may_invite_guests(caller) -> bool:
@@ -43,7 +63,7 @@ def reset_redemption(user_id):
         )
         link = invitations.carry_out(g.tenant, invitation, g.sso.user.id, "user", g.sso.user.display_name)[1]
     except invitations.InvitationError as problem:
-        flash(str(problem), "error")
+        flash(refusal_text(problem), "error")
     else:
         db.session.commit()
         flash(_("Redemption reset. New redeem link: %(link)s", link=link), "ok")
@@ -76,7 +96,7 @@ def invite_guest():
             )
             guest, link = invitations.carry_out(g.tenant, invitation, g.sso.user.id, "user", g.sso.user.display_name)
         except invitations.InvitationError as problem:
-            error = str(problem)
+            error = refusal_text(problem)
         else:
             db.session.commit()
             flash(_("Invitation created. Redeem link: %(link)s", link=link), "ok")

@@ -6,6 +6,8 @@ from functools import wraps
 
 from flask import abort, g
 
+from ..i18n.names import N_
+
 from ..signin.guard import login_required
 from .graph import Caller
 from .routes import Routes
@@ -33,7 +35,7 @@ def admin_required(view):
     @login_required
     def wrapper(**kwargs):
         if not g.sso.user.is_admin:
-            abort(403, description="The admin console is for users with an administrator role.")
+            abort(403, description=N_("The admin console is for users with an administrator role."))
         g.caller = console_caller()
         return view(**kwargs)
 

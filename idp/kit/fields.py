@@ -125,12 +125,9 @@ def mfa_field(section: str, name: str, default) -> Field:
     return MFA_FIELDS.get((section, name)) or field_for(name, default)
 
 
-def field_error(plain, detail: str):
-    """A refused field's message: the service's own words in English; in other languages the plain
-    translated message, with the service's English detail marked as such for screen readers."""
-    from flask_babel import get_locale
-    from markupsafe import Markup
+def field_error(plain, error):
+    """A refused field's message in the reader's language: the sentence for the refusal's reason, else (in
+    English) the service's own words, else the page's plain sentence for the field (idp.ui.refusal_text)."""
+    from ..ui import refusal_text
 
-    if str(get_locale() or "en").startswith("en"):
-        return detail
-    return Markup('{} <span lang="en" class="muted">({})</span>').format(str(plain), detail)
+    return refusal_text(error, fallback=plain)

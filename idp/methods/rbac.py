@@ -41,9 +41,11 @@ def authorize(caller, target, action: str, self_service: bool = False) -> str:
     if caller.user.id == target.id:
         if not writing or self_service:
             return "self"
-        raise MethodAccessError(OWN_ACCOUNT)
+        raise MethodAccessError(OWN_ACCOUNT, reason_id="methods.own_account")
     if not caller.has_permission(*wanted):
-        raise MethodAccessError("The token does not carry the delegated permission for this operation.")
+        raise MethodAccessError(
+            "The token does not carry the delegated permission for this operation.", reason_id="methods.no_permission"
+        )
     roles = caller.roles
     if roles & Roles.PRIVILEGED_AUTH_ADMINS:
         return "privileged"
@@ -51,4 +53,6 @@ def authorize(caller, target, action: str, self_service: bool = False) -> str:
         return "admin"
     if not writing and Roles.GLOBAL_READER in roles:
         return "reader"
-    raise MethodAccessError("Insufficient privileges to manage this user's authentication methods.")
+    raise MethodAccessError(
+        "Insufficient privileges to manage this user's authentication methods.", reason_id="methods.insufficient_role"
+    )

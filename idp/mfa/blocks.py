@@ -51,12 +51,14 @@ def active_block(user) -> MfaBlock | None:
 def block(user, reason: str, by: str) -> MfaBlock:
     reason = (reason or "").strip()
     if not reason:
-        raise BlockError("A reason is required to block a user.")
+        raise BlockError("A reason is required to block a user.", reason_id="block.reason_needed")
     existing = active_block(user)
     if existing is not None:
         raise AlreadyBlocked(
             f"{user.upn} is already blocked from MFA (since {clock.iso(existing.blocked_at)}, "
-            f"until {clock.iso(existing.expires_at)}). Unblock first to block with a new reason."
+            f"until {clock.iso(existing.expires_at)}). Unblock first to block with a new reason.",
+            reason_id="block.already",
+            values={"upn": user.upn, "until": existing.expires_at},
         )
     row = MfaBlock(
         tenant_id=user.tenant_id,
@@ -74,9 +76,9 @@ def block(user, reason: str, by: str) -> MfaBlock:
 def unblock(row: MfaBlock, reason: str, by: str) -> None:
     reason = (reason or "").strip()
     if not reason:
-        raise BlockError("A reason is required to unblock a user.")
+        raise BlockError("A reason is required to unblock a user.", reason_id="block.unblock_reason_needed")
     if not row.is_active():
-        raise BlockError("This block is no longer active.")
+        raise BlockError("This block is no longer active.", reason_id="block.inactive")
     row.unblocked_at, row.unblocked_by, row.unblock_reason = clock.now(), by[:320], reason[:1000]
 
 

@@ -11,6 +11,7 @@ from ..kit.console import pages as console_pages
 from ..kit.fields import Field, field_error
 from ..directory.models import Roles
 from ..extensions import db
+from ..ui import say
 from . import locations
 from .api import graph_location
 from .models import NamedLocation
@@ -36,6 +37,7 @@ ERRORS = {
     "isTrusted": _l("Choose whether the location is trusted."),
     "form": _l("The named location could not be saved."),
 }
+say({"location.name": _l("Enter a name."), "location.no_ranges": _l("Enter at least one IP range, one per line.")})
 READ_ONLY = _l(
     "You can view named locations. Only an Authentication Policy Administrator or a Global Administrator can change them."
 )
@@ -81,7 +83,7 @@ def _refused(location: NamedLocation | None, entered: dict, error: locations.Loc
     if location is not None:
         location = db.session.get(NamedLocation, location.id)
     field = error.field or "form"
-    return _form(location, entered, {field: field_error(ERRORS[field], str(error))})
+    return _form(location, entered, {field: field_error(ERRORS[field], error)})
 
 
 def _location(location_id: str) -> NamedLocation:

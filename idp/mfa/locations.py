@@ -25,8 +25,10 @@ FROM_NAMED_LOCATION = reasons.template(N_("the sign-in came from the trusted nam
 class LocationError(ServiceError, ValueError):
     """A refused change; `field` is the Graph property at fault (the console shows the message next to it)."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message, target=field)
+    def __init__(
+        self, message: str, field: str | None = None, reason_id: str | None = None, values: dict | None = None
+    ):
+        super().__init__(message, target=field, reason_id=reason_id, values=values)
 
 
 def parse_range(text) -> str:
@@ -34,7 +36,9 @@ def parse_range(text) -> str:
     try:
         return public_ip_range(text)
     except RangeError as error:
-        raise LocationError(f"Property 'cidrAddress': {error}", "ipRanges") from None
+        raise LocationError(
+            f"Property 'cidrAddress': {error}", "ipRanges", reason_id=error.reason_id, values=error.values
+        ) from None
 
 
 def apply(location: NamedLocation, body: dict, creating: bool) -> None:
@@ -49,12 +53,16 @@ def apply(location: NamedLocation, body: dict, creating: bool) -> None:
     if "displayName" in body or creating:
         name = body.get("displayName")
         if not isinstance(name, str) or not name.strip():
-            raise LocationError("Property 'displayName' is required.", "displayName")
+            raise LocationError("Property 'displayName' is required.", "displayName", reason_id="location.name")
         location.display_name = name.strip()[:256]
     if "ipRanges" in body or creating:
         ranges = body.get("ipRanges")
         if not isinstance(ranges, list) or not ranges or len(ranges) > 2000:
-            raise LocationError("Property 'ipRanges' must be a non-empty list of {\"cidrAddress\": ...}.", "ipRanges")
+            raise LocationError(
+                "Property 'ipRanges' must be a non-empty list of {\"cidrAddress\": ...}.",
+                "ipRanges",
+                reason_id="location.no_ranges",
+            )
         location.ip_ranges = list(
             dict.fromkeys(parse_range(r.get("cidrAddress") if isinstance(r, dict) else None) for r in ranges)
         )

@@ -2,6 +2,7 @@
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import clock
@@ -12,10 +13,12 @@ from ..kit.fields import field_error
 from ..directory import service as directory
 from ..directory.models import Group, Roles, User
 from ..extensions import db, limiter
+from ..i18n.names import N_
 from ..methods import rbac
 from ..signin import flow
 from ..signin.models import SigninTransaction, Step
 from ..signin.views import bp as signin_bp
+from ..ui import refusal_text, say
 from . import blocks, fraud, lockout, remember, risk, settings
 from .models import MfaBlock, MfaUserState
 
@@ -40,7 +43,7 @@ def report_fraud():
     if txn is None or not fraud.may_report(txn):
         return render_template("signin/expired.html", restart=url_for("signin.start", tenant=g.tenant_ref)), 400
     if not fraud.can_report(txn.user):
-        abort(403, description="Your organization does not accept fraud reports.")
+        abort(403, description=N_("Your organization does not accept fraud reports."))
     outcome = fraud.report(txn, txn.user)
     return render_template("signin/reported.html", outcome=outcome)
 
@@ -117,6 +120,37 @@ def mfa_section(section):
     return _section_page(section)
 
 
+say(
+    {
+        "block.reason_needed": _l("Enter a reason for blocking this user. It is kept in the audit log."),
+        "block.unblock_reason_needed": _l("Enter a reason for unblocking this user. It is kept in the audit log."),
+        "block.already": _l(
+            "%(upn)s is already blocked from MFA until %(until)s. To block them with a new reason, unblock them first."
+        ),
+        "block.inactive": _l("This block has already ended. Reload the page to see the current blocks."),
+    }
+)
+
+#: refused IP ranges: trusted IPs here, named locations (location_pages) too
+say(
+    {
+        "range.not_cidr": _l(
+            "%(range)s is not an IP range in CIDR notation. Write an address, a slash and the prefix length, "
+            "such as 81.2.69.0/24."
+        ),
+        "range.too_wide": _l("%(range)s is too wide. Use a prefix of /%(prefix)s or longer (a narrower range)."),
+        "range.reserved": _l(
+            "%(range)s includes private or reserved addresses (%(reserved)s). Only public address ranges can be "
+            "trusted."
+        ),
+        "range.ipv6_trusted": _l(
+            "%(range)s is an IPv6 range, and trusted IPs take IPv4 only. Add IPv6 ranges to a named location instead."
+        ),
+        "range.too_many": _l("Enter at most %(count)s trusted IP ranges."),
+    }
+)
+
+
 def _in_page_words(error: settings.SettingsError) -> str:
     """The page's own words for a refused field (the service's message names Graph's properties)."""
     if error.limits:
@@ -132,8 +166,8 @@ def _in_page_words(error: settings.SettingsError) -> str:
         ),
     }
     if error.field == "ranges":  # which range and why (private, IPv6, malformed) matters: the detail stays
-        return field_error(words["ranges"], str(error))
-    return words.get(error.field or "", str(error))
+        return field_error(words["ranges"], error)
+    return words.get(error.field or "") or refusal_text(error)
 
 
 def _section_page(section, values=None, error: settings.SettingsError | None = None, status=200):
@@ -198,7 +232,7 @@ def block_user():
     try:
         row = blocks.block(user, request.form.get("reason", ""), g.sso.user.upn)
     except blocks.BlockError as error:
-        return _back("block", error=str(error))
+        return _back("block", error=refusal_text(error))
     record_admin_change(
         "Block user from MFA", "user", user.id, after={"reason": row.reason, "expires": clock.iso(row.expires_at)}
     )
@@ -216,7 +250,9 @@ def unblock_user(block_id):
         blocks.unblock(row, request.form.get("reason", ""), g.sso.user.upn)
     except blocks.BlockError as error:
         return (
-            _back_to_user(row.user_id, str(error)) if request.form.get("back") == "user" else _back("block", str(error))
+            _back_to_user(row.user_id, refusal_text(error))
+            if request.form.get("back") == "user"
+            else _back("block", refusal_text(error))
         )
     record_admin_change("Unblock user from MFA", "user", row.user_id, after={"reason": row.unblock_reason})
     db.session.commit()

@@ -28,8 +28,15 @@ class SettingsError(ServiceError, ValueError):
     """A refused change; the message names the offending property (Graph's words). `field` and `limits` let a
     page say the same in its own words."""
 
-    def __init__(self, message: str, field: str | None = None, limits: tuple[int, int] | None = None):
-        super().__init__(message, target=field)
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        limits: tuple[int, int] | None = None,
+        reason_id: str | None = None,
+        values: dict | None = None,
+    ):
+        super().__init__(message, target=field, reason_id=reason_id, values=values)
         self.limits = limits
 
 
@@ -75,11 +82,13 @@ def trusted_ip_range(text) -> str:
             f"'{text[:64]}' is an IPv6 range: trusted IPs take IPv4 only. Use a named location "
             "(Conditional Access → Named locations) for IPv6.",
             "ranges",
+            reason_id="range.ipv6_trusted",
+            values={"range": text[:64]},
         )
     try:
         return public_ip_range(text)
     except RangeError as error:
-        raise SettingsError(str(error), "ranges") from None
+        raise SettingsError(str(error), "ranges", reason_id=error.reason_id, values=error.values) from None
 
 
 def _trusted_ips(v):
@@ -89,7 +98,10 @@ def _trusted_ips(v):
         raise SettingsError("Property 'ranges' must be a list of IPv4 ranges in CIDR notation.", "ranges")
     if len(ranges) > MAX_TRUSTED_RANGES:
         raise SettingsError(
-            f"At most {MAX_TRUSTED_RANGES} trusted IP ranges are allowed ({len(ranges)} given).", "ranges"
+            f"At most {MAX_TRUSTED_RANGES} trusted IP ranges are allowed ({len(ranges)} given).",
+            "ranges",
+            reason_id="range.too_many",
+            values={"count": MAX_TRUSTED_RANGES},
         )
     v["ranges"] = list(dict.fromkeys(trusted_ip_range(r) for r in ranges))
 

@@ -12,6 +12,7 @@ from ..kit.console import pages as console_pages
 from ..kit.fields import Field, field_error
 from ..directory.models import Roles
 from ..extensions import db
+from ..ui import refusal_text, say
 from . import strength_service, strengths
 from .strength_service import StrengthError
 from .strengths_api import TARGET, graph_strength
@@ -58,6 +59,25 @@ ERRORS = {
     "allowedAAGUIDs": _l("Enter passkey AAGUIDs, one per line, and allow the passkey (FIDO2) combination."),
     "form": _l("The authentication strength could not be saved."),
 }
+say(
+    {
+        "strength.built_in": _l("Built-in authentication strengths cannot be changed. Create a custom one instead."),
+        "strength.no_combination": _l("Choose at least one combination of methods."),
+        "strength.bad_combination": _l("Choose the combinations of methods from the list."),
+        "strength.fido2_needed": _l("To allow only some passkey models, also allow the Passkey (FIDO2) combination."),
+        "strength.bad_aaguid": _l(
+            "Enter each passkey model as its AAGUID, such as cb69481e-8ff7-4039-93ec-0a2729a154a8, one per line."
+        ),
+        "strength.name_required": _l("Enter a name of at most 256 characters."),
+        "strength.name_taken": _l(
+            "Another authentication strength is already named %(name)s. Choose a different name."
+        ),
+        "strength.in_use": _l(
+            "An application requires this authentication strength. Choose another strength for that application "
+            "first, then delete this one."
+        ),
+    }
+)
 READ_ONLY = _l(
     "You can view authentication strengths. Only an Authentication Policy Administrator or a Global "
     "Administrator can change them."
@@ -123,7 +143,7 @@ def _refused(strength, entered: dict, error: StrengthError):
     if strength is not None:
         strength = strengths.find(g.tenant.id, strength.id)
     field = error.field or "form"
-    return _form(strength, entered, {field: field_error(ERRORS[field], error.message)})
+    return _form(strength, entered, {field: field_error(ERRORS[field], error)})
 
 
 def _strength(strength_id: str) -> strengths.Strength:
@@ -216,7 +236,7 @@ def delete_strength(strength_id):
         strength_service.delete(strength_service.custom_row(g.tenant.id, strength.id))
     except StrengthError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(refusal_text(error), "error")
         return redirect(url_for("console.strength_page", strength_id=strength.id), 303)
     record_admin_change(
         "Delete authentication strength", TARGET, strength.id, before={"displayName": strength.display_name}

@@ -15,14 +15,21 @@ from .strengths import AuthenticationStrength
 
 
 class StrengthError(ServiceError, ValueError):
-    def __init__(self, message: str, status: int = 400, field: str | None = None):
-        super().__init__(message, status, target=field)
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        field: str | None = None,
+        reason_id: str | None = None,
+        values: dict | None = None,
+    ):
+        super().__init__(message, status, target=field, reason_id=reason_id, values=values)
 
 
 def custom_row(tenant_id: str, strength_id: str) -> AuthenticationStrength:
     """The tenant's custom strength to change; built-in ones are refused."""
     if strength_id in strengths.BUILT_IN:
-        raise StrengthError("Built-in authentication strengths cannot be changed.")
+        raise StrengthError("Built-in authentication strengths cannot be changed.", reason_id="strength.built_in")
     row = db.session.get(AuthenticationStrength, strength_id[:36])
     if row is None or row.tenant_id != tenant_id:
         raise StrengthError(f"There is no authentication strength '{strength_id[:64]}'.", 404)
@@ -32,7 +39,12 @@ def custom_row(tenant_id: str, strength_id: str) -> AuthenticationStrength:
 def combinations(value) -> list[str]:
     checked = strengths.check_combinations(value)
     if isinstance(checked, str):
-        raise StrengthError(checked, field="allowedCombinations")
+        empty = not isinstance(value, list) or not value or len(value) > 50
+        raise StrengthError(
+            checked,
+            field="allowedCombinations",
+            reason_id="strength.no_combination" if empty else "strength.bad_combination",
+        )
     return checked
 
 
@@ -49,10 +61,15 @@ def fido2_limit(body, allowed: list[str]) -> dict:
         raise StrengthError(
             "Property 'appliesToCombinations' must be [\"fido2\"], and the strength must allow fido2.",
             field="allowedAAGUIDs",
+            reason_id="strength.fido2_needed",
         )
     aaguids = body.get("allowedAAGUIDs", [])
     if not isinstance(aaguids, list) or not aaguids or any(normal_aaguid(a) is None for a in aaguids):
-        raise StrengthError("Property 'allowedAAGUIDs' must be a non-empty list of AAGUIDs.", field="allowedAAGUIDs")
+        raise StrengthError(
+            "Property 'allowedAAGUIDs' must be a non-empty list of AAGUIDs.",
+            field="allowedAAGUIDs",
+            reason_id="strength.bad_aaguid",
+        )
     return {
         "id": str(uuid.uuid4()),
         "appliesToCombinations": ["fido2"],
@@ -62,11 +79,19 @@ def fido2_limit(body, allowed: list[str]) -> dict:
 
 def _name(tenant_id: str, name, exclude: str | None = None) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 256:
-        raise StrengthError("Property 'displayName' is required (at most 256 characters).", field="displayName")
+        raise StrengthError(
+            "Property 'displayName' is required (at most 256 characters).",
+            field="displayName",
+            reason_id="strength.name_required",
+        )
     taken = {s.display_name.lower() for s in strengths.all_for(tenant_id) if s.id != exclude}
     if name.strip().lower() in taken:
         raise StrengthError(
-            f"An authentication strength named '{name.strip()[:64]}' already exists.", 409, field="displayName"
+            f"An authentication strength named '{name.strip()[:64]}' already exists.",
+            409,
+            field="displayName",
+            reason_id="strength.name_taken",
+            values={"name": name.strip()[:64]},
         )
     return name.strip()
 
@@ -99,7 +124,11 @@ def describe(row: AuthenticationStrength, body: dict) -> None:
         raise StrengthError(f"Property '{sorted(unknown)[0]}' cannot be changed here (use updateAllowedCombinations).")
     if "displayName" in body:
         if not isinstance(body["displayName"], str) or not body["displayName"].strip():
-            raise StrengthError("Property 'displayName' must be a non-empty string.", field="displayName")
+            raise StrengthError(
+                "Property 'displayName' must be a non-empty string.",
+                field="displayName",
+                reason_id="strength.name_required",
+            )
         row.display_name = _name(row.tenant_id, body["displayName"], exclude=row.id)[:256]
     if "description" in body:
         row.description = body["description"] if isinstance(body["description"], str) else None
@@ -142,6 +171,10 @@ def remove_limit(row: AuthenticationStrength, config_id: str) -> None:
 def delete(row: AuthenticationStrength) -> None:
     """Delete a custom strength, unless an application requires it."""
     if db.session.scalar(select(Client.id).where(Client.required_strength_id == row.id).limit(1)):
-        raise StrengthError("An application requires this authentication strength; change the application first.", 409)
+        raise StrengthError(
+            "An application requires this authentication strength; change the application first.",
+            409,
+            reason_id="strength.in_use",
+        )
     db.session.delete(row)
     db.session.flush()

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 
 from .. import methods, urls
 from ..extensions import limiter
+from ..i18n.names import N_
 from . import flow, hooks, verification
 from .models import Step
 
@@ -204,7 +205,7 @@ def cancel():
 @bp.errorhandler(429)
 def too_many_attempts(error):
     return render_template(
-        "signin/refused.html", message="Too many attempts. Wait a few minutes before you try again."
+        "signin/refused.html", message=N_("Too many attempts. Wait a few minutes before you try again.")
     ), 429
 
 

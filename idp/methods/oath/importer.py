@@ -16,7 +16,9 @@ from sqlalchemy import insert, select, update
 
 from ... import clock
 from ...directory.models import User, new_id
+from ...audit import reasons
 from ...extensions import db
+from ...i18n.names import Message, N_
 from . import service
 from .models import HardwareOathDevice, OathImportError, OathImportJob
 
@@ -64,14 +66,14 @@ def run(job_id: str, path: str) -> None:
     except (UnicodeDecodeError, csv.Error) as error:
         db.session.rollback()
         job = db.session.get(OathImportJob, job_id)
-        job.status, job.message = "failed", f"The file is not a readable CSV file: {error}"
+        job.status, job.message = "failed", str(Message(UNREADABLE, detail=str(error)))
     except Exception:  # never leave a job "running": the rows imported so far stay, the rest are not
         current_app.logger.exception("hardware token import %s failed", job_id)
         db.session.rollback()
         job = db.session.get(OathImportJob, job_id)
         job.status, job.message = (
             "failed",
-            "The import stopped because of an internal error; rows counted as imported were kept.",
+            N_("The import stopped because of an internal error; rows counted as imported were kept."),
         )
     finally:
         os.remove(path)  # the upload holds token secrets: it does not outlive the job
@@ -79,15 +81,19 @@ def run(job_id: str, path: str) -> None:
     db.session.commit()
 
 
+#: a job's message is stored in English (the inventory API returns it as it is) and shown translated: the ones
+#: with a value in them are registered as templates (audit.reasons), so that the page finds the sentence again
+UNREADABLE = reasons.template(N_("The file is not a readable CSV file: %(detail)s"))
+BAD_HEADER = reasons.template(
+    N_("The header row is missing or wrong. It must be: %(header)s (optionally followed by: hash function).")
+)
+
+
 def _import(job: OathImportJob, reader) -> None:
     header = [h.strip().lower() for h in next(reader, [])]
     if header[: len(HEADER)] != HEADER or any(h not in OPTIONAL for h in header[len(HEADER) :]):
         job.status = "failed"
-        job.message = (
-            "The header row is missing or wrong. It must be: "
-            + ",".join(HEADER)
-            + " (optionally followed by: hash function)."
-        )
+        job.message = str(Message(BAD_HEADER, header=",".join(HEADER)))
         return
     has_hash = "hash function" in header
     job_id, tenant_id = job.id, job.tenant_id

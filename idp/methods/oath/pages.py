@@ -12,15 +12,17 @@ from flask import (
 )
 from flask import session as flask_session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ...ui import refusal_page
-from ...audit import record_admin_change
+from ...ui import refusal_page, refusal_text, say
+from ...audit import reasons, record_admin_change
 from ...kit.console import admin_required
 from ...kit.console import pages as console_pages
 from ...directory import service as directory
 from ...directory.models import Roles
+from ...i18n.names import N_
 from ...extensions import db
 from ...kit.securityinfo import MethodEntry, registration_refusal
 from ...kit.securityinfo import pages as securityinfo_pages
@@ -89,13 +91,33 @@ def security_info_actions(user, session):
     return found
 
 
-def _registration_refusal(kind: str, what: str):
+say(
+    {
+        "oath.too_many": _l(
+            "There can be at most %(count)s authenticator apps and hardware tokens together. Delete one you no "
+            "longer use, then try again."
+        ),
+        "oath.external_guest": _l(
+            "A guest from another organization signs in with their own account, so they cannot add an "
+            "authenticator app or hardware token here."
+        ),
+        "oath.other_tenant": _l("That token belongs to another organization. Choose a token from this inventory."),
+        "oath.taken": _l("That token is already assigned to someone. Choose another token."),
+        "oath.no_serial": _l("No available token has that serial number. Check the back of the token."),
+    }
+)
+
+NOT_ENABLED = {
+    "software": _l("Your organization has not enabled authenticator apps for you."),
+    "hardware": _l("Your organization has not enabled hardware tokens for you."),
+}
+
+
+def _registration_refusal(kind: str):
     """The page refusing registration, or None. Policy decides the kind; and adding an MFA method when the
     user already has one takes a recent MFA (securityinfo.registration_refusal)."""
     if kind not in service.usable_kinds(g.sso.user):
-        return render_template(
-            "error.html", title="Not available", message=f"Your organization has not enabled {what} for you."
-        ), 403
+        return render_template("error.html", title=_("Not available"), message=NOT_ENABLED[kind]), 403
     message = registration_refusal(g.sso.user, g.sso)
     if message:
         return render_template("error.html", title="Sign in again", message=message), 403
@@ -106,7 +128,7 @@ def _registration_refusal(kind: str, what: str):
 @login_required
 def add_app():
     user = g.sso.user
-    refusal = _registration_refusal("software", "authenticator apps")
+    refusal = _registration_refusal("software")
     if refusal:
         return refusal
     error, need_next = None, False
@@ -137,7 +159,7 @@ def add_app():
 @login_required
 def add_token():
     user = g.sso.user
-    refusal = _registration_refusal("hardware", "hardware tokens")
+    refusal = _registration_refusal("hardware")
     if refusal:
         return refusal
     error, need_next = None, False
@@ -151,7 +173,10 @@ def add_token():
         method = db.session.scalar(select(OathMethod).where(OathMethod.device_id == device.id)) if device else None
         try:
             if device is None or (method is not None and method.user_id != user.id):
-                raise service.OathError("No available token has that serial number. Check the back of the token.")
+                raise service.OathError(
+                    "No available token has that serial number. Check the back of the token.",
+                    reason_id="oath.no_serial",
+                )
             code = request.form.get("code", "").strip()
             if method is not None:  # assigned to this user by an administrator: activate it
                 result = service.activate(method, code)
@@ -159,7 +184,7 @@ def add_token():
                 result = _claim_token(device, user, code)
         except service.OathError as failure:
             db.session.rollback()
-            error = failure.message
+            error = refusal_text(failure)
         else:
             db.session.commit()
             if result.ok:
@@ -223,7 +248,13 @@ def console_assign(user_id):
         )
     )
     if device is None:
-        return render_template("error.html", title="Token not found", message=f"No token with serial {serial}."), 404
+        return render_template(
+            "error.html",
+            title=_("Token not found"),
+            message=_(
+                "No token has the serial number %(serial)s. Check the serial number, then try again.", serial=serial
+            ),
+        ), 404
     try:
         service.assign(device, user)
     except service.OathError as failure:
@@ -244,7 +275,7 @@ def console_activate(user_id, method_id):
     result = service.activate(method, request.form.get("code", "").strip())
     db.session.commit()
     if not result.ok:
-        return render_template("error.html", title="Not activated", message=result.message), 400
+        return render_template("error.html", title=_("Not activated"), message=result.message), 400
     record_admin_change("Activate hardware OATH token", "user", user.id, after={"deviceId": method.device_id})
     db.session.commit()
     return redirect(url_for("console.user_page", user_id=user.id))
@@ -252,7 +283,7 @@ def console_activate(user_id, method_id):
 
 def _inventory_allowed(writing: bool) -> None:
     if not g.caller.roles & (Roles.POLICY_ADMINS if writing else Roles.POLICY_READERS):
-        abort(403, description="Only an Authentication Policy Administrator manages the token inventory.")
+        abort(403, description=N_("Only an Authentication Policy Administrator manages the token inventory."))
 
 
 @console_pages.get("/oath/tokens")
@@ -292,7 +323,7 @@ def import_job(job_id):
     job = db.session.get(OathImportJob, job_id)
     if job is None or job.tenant_id != g.tenant.id:
         abort(404)
-    return render_template("console/oath_import.html", job=job)
+    return render_template("console/oath_import.html", job=job, message=reasons.shown(job.message))
 
 
 @console_pages.get("/oath/imports/<job_id>/errors.csv")

@@ -11,6 +11,7 @@ from ...errors import ServiceError
 from ... import clock, crypto
 from ...claims_once import claim_once
 from ...directory.models import User
+from ...i18n.names import N_
 from ...extensions import db
 from ...policy import service as policy
 from ... import cache
@@ -67,7 +68,9 @@ def _check_room(user: User) -> None:
     if count >= MAX_METHODS:
         raise OathError(
             f"A user can have at most {MAX_METHODS} OATH methods (authenticator apps and hardware "
-            "tokens together). Remove one first."
+            "tokens together). Remove one first.",
+            reason_id="oath.too_many",
+            values={"count": MAX_METHODS},
         )
 
 
@@ -85,7 +88,10 @@ class Enrolment:
 def start_software_enrolment(user: User) -> Enrolment:
     """A new authenticator app for `user`: secret, otpauth URI and QR code. Active only once confirmed."""
     if user.is_external_guest:
-        raise OathError("External guests cannot register an authenticator app in this organization.")
+        raise OathError(
+            "External guests cannot register an authenticator app in this organization.",
+            reason_id="oath.external_guest",
+        )
     db.session.execute(
         delete(OathMethod).where(
             OathMethod.user_id == user.id, OathMethod.kind == "software", OathMethod.activated_at.is_(None)
@@ -188,9 +194,11 @@ def create_device(
 def assign(device: HardwareOathDevice, user: User) -> OathMethod:
     """Give `user` the token. A token belongs to at most one user; racing assignments: one wins (409)."""
     if user.is_external_guest:
-        raise OathError("External guests cannot be assigned a hardware token in this organization.")
+        raise OathError(
+            "External guests cannot be assigned a hardware token in this organization.", reason_id="oath.external_guest"
+        )
     if device.tenant_id != user.tenant_id:
-        raise OathError("The token is not in this user's organization.", 404)
+        raise OathError("The token is not in this user's organization.", 404, reason_id="oath.other_tenant")
     _check_room(user)
     if not claim_once(
         HardwareOathDevice,
@@ -199,7 +207,7 @@ def assign(device: HardwareOathDevice, user: User) -> OathMethod:
         assigned_to=user.id,
         status="assigned",
     ):  # nothing was written: callers need not roll back
-        raise OathError("This token is already assigned to a user.", 409)
+        raise OathError("This token is already assigned to a user.", 409, reason_id="oath.taken")
     method = OathMethod(
         tenant_id=user.tenant_id,
         user_id=user.id,
@@ -267,16 +275,18 @@ def search_activation(
         expected = pending_step + 1
         if (code or "").isdigit() and len(code) == totp.DIGITS and searcher.code(expected) == int(code):
             return Search(step=expected)
-        return Search(message="That code does not follow the previous one. Start again with the code shown now.")
+        return Search(message=N_("That code does not follow the previous one. Start again with the code shown now."))
     now_step = totp.step_of(clock.timestamp(), interval)
     match = searcher.find(code, now_step, totp.activation_radius(interval))
     if match is None:
-        return Search(message="That code is not valid for this token. Check the code and try again.")
+        return Search(message=N_("That code is not valid for this token. Check the code and try again."))
     if confirm_far and abs(match.drift) > totp.signin_radius(interval):
         return Search(
             pending_step=match.step,
             need_next_code=True,
-            message="This token's clock is far off. Wait for the token to show its next code, and enter that one too.",
+            message=N_(
+                "This token's clock is far off. Wait for the token to show its next code, and enter that one too."
+            ),
         )
     return Search(step=match.step)
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from ... import clock
 from ...inputs import load_json
 from ...extensions import db
+from ...i18n.names import Message, N_
 from .models import MetadataBlob
 
 #: status reports after which an authenticator's attestation is no longer trusted
@@ -52,7 +53,7 @@ def _root() -> x509.Certificate:
     path = current_app.config.get("IDP_FIDO_MDS_ROOT_CERT")
     if not path or not Path(path).is_file():
         raise MetadataError(
-            "No MDS root certificate is configured (IDP_FIDO_MDS_ROOT_CERT): the BLOB cannot be verified."
+            N_("No MDS root certificate is configured (IDP_FIDO_MDS_ROOT_CERT): the BLOB cannot be verified.")
         )
     return x509.load_pem_x509_certificate(Path(path).read_bytes())
 
@@ -66,11 +67,14 @@ def _verify_chain(chain: list[x509.Certificate], root: x509.Certificate) -> None
             cert.verify_directly_issued_by(issuer)
         except (InvalidSignature, ValueError, TypeError) as error:
             raise MetadataError(
-                f"The BLOB's certificate chain does not lead to the configured root ({error.__class__.__name__})."
+                Message(
+                    N_("The BLOB's certificate chain does not lead to the configured root (%(error)s)."),
+                    error=error.__class__.__name__,
+                )
             ) from None
     for cert in chain:
         if not cert.not_valid_before_utc.replace(tzinfo=None) <= now <= cert.not_valid_after_utc.replace(tzinfo=None):
-            raise MetadataError("A certificate of the BLOB's chain is expired or not yet valid.")
+            raise MetadataError(N_("A certificate of the BLOB's chain is expired or not yet valid."))
 
 
 def _signing_key(leaf: x509.Certificate):
@@ -81,23 +85,23 @@ def _signing_key(leaf: x509.Certificate):
 def parse(blob: bytes) -> dict:
     """Verify the BLOB and return its payload (raises MetadataError)."""
     if len(blob) > MAX_BLOB_BYTES:
-        raise MetadataError("The file is too large for an MDS BLOB.")
+        raise MetadataError(N_("The file is too large for an MDS BLOB."))
     text = blob.decode("ascii", "replace").strip()
     try:
         header = load_json(base64.urlsafe_b64decode(text.split(".")[0] + "=" * (-len(text.split(".")[0]) % 4)))
         chain = [x509.load_der_x509_certificate(base64.b64decode(item)) for item in header["x5c"]]
     except (ValueError, KeyError, TypeError, IndexError):
-        raise MetadataError("The file is not an MDS BLOB (a JWS with an x5c certificate chain).") from None
+        raise MetadataError(N_("The file is not an MDS BLOB (a JWS with an x5c certificate chain).")) from None
     if not chain:
-        raise MetadataError("The BLOB's header carries no certificate chain.")
+        raise MetadataError(N_("The BLOB's header carries no certificate chain."))
     _verify_chain(chain, _root())
     try:
         token = jws.deserialize_compact(text, _signing_key(chain[0]), registry=_BlobRegistry(algorithms=ALGORITHMS))
         payload = json.loads(token.payload)
     except (JoseError, ValueError):
-        raise MetadataError("The BLOB's signature does not verify.") from None
+        raise MetadataError(N_("The BLOB's signature does not verify.")) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("entries"), list):
-        raise MetadataError("The BLOB has no entries.")
+        raise MetadataError(N_("The BLOB has no entries."))
     return payload
 
 
@@ -125,7 +129,13 @@ def load(blob: bytes, source: str) -> MetadataBlob:
     current = _stored()
     serial = payload.get("no") if isinstance(payload.get("no"), int) else 0
     if current is not None and serial < current.serial:
-        raise MetadataError(f"This BLOB (number {serial}) is older than the one loaded (number {current.serial}).")
+        raise MetadataError(
+            Message(
+                N_("This BLOB (number %(serial)s) is older than the one loaded (number %(current)s)."),
+                serial=serial,
+                current=current.serial,
+            )
+        )
     row = MetadataBlob(
         serial=serial,
         next_update=str(payload.get("nextUpdate", ""))[:32] or None,

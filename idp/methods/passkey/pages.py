@@ -3,6 +3,7 @@
 from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ... import clock
 from ...audit import record_admin_change
@@ -11,10 +12,12 @@ from ...kit.console import pages as console_pages
 from ...directory import service as directory
 from ...directory.models import Roles
 from ...extensions import db
+from ...i18n.names import N_
 from ...inputs import load_json
 from ...kit.securityinfo import MethodEntry
 from ...kit.securityinfo import pages as securityinfo_pages
 from ...signin.guard import login_required
+from ...ui import refusal_text, say
 from .. import rbac
 from . import mds, service
 from .models import Passkey
@@ -76,6 +79,28 @@ def security_info_actions(user, session):
     )
 
 
+say(
+    {
+        "passkey.expired": _l("This passkey set-up has expired or was already used. Start again."),
+        "passkey.malformed": _l("The browser's passkey response could not be read. Try again."),
+        "passkey.model": _l(
+            "This security key model is not allowed by your organization. Use another passkey, or ask your "
+            "administrator which models are allowed."
+        ),
+        "passkey.synced": _l(
+            "This is a synced passkey (backed up to a cloud account). Your organization accepts only passkeys "
+            "kept on one device: use a security key or Microsoft Authenticator."
+        ),
+        "passkey.registered": _l("This passkey is already registered. You can use it to sign in."),
+        "passkey.unverified": _l("The passkey could not be verified. Try again."),
+        "passkey.attestation": _l(
+            "Your organization requires a security key whose make and model can be verified, and this one "
+            "cannot be. Use another security key, or ask your administrator."
+        ),
+    }
+)
+
+
 def _refusal_page(message: str, reauth: bool):
     again = url_for("signin.start", return_to=url_for("securityinfo.add_passkey")) if reauth else None
     return render_template("securityinfo/passkey_refused.html", message=message, again=again), 403
@@ -95,9 +120,9 @@ def add_passkey():
             passkey = service.register(user, credential, request.form.get("display_name", ""), "self")
         except service.PasskeyError as failure:
             db.session.rollback()
-            error, status = failure.message, failure.status  # a policy refusal is 403, as over Graph
+            error, status = refusal_text(failure), failure.status  # a policy refusal is 403, as over Graph
         except ValueError:
-            error, status = "The passkey response is missing or malformed. Try again.", 400
+            error, status = _("The browser's passkey response could not be read. Try again."), 400
         else:
             record_admin_change(
                 "User registered passkey",
@@ -107,7 +132,7 @@ def add_passkey():
             )
             db.session.commit()
             return redirect(url_for("securityinfo.index"))
-    options, _ = service.begin_registration(user, "self", service.SELF_SERVICE_TIMEOUT)
+    options, _challenge = service.begin_registration(user, "self", service.SELF_SERVICE_TIMEOUT)
     db.session.commit()
     return render_template(
         "securityinfo/passkey.html", options=options, error=error, name=request.form.get("display_name", "")
@@ -164,15 +189,15 @@ def passkey_metadata():
     error = None
     if request.method == "POST":
         if not may_edit:
-            abort(403, description="Only an Authentication Policy Administrator may load FIDO metadata.")
+            abort(403, description=_("Only an Authentication Policy Administrator may load FIDO metadata."))
         upload = request.files.get("blob")
         try:
             if upload is None:
-                raise mds.MetadataError("Choose the MDS3 BLOB file to upload.")
+                raise mds.MetadataError(N_("Choose the MDS3 BLOB file to upload."))
             row = mds.load(upload.read(mds.MAX_BLOB_BYTES + 1), f"console upload by {g.sso.user.upn}")
         except mds.MetadataError as failure:
             db.session.rollback()
-            error = str(failure)
+            error = failure.args[0]  # a marked message (or a Message with its values): the page translates it
         else:
             record_admin_change(
                 "Load FIDO metadata BLOB", "user", None, after={"serial": row.serial, "entries": len(row.entries)}

@@ -43,8 +43,8 @@ SYNCED_REFUSED = (
 class PasskeyError(ServiceError, ValueError):
     """A refused passkey; `reason` is the sign-in log's words for it."""
 
-    def __init__(self, message: str, reason: str | None = None, status: int = 400):
-        super().__init__(message, status)
+    def __init__(self, message: str, reason: str | None = None, status: int = 400, reason_id: str | None = None):
+        super().__init__(message, status, reason_id=reason_id)
         self.reason = reason or message
 
 
@@ -62,12 +62,12 @@ def passkeys_of(user_id: str) -> list[Passkey]:
 def policy_refusal(user) -> str | None:
     """Why the policy does not let this user hold a new passkey (both self-service and provisioning)."""
     if user.is_external_guest:
-        return (
+        return N_(
             "Guests from another organization cannot register passkeys here. Register your passkey with your "
             "own organization and sign in with it there."
         )
     if not policy.targets(settings(user.tenant_id), user):
-        return "Your organization has not enabled passkeys for you."
+        return N_("Your organization has not enabled passkeys for you.")
     return None
 
 
@@ -134,6 +134,7 @@ def _consume_challenge(user, credential: dict, purpose: str) -> str:
         raise PasskeyError(
             "This passkey request has expired or was already used. Start again.",
             "registration challenge expired, reused or unknown",
+            reason_id="passkey.expired",
         )
     return challenge
 
@@ -144,15 +145,21 @@ def register(user, credential, display_name: str, purpose: str) -> Passkey:
     if refusal:
         raise PasskeyError(refusal, status=403)
     if not isinstance(credential, dict):
-        raise PasskeyError("The passkey response is missing or malformed.")
+        raise PasskeyError("The passkey response is missing or malformed.", reason_id="passkey.malformed")
     challenge = _consume_challenge(user, credential, purpose)
     peeked = ceremonies.peek_attestation(credential)
     if peeked is None:
-        raise PasskeyError("The passkey response is missing or malformed.", "unparseable attestation object")
+        raise PasskeyError(
+            "The passkey response is missing or malformed.",
+            "unparseable attestation object",
+            reason_id="passkey.malformed",
+        )
     fmt, aaguid, has_chain = peeked
     config = settings(user.tenant_id).settings
     if not key_allowed(config, aaguid):
-        raise PasskeyError(KEY_NOT_ALLOWED, f"AAGUID {aaguid} refused by key restrictions", status=403)
+        raise PasskeyError(
+            KEY_NOT_ALLOWED, f"AAGUID {aaguid} refused by key restrictions", status=403, reason_id="passkey.model"
+        )
     roots = mds.root_pems(aaguid) if has_chain else []
     if config["isAttestationEnforced"] and not roots:
         why = "carries no attestation" if not has_chain else "is not in the FIDO metadata the organization trusts"
@@ -160,10 +167,15 @@ def register(user, credential, display_name: str, purpose: str) -> Passkey:
     verified, attested = _verified(credential, challenge, fmt, aaguid, roots, config["isAttestationEnforced"])
     if str(getattr(verified.credential_device_type, "value", verified.credential_device_type)) == "multi_device":
         # Entra's passkeys page: this policy supports device-bound passkeys (security keys, Authenticator) only
-        raise PasskeyError(SYNCED_REFUSED, f"synced (backup-eligible) passkey refused ({aaguid})", status=403)
+        raise PasskeyError(
+            SYNCED_REFUSED,
+            f"synced (backup-eligible) passkey refused ({aaguid})",
+            status=403,
+            reason_id="passkey.synced",
+        )
     credential_id = ceremonies.bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
-        raise PasskeyError("This passkey is already registered.", status=409)
+        raise PasskeyError("This passkey is already registered.", status=409, reason_id="passkey.registered")
     passkey = _passkey(user, credential, verified, display_name, fmt, aaguid, attested)
     db.session.add(passkey)
     db.session.flush()
@@ -178,7 +190,11 @@ def _verified(credential, challenge, fmt: str, aaguid: str, roots: list, enforce
         return ceremonies.verify_registration(credential, challenge), False
     except ceremonies.CeremonyError as error:
         if not roots:
-            raise PasskeyError("The passkey could not be verified. Try again.", f"registration: {error}") from None
+            raise PasskeyError(
+                "The passkey could not be verified. Try again.",
+                f"registration: {error}",
+                reason_id="passkey.unverified",
+            ) from None
         if enforced:  # the same refusal, status and code as any other attestation refusal
             raise _attestation_refused(aaguid, "has an attestation that does not verify") from None
         return ceremonies.verify_registration(credential, challenge), False  # chain did not verify: not attested
@@ -205,7 +221,12 @@ def _passkey(user, credential, verified, display_name: str, fmt: str, aaguid: st
 
 
 def _attestation_refused(aaguid: str, why: str) -> PasskeyError:
-    return PasskeyError(ATTESTATION_REFUSED.format(why=why), f"attestation enforced: AAGUID {aaguid} {why}", status=403)
+    return PasskeyError(
+        ATTESTATION_REFUSED.format(why=why),
+        f"attestation enforced: AAGUID {aaguid} {why}",
+        status=403,
+        reason_id="passkey.attestation",
+    )
 
 
 def _transports(credential: dict) -> list:

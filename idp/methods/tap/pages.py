@@ -4,8 +4,9 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from ...ui import refusal_page
+from ...ui import refusal_page, say
 from ... import crypto
 from ...audit import record_admin_change
 from ...kit.console import admin_required
@@ -19,6 +20,26 @@ from ...signin.guard import login_required
 from . import service
 from .models import TemporaryAccessPass
 from .policy import CONFIG
+
+
+say(
+    {
+        "tap.start_invalid": _l("Enter the start as a date and time, or leave it empty to start now."),
+        "tap.start_past": _l("The start is in the past. Choose a time from now on, or leave it empty to start now."),
+        "tap.start_too_far": _l("The start is too far ahead. Choose a time within %(days)s days from now."),
+        "tap.lifetime": _l(
+            "The lifetime must be %(low)s to %(high)s minutes, as the Temporary Access Pass policy allows. "
+            "Enter a number in that range."
+        ),
+        "tap.usable_once": _l("Choose whether the pass can be used once or many times."),
+        "tap.only_one_time": _l(
+            "The Temporary Access Pass policy allows one-time passes only. Select One-time use, then try again."
+        ),
+        "tap.own_pass": _l(
+            "Nobody can create or delete their own Temporary Access Pass. Ask another administrator to do it."
+        ),
+    }
+)
 
 
 def console_panel(caller, user):

@@ -50,7 +50,12 @@ def authorize(caller, target: User, action: str) -> None:
         rbac.authorize(caller, target, action, self_service=False)
     except rbac.MethodAccessError as error:
         own = caller.user is not None and caller.user.id == target.id
-        raise TapError(OWN_PASS if own else error.message, 403, code=error.code) from None
+        raise TapError(
+            OWN_PASS if own else error.message,
+            403,
+            code=error.code,
+            reason_id="tap.own_pass" if own else error.reason_id,
+        ) from None
 
 
 # --- the pass -------------------------------------------------------------------------------------
@@ -158,19 +163,25 @@ def _parse_start(value) -> datetime:
     if value is None:
         return clock.now()
     if not isinstance(value, str) or len(value) > 40:
-        raise TapError("Property 'startDateTime' must be an ISO 8601 date and time.")
+        raise TapError("Property 'startDateTime' must be an ISO 8601 date and time.", reason_id="tap.start_invalid")
     # .NET and the Graph SDKs send seven fractional digits; Python reads at most six
     value = re.sub(r"(\.\d{6})\d+", r"\1", value)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise TapError("Property 'startDateTime' must be an ISO 8601 date and time.") from None
+        raise TapError(
+            "Property 'startDateTime' must be an ISO 8601 date and time.", reason_id="tap.start_invalid"
+        ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     if moment < clock.now() - timedelta(minutes=5):
-        raise TapError("Property 'startDateTime' must not be in the past.")
+        raise TapError("Property 'startDateTime' must not be in the past.", reason_id="tap.start_past")
     if moment > clock.now() + MAX_START_AHEAD:
-        raise TapError(f"Property 'startDateTime' must be at most {MAX_START_AHEAD.days} days ahead.")
+        raise TapError(
+            f"Property 'startDateTime' must be at most {MAX_START_AHEAD.days} days ahead.",
+            reason_id="tap.start_too_far",
+            values={"days": MAX_START_AHEAD.days},
+        )
     return moment
 
 
@@ -193,19 +204,24 @@ def create(
 ) -> tuple[TemporaryAccessPass, str]:
     """Create the user's pass, replacing any earlier one. Returns the pass and its code (shown once)."""
     if user.is_external_guest:
-        raise TapError(EXTERNAL_GUEST_ERROR)
+        raise TapError(EXTERNAL_GUEST_ERROR, reason_id="tap.external_guest")
     settings = policy.get(user.tenant_id, CONFIG.method_id).settings
     low, high = settings["minimumLifetimeInMinutes"], settings["maximumLifetimeInMinutes"]
     if lifetime is None:
         lifetime = settings["defaultLifetimeInMinutes"]
     if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not low <= lifetime <= high:
         raise TapError(
-            f"Property 'lifetimeInMinutes' must be between {low} and {high} minutes under the tenant's policy."
+            f"Property 'lifetimeInMinutes' must be between {low} and {high} minutes under the tenant's policy.",
+            reason_id="tap.lifetime",
+            values={"low": low, "high": high},
         )
     if usable_once is not None and not isinstance(usable_once, bool):
-        raise TapError("Property 'isUsableOnce' must be true or false.")
+        raise TapError("Property 'isUsableOnce' must be true or false.", reason_id="tap.usable_once")
     if settings["isUsableOnce"] and usable_once is False:
-        raise TapError("The tenant's policy allows only one-time Temporary Access Passes: 'isUsableOnce' must be true.")
+        raise TapError(
+            "The tenant's policy allows only one-time Temporary Access Passes: 'isUsableOnce' must be true.",
+            reason_id="tap.only_one_time",
+        )
     usable_once = True if settings["isUsableOnce"] else bool(usable_once)
     start_at = _parse_start(start)
     for old in db.session.scalars(select(TemporaryAccessPass).where(TemporaryAccessPass.user_id == user.id)):
