@@ -2,7 +2,7 @@
 rotation, in-process through Flask's test client on a fresh SQLite database, under cProfile.
 
     .venv/bin/python bench/profile_tokens.py [--scenario client_credentials|introspection|refresh] [-n 2000]
-        [--top 30] [--no-profile]
+        [--top 30] [--no-profile] [--without-quick-path]
 
 Prints CPU milliseconds per request (this process: app and test client) and the profile's top functions."""
 
@@ -123,12 +123,19 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--without-quick-path", action="store_true", help="take idp/oidc/quick_path.py out: the framework answers all"
+    )
     parser.add_argument("--save", help="also write the profile to this file (pstats format)")
     parser.add_argument("--callers", help="then who calls the functions matching this")
     parser.add_argument("--callees", help="then what the functions matching this call, e.g. attached")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         app, seed = make_app(Path(folder))
+        if args.without_quick_path:
+            from idp.oidc import quick_path
+
+            app.before_request_funcs["oidc"].remove(quick_path.answer)
         send = scenario_requests(app, seed, args.scenario, args.n)
         for _ in range(50):  # warm-up: caches, first connections
             assert send().status_code == 200
