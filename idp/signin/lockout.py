@@ -17,7 +17,7 @@ from sqlalchemy import case, exists, func, or_, select, update
 
 from .. import clock, urls
 from ..extensions import db
-from .models import SigninAttemptWindow as W, SigninSession
+from .models import SigninAttemptWindow as W, SigninSession, Step
 from ..i18n.names import N_
 
 LOCKED = N_("Too many attempts. Your account is locked for a few minutes to keep it safe; wait, then try again.")
@@ -160,4 +160,4 @@ def settle(key: str, failed: bool) -> None:
 
 def counts(method, txn) -> bool:
     """First factors that are not MFA prompts (those have the MFA lockout) are counted."""
-    return txn.state == "first" and not method.mfa_prompt
+    return txn.state == Step.FIRST and not method.mfa_prompt
