@@ -133,9 +133,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         app, seed = make_app(Path(folder))
         if args.without_quick_path:
-            from idp.oidc import quick_path
-
-            app.before_request_funcs["oidc"].remove(quick_path.answer)
+            app.extensions["quick_path"].enabled = False
         send = scenario_requests(app, seed, args.scenario, args.n)
         for _ in range(50):  # warm-up: caches, first connections
             assert send().status_code == 200

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, render_template, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -26,8 +26,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     config.load(app, overrides)
     app.session_interface = _SessionInterface()
     from .oidc.metadata import MetadataDispatcher
+    from .oidc.quick_path import QuickPath
 
     app.wsgi_app = MetadataDispatcher(app, app.wsgi_app)  # discovery and JWKS as kept bytes, before Flask
+    app.wsgi_app = QuickPath(app, app.wsgi_app)  # app-only tokens and introspection, below Flask
     if app.config["IDP_TRUSTED_PROXIES"]:
         hops = app.config["IDP_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -84,7 +86,7 @@ def _statement_counter(app) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*args, **kwargs):
-        if has_request_context():
+        if has_app_context():  # a request's, also one answered below Flask (oidc/quick_path.py)
             g.sql_statements = g.get("sql_statements", 0) + 1
 
     @app.after_request
@@ -175,20 +177,12 @@ def _tenant_of_calling_client():
 
 
 def _security_headers(app: Flask) -> None:
+    from .headers import for_response
+
     @app.after_request
     def headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # same-origin: the CSRF check over HTTPS needs our own Referer; other sites never see one
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html":
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                "frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'",
-            )
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.is_secure:  # TLS mode: browsers keep to HTTPS for this host from now on
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        for name, value in for_response(request.is_secure, page=response.mimetype == "text/html"):
+            response.headers.setdefault(name, value)
         if request.blueprint in (
             "oidc",
             "device",

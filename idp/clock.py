@@ -1,5 +1,6 @@
 """The one source of "now". Expiry, drift and lockout read time here, so tests move it instead of sleeping."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 _offset = timedelta(0)
@@ -12,8 +13,14 @@ def now() -> datetime:
     return base + _offset
 
 
+EPOCH = datetime(1970, 1, 1)
+SECOND = timedelta(seconds=1)
+
+
 def timestamp() -> int:
-    return int(now().replace(tzinfo=timezone.utc).timestamp())
+    if _frozen is None:  # the common case, without building a datetime (every token request asks)
+        return int(time.time() + _offset.total_seconds())
+    return to_epoch(now())
 
 
 def advance(delta: timedelta) -> None:
@@ -32,7 +39,8 @@ def reset() -> None:
 
 
 def to_epoch(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    """Whole seconds since 1970 of a naive UTC datetime (a token's iat, nbf, exp)."""
+    return (moment.replace(tzinfo=None) - EPOCH) // SECOND
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -9,7 +9,7 @@ import functools
 import re
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from werkzeug.sansio.utils import get_current_url
 
 
@@ -17,11 +17,13 @@ def base_url() -> str:
     configured = current_app.config.get("IDP_BASE_URL")
     if configured:
         return configured.rstrip("/")
-    return _root_url(request.scheme, request.host, request.root_path)  # the Host has passed TRUSTED_HOSTS
+    if has_request_context():
+        return root_url(request.scheme, request.host, request.root_path)  # the Host has passed TRUSTED_HOSTS
+    return g.root_url  # a request answered below Flask (oidc/quick_path.py), its Host checked the same way
 
 
 @functools.lru_cache(maxsize=256)
-def _root_url(scheme: str, host: str, root_path: str) -> str:
+def root_url(scheme: str, host: str, root_path: str) -> str:
     """request.url_root without its trailing slash, computed once per origin (it runs on every token)."""
     return get_current_url(scheme, host, root_path).rstrip("/")
 

@@ -13,7 +13,7 @@ from joserfc import jwt
 
 from idp import clock
 from idp.extensions import db
-from idp.oidc import quick_path, applications, keys
+from idp.oidc import applications, keys
 from idp.oidc.models import Client
 
 from .support import REDIRECT, Agent, password_sign_in
@@ -33,31 +33,32 @@ def basic(client_id: str, secret: str) -> dict:
 def send(app):
     """send(...) -> (answer with the path, answer without it, whether the path answered). Each request runs in
     an app context of its own, as in production: nothing one request leaves in `g` reaches the next."""
-    hooks = app.before_request_funcs["oidc"]
-    assert hooks[0] is quick_path.answer  # first: it must run before the blueprint's other checks
+    path = app.extensions["quick_path"]
+    assert app.wsgi_app is path  # outermost but for a proxy fix: no Flask hook runs before it
     answered = []
+    answer = path._answer
 
-    def recording():
-        response = quick_path.answer()
-        answered.append(response is not None)
-        return response
+    def recording(*args):
+        found = answer(*args)
+        answered.append(found is not None)
+        return found
 
-    def one(path, method, kwargs):
-        with app.app_context():
-            return app.test_client().open(path, method=method, **kwargs)  # no cookie from the last one
+    def one(url, method, kwargs):
+        with app.app_context():  # Flask's own path would otherwise share the test's context (and its g)
+            return app.test_client().open(url, method=method, **kwargs)  # no cookie from the last one
 
-    def send(path="/contoso.test/oauth2/v2.0/token", method="POST", **kwargs):
+    def send(url="/contoso.test/oauth2/v2.0/token", method="POST", **kwargs):
         answered.clear()
-        hooks[0] = recording
+        path._answer = recording
         try:
-            with_path = one(path, method, kwargs)
+            with_path = one(url, method, kwargs)
         finally:
-            hooks[0] = quick_path.answer
-        hooks.pop(0)
+            path._answer = answer
+        path.enabled = False
         try:
-            without = one(path, method, kwargs)
+            without = one(url, method, kwargs)
         finally:
-            hooks.insert(0, quick_path.answer)
+            path.enabled = True
         return with_path, without, any(answered)
 
     return send
@@ -161,9 +162,9 @@ def test_everything_else_is_left_to_the_framework_with_the_same_answer(send, see
         "a bearer header": dict(data={**graph, **post}, headers={"Authorization": "Bearer x"}),
         "a control character": dict(data={**graph, "client_id": seed.app_client_id + "\n", "client_secret": "x"}),
         "not ASCII": dict(data={**graph, "client_id": seed.app_client_id, "client_secret": "sécret"}),
-        "a query string": dict(path="/contoso.test/oauth2/v2.0/token?x=1", data=graph, headers=daemon),
-        "/common": dict(path="/common/oauth2/v2.0/token", data=graph, headers=daemon),
-        "/organizations": dict(path="/organizations/oauth2/v2.0/token", data=graph, headers=daemon),
+        "a query string": dict(url="/contoso.test/oauth2/v2.0/token?x=1", data=graph, headers=daemon),
+        "/common": dict(url="/common/oauth2/v2.0/token", data=graph, headers=daemon),
+        "/organizations": dict(url="/organizations/oauth2/v2.0/token", data=graph, headers=daemon),
         "JSON, not a form": dict(json=graph, headers=daemon),
         "another grant": dict(data={"grant_type": "refresh_token", "refresh_token": "x"}, headers=daemon),
         "OPTIONS, not POST": dict(method="OPTIONS", data=graph, headers=daemon),
@@ -178,13 +179,76 @@ def test_everything_else_is_left_to_the_framework_with_the_same_answer(send, see
     assert not_ascii.status_code == 401 and not_ascii.get_json()["error"] == "invalid_client"
 
 
+def test_over_https_the_token_names_the_https_issuer_and_the_answer_keeps_to_https(send, seed):
+    with_path, without, answered = send(
+        data={"grant_type": "client_credentials", "scope": GRAPH},
+        headers=basic(seed.app_client_id, seed.app_client_secret),
+        base_url="https://localhost",
+    )
+    assert answered and with_path.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert claims_of(with_path)["iss"].startswith("https://localhost/")
+    assert_same(with_path, without)
+
+
+def test_a_host_the_server_does_not_trust_is_left_to_the_framework_which_refuses_it(send, seed):
+    with_path, without, answered = send(
+        data={"grant_type": "client_credentials", "scope": GRAPH},
+        headers=basic(seed.app_client_id, seed.app_client_secret),
+        base_url="http://evil.example",
+    )
+    assert not answered and with_path.status_code == 400
+    assert_same(with_path, without)
+
+
+def _app_with(tmp_path, app, **settings):
+    from idp import create_app
+
+    from .conftest import _config
+
+    return create_app({**_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"]), **settings})
+
+
+def test_an_app_wide_rate_limit_sends_every_request_through_the_limiter(tmp_path, app, seed):
+    limited = _app_with(tmp_path, app, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2/minute")
+    form = {"grant_type": "client_credentials", "scope": GRAPH}
+    http = limited.test_client()
+    answers = [
+        http.post(
+            "/contoso.test/oauth2/v2.0/token", data=form, headers=basic(seed.app_client_id, seed.app_client_secret)
+        )
+        for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["X-RateLimit-Limit"] == "2"
+
+
+def test_statements_are_counted_below_flask_as_in_it(tmp_path, app, seed):
+    counted = _app_with(tmp_path, app, IDP_COUNT_SQL=True)
+    path, http = counted.extensions["quick_path"], counted.test_client()
+    web = basic(seed.client_id, seed.client_secret)
+
+    def introspect():
+        with counted.app_context():
+            return http.post("/contoso.test/oauth2/v2.0/introspect", data={"token": "not-a-token"}, headers=web)
+
+    introspect()  # the tenant, the client and the revocation state are cached from here on
+    below = introspect()
+    path.enabled = False
+    try:
+        framework = introspect()
+    finally:
+        path.enabled = True
+    assert below.get_json() == framework.get_json() == {"active": False}
+    assert below.headers["X-SQL-Statements"] == framework.headers["X-SQL-Statements"] == "1"  # the refresh lookup
+
+
 def test_another_tenants_path_gets_no_token_for_the_daemon(send, seed, app):
     from idp.directory import service as directory
 
     other = directory.create_tenant("Fabrikam", ["fabrikam.test"])
     db.session.commit()
     with_path, without, answered = send(
-        path=f"/{other.id}/oauth2/v2.0/token",
+        url=f"/{other.id}/oauth2/v2.0/token",
         data={"grant_type": "client_credentials", "scope": GRAPH},
         headers=basic(seed.app_client_id, seed.app_client_secret),
     )
@@ -268,12 +332,12 @@ def test_introspection_of_live_and_dead_tokens_gives_the_framework_answer(send, 
         ),
     }
     for name, case in answered_cases.items():
-        with_path, without, answered = send(path=path, **case)
+        with_path, without, answered = send(url=path, **case)
         assert answered, name
         assert_same(with_path, without)
         assert with_path.status_code == 200
-    assert send(path=path, **answered_cases["a refresh token"])[0].get_json()["active"] is True
-    assert send(path=path, **answered_cases["an unknown token"])[0].get_json() == {"active": False}
+    assert send(url=path, **answered_cases["a refresh token"])[0].get_json()["active"] is True
+    assert send(url=path, **answered_cases["an unknown token"])[0].get_json() == {"active": False}
     left_to_the_framework = {
         "a wrong secret": dict(data={"token": user_tokens["refresh_token"]}, headers=basic(seed.client_id, "x")),
         "no token": dict(data={"token_type_hint": "refresh_token"}, headers=web),
@@ -285,7 +349,7 @@ def test_introspection_of_live_and_dead_tokens_gives_the_framework_answer(send, 
         "OPTIONS, not POST": dict(method="OPTIONS", data={"token": user_tokens["refresh_token"]}, headers=web),
     }
     for name, case in left_to_the_framework.items():
-        with_path, without, answered = send(path=path, **case)
+        with_path, without, answered = send(url=path, **case)
         assert not answered, name
         assert_same(with_path, without)
 
@@ -296,7 +360,7 @@ def test_a_revoked_session_ends_its_refresh_token_on_both_paths(send, seed, user
     sessions.revoke_user(seed.alice)
     db.session.commit()
     with_path, without, answered = send(
-        path="/contoso.test/oauth2/v2.0/introspect",
+        url="/contoso.test/oauth2/v2.0/introspect",
         data={"token": user_tokens["refresh_token"]},
         headers=basic(seed.client_id, seed.client_secret),
     )

@@ -18,8 +18,16 @@ def find_tenant(ref: str | None) -> Tenant | None:
     """A tenant by id or by any verified domain (which id a reference names is cached for 60 s)."""
     if not ref or len(ref) > 253:
         return None
+    return cache.attached(Tenant, tenant_values(ref))
+
+
+def tenant_values(ref: str) -> dict | None:
+    """The cached columns of the tenant `ref` names (id or verified domain, any case), for a caller that needs
+    no row (the token path below Flask, oidc/quick_path.py)."""
+    if not ref or len(ref) > 253:
+        return None
     ref = ref.lower()
-    return cache.attached(Tenant, cache.named("tenants", ttl=60).get(ref, lambda: _tenant_values(ref)))
+    return cache.named("tenants", ttl=60).get(ref, lambda: _tenant_values(ref))
 
 
 def _tenant_values(ref: str) -> dict | None:

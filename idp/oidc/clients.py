@@ -23,8 +23,8 @@ CHANGE_MARGIN_SECONDS = 2
 def find_client(client_id: str | None, attach: bool = True) -> Client | None:
     """A client by id, from a short-lived per-process cache: every token request looks its client up. A change
     made in another process (a rotated secret, a deletion) is seen within the revocation state's poll interval.
-    `attach=False` gives the row outside the request's session: its columns only, for a caller that reads
-    nothing else (the app-token path)."""
+    `attach=False` gives the row outside the request's session, shared with other requests: its columns only,
+    for a caller that reads nothing else and changes nothing (the app-token path)."""
     if not client_id or len(client_id) > 64:
         return None
     clients = cache.named("clients", ttl=CACHE_SECONDS)
@@ -35,7 +35,17 @@ def find_client(client_id: str | None, attach: bool = True) -> Client | None:
         found = clients.get(client_id, lambda: _loaded(client_id))
     if found is None:
         return None
-    return cache.attached(Client, found[1]) if attach else cache.detached(Client, found[1])
+    return cache.attached(Client, found[1]) if attach else _read_only(client_id, found)
+
+
+def _read_only(client_id: str, found: tuple[int, dict]) -> Client:
+    """One detached row per cached load, shared by the requests that only read it (nothing may change it)."""
+    shared = cache.named("read-only-clients", ttl=CACHE_SECONDS)
+    kept = shared.items.get(client_id)
+    if kept is None or kept[1][0] is not found:  # built from an older load: build it again
+        kept = (clock.timestamp() + CACHE_SECONDS, (found, cache.detached(Client, found[1])))
+        shared.items[client_id] = kept
+    return kept[1][1]
 
 
 def _loaded(client_id: str) -> tuple[int, dict] | None:

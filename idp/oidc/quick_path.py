@@ -1,22 +1,30 @@
-"""The two requests machines repeat most, answered ahead of the OAuth framework.
+"""The two requests machines repeat most, answered below Flask.
 
 A daemon asks the token endpoint for `grant_type=client_credentials`, and an API introspects the tokens it is
-shown, far more often than anything else is asked; Authlib's generic pipeline (request wrapping, client
-authentication dispatch, grant and endpoint lookup, hooks) and the blueprint's checks cost several times the
-answer itself. This hook runs first on the OIDC blueprint and answers only a request it is sure of: a small
-form of known fields, each once, in printable ASCII; a client secret sent one way (Basic or the form) by a
-client of this tenant that passes the client's own checks; for a token, Graph's `/.default` scope or none.
-Every other request, and every request that would fail, goes on to Authlib exactly as before, so errors keep
+shown, far more often than anything else is asked. Flask's request handling (request and URL objects, hooks,
+response object) and Authlib's generic pipeline cost several times the answer itself, so a WSGI layer in
+front of the app answers these two when it is sure of them: a POST of a small form of known fields, each
+once, in printable ASCII, no query string, a trusted Host; a client secret sent one way (Basic or the form)
+by a client of this tenant that passes the client's own checks; for a token, Graph's `/.default` scope or
+none. It runs in an application context (the database, the caches, `g`) but without a request context.
+Every other request, and every request that would fail, goes on to Flask with its body intact, so errors keep
 their codes and words. Tokens are made by `tokens.issue`, the one place tokens are made, and introspected by
-the introspection endpoint's own methods.
+the introspection endpoint's own methods; `tests/test_quick_path.py` sends each request both ways.
 """
 
 import base64
-from urllib.parse import unquote
+import io
+import re
+from urllib.parse import parse_qsl, unquote
 
 from authlib.consts import default_json_headers
-from flask import Response, g, request
+from flask import Flask, current_app, g
+from werkzeug.exceptions import SecurityError
+from werkzeug.http import parse_options_header
+from werkzeug.wsgi import get_host
 
+from .. import headers, urls
+from ..directory import service as directory
 from . import clients, tokens
 from .models import Client
 from .server import Introspection, server
@@ -24,66 +32,91 @@ from .server import Introspection, server
 GRANT = "client_credentials"
 GRAPH_DEFAULT = f"{tokens.GRAPH_RESOURCE}/.default"
 CREDENTIALS = ("client_id", "client_secret")
+ROUTE = re.compile(r"/([^/]{1,253})/oauth2/v2\.0/(token|introspect)")
 FIELDS = {
-    "oidc.token": frozenset(("grant_type", "scope", *CREDENTIALS)),
-    "oidc.introspect": frozenset(("token", "token_type_hint", *CREDENTIALS)),
+    "token": frozenset(("grant_type", "scope", *CREDENTIALS)),
+    "introspect": frozenset(("token", "token_type_hint", *CREDENTIALS)),
 }
+ENDPOINT_AUTH = {"token": "token", "introspect": "introspection"}  # what Client.check_endpoint_auth_method calls them
 MAX_BODY = 4096  # a secret, an id and a scope or one token; anything larger is not one of these requests
 INTROSPECTION = Introspection(server)
+Answer = tuple[str, list[tuple[str, str]], bytes]
 
 
-def answer() -> Response | None:
-    """The answer, or None to let the framework answer (a before_request hook's None goes on)."""
-    fields = FIELDS.get(request.endpoint or "")
-    if (
-        fields is None
-        or request.method != "POST"
-        or g.get("tenant") is None
-        or g.get("tenantless")
-        or not _plain_form(fields)
-    ):
-        return None
-    if request.endpoint == "oidc.token":
-        return _app_token()
-    return _introspection()
+class QuickPath:
+    """WSGI middleware: answers a sure request itself, hands every other one to Flask untouched."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+        self.enabled = True  # tests take the path out, to compare with what the framework answers
+        app.extensions["quick_path"] = self
+
+    def __call__(self, environ, start_response):
+        route = ROUTE.fullmatch(environ.get("PATH_INFO", ""))
+        if route is None or not self.enabled or not _plain_post(environ) or self._rate_limited():
+            return self.wsgi_app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        environ["wsgi.input"] = io.BytesIO(body)  # read once: Flask reads it again if the path gives up
+        form = _form(body, FIELDS[route[2]])
+        answer = self._answer(environ, route[1], route[2], form) if form is not None else None
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        status, response_headers, payload = answer
+        start_response(status, response_headers)
+        return [payload]
+
+    def _rate_limited(self) -> bool:
+        """An app-wide rate limit is Flask-Limiter's to count: then every request goes through Flask."""
+        config = self.app.config
+        return bool(
+            config.get("RATELIMIT_ENABLED", True)
+            and (config.get("RATELIMIT_APPLICATION") or config.get("RATELIMIT_DEFAULT"))
+        )
+
+    def _answer(self, environ, tenant_ref: str, endpoint: str, form: dict[str, str]) -> Answer | None:
+        with self.app.app_context():
+            root = _root_url(environ)
+            tenant = None if root is None else _tenant(tenant_ref)
+            if tenant is None:
+                return None
+            g.root_url, g.tenant_id = root, tenant["id"]
+            client = _authenticated_client(form, environ.get("HTTP_AUTHORIZATION"), ENDPOINT_AUTH[endpoint])
+            if client is None:
+                return None
+            body = _app_token(client, form) if endpoint == "token" else _introspection(client, form)
+            return None if body is None else _json(body, environ)
 
 
-def _app_token() -> Response | None:
-    form = request.form
+def _app_token(client: Client, form: dict[str, str]) -> dict | None:
     if form.get("grant_type") != GRANT or form.get("scope", GRAPH_DEFAULT) != GRAPH_DEFAULT:
         return None
-    client = _authenticated_client("token")
-    if client is None or not client.check_grant_type(GRANT):
+    if not client.check_grant_type(GRANT):
         return None
     token = tokens.issue(client, None, form.get("scope", ""), GRANT, include_refresh_token=False)
     g.pop("issued_token", None)  # nothing to store: app-only access tokens are stateless
-    return _json(token)
+    return token
 
 
-def _introspection() -> Response | None:
-    form = request.form
+def _introspection(client: Client, form: dict[str, str]) -> dict | None:
     hint = form.get("token_type_hint")
     if not form.get("token") or (hint is not None and hint not in INTROSPECTION.SUPPORTED_TOKEN_TYPES):
         return None
-    client = _authenticated_client("introspection")
-    if client is None:
-        return None
     found = INTROSPECTION.query_token(form["token"], hint)
-    allowed = found if found and INTROSPECTION.check_permission(found, client, request) else None
-    return _json(INTROSPECTION.create_introspection_payload(allowed))
+    allowed = found if found and INTROSPECTION.check_permission(found, client, None) else None
+    return INTROSPECTION.create_introspection_payload(allowed)
 
 
-def _authenticated_client(endpoint: str) -> Client | None:
+def _authenticated_client(form: dict[str, str], authorization: str | None, endpoint: str) -> Client | None:
     """This tenant's client whose secret came one way and checks out, as the framework would authenticate it
     (app-only and introspection requests come from the app's own tenant only); None otherwise."""
-    credentials = _secret_credentials(request.form)
+    credentials = _secret_credentials(form, authorization)
     if credentials is None:
         return None
     client_id, secret, method = credentials
     client = clients.find_client(client_id, attach=False)
     if not (
         client is not None
-        and client.tenant_id == g.tenant.id
+        and client.tenant_id == g.tenant_id
         and client.check_endpoint_auth_method(method, endpoint)
         and client.check_client_secret(secret)
     ):
@@ -92,36 +125,71 @@ def _authenticated_client(endpoint: str) -> Client | None:
     return client
 
 
-def _json(body: dict) -> Response:
-    return server.handle_response(200, body, default_json_headers)  # the framework's own bytes and headers
+def _tenant(ref: str) -> dict | None:
+    """The tenant a path names, as Flask's routing resolves it; None for /common and the like (the
+    framework's: there the client names the tenant) and for an unknown one (the framework's 404)."""
+    if ref.lower() in directory.TENANTLESS | {"consumers"}:
+        return None
+    return directory.tenant_values(ref)
 
 
-def _plain_form(fields: frozenset[str]) -> bool:
-    """A small urlencoded body of known fields, each once, each printable ASCII (what the blueprint's own
-    parameter check would pass), and no query string."""
-    if request.query_string or request.mimetype != "application/x-www-form-urlencoded":
+def _root_url(environ) -> str | None:
+    """The base URL tokens name, from the Host that Flask would check against TRUSTED_HOSTS (None: refused)."""
+    try:
+        host = get_host(environ, current_app.config["TRUSTED_HOSTS"])
+    except SecurityError:
+        return None
+    if not host:
+        return None
+    return urls.root_url(environ.get("wsgi.url_scheme", "http"), host, environ.get("SCRIPT_NAME", ""))
+
+
+def _json(body: dict, environ) -> Answer:
+    """The bytes and headers the framework gives (Authlib's JSON, the app's security headers)."""
+    payload = current_app.json.dumps(body).encode()  # flask.json, as Authlib answers: sorted members
+    response_headers = [
+        *default_json_headers,
+        ("Content-Length", str(len(payload))),
+        *headers.for_response(environ.get("wsgi.url_scheme") == "https"),
+    ]
+    if current_app.config.get("IDP_COUNT_SQL"):
+        response_headers.append(("X-SQL-Statements", str(g.get("sql_statements", 0))))
+    return "200 OK", response_headers, payload
+
+
+def _plain_post(environ) -> bool:
+    """A POST of a small urlencoded UTF-8 body of known length and no query string."""
+    if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
         return False
-    if request.mimetype_params.get("charset", "utf-8").lower() != "utf-8":
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() or int(length) > MAX_BODY:
         return False
-    if request.content_length is None or request.content_length > MAX_BODY:
-        return False
-    seen: set[str] = set()
-    for name, value in request.form.items(multi=True):
-        if name not in fields or name in seen or not value.isascii() or not value.isprintable():
-            return False
-        seen.add(name)
-    return True
+    mimetype, params = parse_options_header(environ.get("CONTENT_TYPE", ""))
+    return mimetype == "application/x-www-form-urlencoded" and params.get("charset", "utf-8").lower() == "utf-8"
 
 
-def _secret_credentials(form) -> tuple[str, str, str] | None:
+def _form(body: bytes, fields: frozenset[str]) -> dict[str, str] | None:
+    """Known fields, each once, each printable ASCII (what the blueprint's own parameter check would pass)."""
+    try:
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=len(fields))
+    except ValueError:  # not ASCII, bad percent-encoding (UnicodeError), too many fields
+        return None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in fields or name in form or not value.isascii() or not value.isprintable():
+            return None
+        form[name] = value
+    return form
+
+
+def _secret_credentials(form: dict[str, str], authorization: str | None) -> tuple[str, str, str] | None:
     """(client id, secret, method) when the secret comes exactly one way; None for anything else (a
     certificate assertion, both ways at once, a malformed header), which the framework answers."""
-    has_header = "Authorization" in request.headers
     in_form = any(name in form for name in CREDENTIALS)
-    if has_header and not in_form:
-        client_id, secret = _basic(request.headers["Authorization"])
+    if authorization is not None and not in_form:
+        client_id, secret = _basic(authorization)
         return (client_id, secret, "client_secret_basic") if client_id and secret else None
-    if in_form and not has_header and form.get("client_id") and form.get("client_secret"):
+    if in_form and authorization is None and form.get("client_id") and form.get("client_secret"):
         return form["client_id"], form["client_secret"], "client_secret_post"
     return None
 

@@ -198,8 +198,9 @@ def access_claims(client, principal, scope, jti, now, expires_at, grant_type) ->
     if principal:
         resolved = resolve_scope(client, scope)
     else:  # app-only: the resource of the '/.default' request, the client's roles on it
-        resolved = resolve_scope(client, request.form.get("scope") or f"{GRAPH_RESOURCE}/.default")
+        resolved = resolve_scope(client, scope or f"{GRAPH_RESOURCE}/.default")  # the grant's requested scope
     tenant_id = issuing_tenant(client, principal)
+    client_acr = claim_rules.client_acr()
     claims = {
         "aud": resolved.audience,
         "iss": issuer(tenant_id),
@@ -212,8 +213,8 @@ def access_claims(client, principal, scope, jti, now, expires_at, grant_type) ->
         "azp": client.id,
         "appid": client.id,
         "ver": "2.0",
-        "azpacr": claim_rules.client_acr(),
-        "appidacr": claim_rules.client_acr(),
+        "azpacr": client_acr,
+        "appidacr": client_acr,
     }
     if principal:
         user, session = principal.user, principal.session

@@ -25,7 +25,7 @@ from ..extensions import csrf, db
 from ..policy import strengths
 from ..signin import flow, sessions
 from . import claims as claim_rules
-from . import bearer, entra_answers, entra_errors, home_realm, naming, quick_path, response_modes, tokens
+from . import bearer, entra_answers, entra_errors, home_realm, naming, response_modes, tokens
 from .server import redirect_error, server
 
 bp = Blueprint("oidc", __name__)
@@ -62,9 +62,6 @@ CHECKED = frozenset(
 
 
 TENANT_FREE = ("oidc.discovery", "oidc.jwks", "oidc.error_lookup", "oidc.user_realm")
-
-
-bp.before_request(quick_path.answer)  # first: an app-only token or an introspection needs none of the checks below
 
 
 @bp.before_request
