@@ -264,31 +264,27 @@ def _unexpected(error: Exception):
 def _database_errors(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
+    from .dbpool import RETRY_AFTER_SECONDS, UNAVAILABLE, is_unavailable
     from .kit.graph import error_response as graph_error, is_graph_path
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
     def database_unavailable(error):
         """The database is unreachable (restart, fail-over): a clear 503; the pool recovers by itself."""
-        if (
-            isinstance(error, DBAPIError)
-            and not isinstance(error, OperationalError)
-            and not error.connection_invalidated
-        ):
+        if not is_unavailable(error):
             return _unexpected(error)
         app.logger.warning("database unavailable: %s", error.__class__.__name__)
         try:
             db.session.rollback()
         except DBAPIError:
             pass
-        headers = {"Retry-After": "5"}
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
         if is_graph_path():
-            response = graph_error(503, None, "The service is temporarily unavailable. Try again in a moment.")
+            response = graph_error(503, None, UNAVAILABLE)
             response.headers.update(headers)
             return response
         if request.blueprint == "oidc" and request.method == "POST":
-            message = "The service is temporarily unavailable. Try again in a moment."
-            return {"error": "temporarily_unavailable", "error_description": message}, 503, headers
+            return {"error": "temporarily_unavailable", "error_description": UNAVAILABLE}, 503, headers
         page_message = _("The service is temporarily unavailable. Try again in a moment.")
         return (
             render_template("error.html", title=_("Temporarily unavailable"), message=page_message, code=503),

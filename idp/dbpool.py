@@ -26,3 +26,12 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise exc.DisconnectionError("pooled connection is gone") from error  # the pool reconnects
+
+
+UNAVAILABLE = "The service is temporarily unavailable. Try again in a moment."
+RETRY_AFTER_SECONDS = "5"
+
+
+def is_unavailable(error: exc.DBAPIError) -> bool:
+    """The database is unreachable (restart, fail-over, a killed connection), not a failed statement."""
+    return isinstance(error, exc.OperationalError) or error.connection_invalidated

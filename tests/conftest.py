@@ -175,6 +175,20 @@ def _reset_clock():
     clock.reset()
 
 
+@pytest.fixture(autouse=True)
+def _restore_the_limiter():
+    """The limiter is one object for every app a test makes: a test that turns limits on, or makes an app
+    with app-wide limits, must not leave them to the tests after it."""
+    from idp.extensions import limiter
+
+    manager = limiter.limit_manager
+    saved = limiter.enabled, manager._default_limits, manager._application_limits
+    yield
+    limiter.enabled = saved[0]
+    manager.set_default_limits(saved[1])
+    manager.set_application_limits(saved[2])
+
+
 @pytest.fixture
 def seed(app) -> Seed:
     return Seed.create(app)

@@ -366,3 +366,36 @@ def test_a_revoked_session_ends_its_refresh_token_on_both_paths(send, seed, user
     )
     assert answered and with_path.get_json() == {"active": False}
     assert_same(with_path, without)
+
+
+def test_a_defect_in_the_path_costs_nothing_but_its_speed(app, seed, send, monkeypatch):
+    """An unexpected error below Flask is logged and the framework answers the request as it would anyway."""
+    from idp.oidc import quick_path
+
+    def broken(*args):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(quick_path, "_app_token", broken)
+    form = {"grant_type": "client_credentials", "scope": GRAPH}
+    with_path, without, answered = send(data=form, headers=basic(seed.app_client_id, seed.app_client_secret))
+    assert not answered and with_path.status_code == without.status_code == 200
+    assert claims_of(with_path)["roles"] == claims_of(without)["roles"]
+
+
+def test_an_unreachable_database_is_the_frameworks_503(app, seed, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from idp.oidc import quick_path
+
+    def unreachable(*args):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(quick_path, "_authenticated_client", unreachable)
+    with app.app_context():
+        answer = app.test_client().post(
+            "/contoso.test/oauth2/v2.0/introspect",
+            data={"token": "x" * 40},
+            headers=basic(seed.client_id, seed.client_secret),
+        )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.json["error"] == "temporarily_unavailable"

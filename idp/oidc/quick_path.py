@@ -19,11 +19,13 @@ from urllib.parse import parse_qsl, unquote
 
 from authlib.consts import default_json_headers
 from flask import Flask, current_app, g
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import SecurityError
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_host
 
-from .. import headers, urls
+from .. import dbpool, headers, urls
+from ..extensions import db
 from ..directory import service as directory
 from . import clients, tokens
 from .models import Client
@@ -75,16 +77,39 @@ class QuickPath:
 
     def _answer(self, environ, tenant_ref: str, endpoint: str, form: dict[str, str]) -> Answer | None:
         with self.app.app_context():
-            root = _root_url(environ)
-            tenant = None if root is None else _tenant(tenant_ref)
-            if tenant is None:
+            try:
+                return _sure_answer(environ, tenant_ref, endpoint, form)
+            except DBAPIError as error:
+                _roll_back()
+                if dbpool.is_unavailable(error):  # as the framework answers it: a 503, the pool recovers
+                    current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
+                    return _unavailable(environ)
+                current_app.logger.exception("quick path gave up; the framework answers")
                 return None
-            g.root_url, g.tenant_id = root, tenant["id"]
-            client = _authenticated_client(form, environ.get("HTTP_AUTHORIZATION"), ENDPOINT_AUTH[endpoint])
-            if client is None:
+            except Exception:  # a defect here must not cost the request: the framework has the error pages
+                _roll_back()
+                current_app.logger.exception("quick path gave up; the framework answers")
                 return None
-            body = _app_token(client, form) if endpoint == "token" else _introspection(client, form)
-            return None if body is None else _json(body, environ)
+
+
+def _roll_back() -> None:
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass  # the connection is gone: the pool replaces it
+
+
+def _sure_answer(environ, tenant_ref: str, endpoint: str, form: dict[str, str]) -> Answer | None:
+    root = _root_url(environ)
+    tenant = None if root is None else _tenant(tenant_ref)
+    if tenant is None:
+        return None
+    g.root_url, g.tenant_id = root, tenant["id"]
+    client = _authenticated_client(form, environ.get("HTTP_AUTHORIZATION"), ENDPOINT_AUTH[endpoint])
+    if client is None:
+        return None
+    body = _app_token(client, form) if endpoint == "token" else _introspection(client, form)
+    return None if body is None else _json(body, environ)
 
 
 def _app_token(client: Client, form: dict[str, str]) -> dict | None:
@@ -144,7 +169,14 @@ def _root_url(environ) -> str | None:
     return urls.root_url(environ.get("wsgi.url_scheme", "http"), host, environ.get("SCRIPT_NAME", ""))
 
 
-def _json(body: dict, environ) -> Answer:
+def _unavailable(environ) -> Answer:
+    """The framework's answer when the database is unreachable: a clear 503; the pool recovers by itself."""
+    body = {"error": "temporarily_unavailable", "error_description": dbpool.UNAVAILABLE}
+    status, response_headers, payload = _json(body, environ, "503 SERVICE UNAVAILABLE")
+    return status, [*response_headers, ("Retry-After", dbpool.RETRY_AFTER_SECONDS)], payload
+
+
+def _json(body: dict, environ, status: str = "200 OK") -> Answer:
     """The bytes and headers the framework gives (Authlib's JSON, the app's security headers)."""
     payload = current_app.json.dumps(body).encode()  # flask.json, as Authlib answers: sorted members
     response_headers = [
@@ -154,7 +186,7 @@ def _json(body: dict, environ) -> Answer:
     ]
     if current_app.config.get("IDP_COUNT_SQL"):
         response_headers.append(("X-SQL-Statements", str(g.get("sql_statements", 0))))
-    return "200 OK", response_headers, payload
+    return status, response_headers, payload
 
 
 def _plain_post(environ) -> bool:
