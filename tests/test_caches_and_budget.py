@@ -229,6 +229,39 @@ def test_statement_budget_of_refresh_introspection_and_sign_in(app, seed, live):
     assert len(statements) <= BUDGET["access token check"], statements
 
 
+def test_introspection_reads_outside_any_transaction(app, seed, live):
+    """Introspecting a refresh token is one SELECT in autocommit mode, below Flask and through it: no BEGIN and
+    no ROLLBACK round trips around it."""
+    no_poll_due(app)
+    agent = Agent(live.url)
+    agent.go(authorize(live, client_id=seed.client_id, scope="openid offline_access").url)
+    password_sign_in(agent, "alice@contoso.test")
+    http, auth = app.test_client(), basic(seed.client_id, seed.client_secret)
+    code = agent.redirect_params()["code"]
+    refresh = http.post(
+        "/contoso.test/oauth2/v2.0/token",
+        headers=auth,
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER},
+    ).json["refresh_token"]
+    modes = []
+
+    def mode(conn, *args):
+        modes.append(conn.get_execution_options().get("isolation_level"))
+
+    quick_path = app.extensions["quick_path"]
+    event.listen(db.engine, "before_cursor_execute", mode)
+    try:
+        for enabled in (True, False):
+            quick_path.enabled = enabled
+            with app.app_context():
+                answer = http.post("/contoso.test/oauth2/v2.0/introspect", headers=auth, data={"token": refresh})
+            assert answer.json["active"] is True
+    finally:
+        quick_path.enabled = True
+        event.remove(db.engine, "before_cursor_execute", mode)
+    assert modes == ["AUTOCOMMIT", "AUTOCOMMIT"]
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("idle_seconds, first_status", [(0, 200), (3600, 503)])

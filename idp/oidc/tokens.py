@@ -20,7 +20,7 @@ from joserfc.errors import JoseError
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import clock, crypto
+from .. import clock, crypto, dbpool
 from ..claims_once import claimed
 from ..inputs import load_json
 from ..directory.models import User, new_id
@@ -388,7 +388,7 @@ def active_refresh_token(token: str) -> Row[Any] | None:
     one query, built once)."""
     if not token or len(token) > 512:
         return None
-    row = db.session.execute(_LIVE_REFRESH_TOKEN, {"hash": crypto.digest(token)}).first()
+    row = dbpool.read_first(_LIVE_REFRESH_TOKEN, {"hash": crypto.digest(token)})
     if row is None or row.revoked_at or row.rotated_at or row.refresh_expires_at <= clock.now():
         return None
     return row if session_state_allows_tokens(row.session_revoked_at, row.session_not_after) else None
