@@ -7,7 +7,7 @@ from datetime import timedelta
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ... import clock, crypto
 from ...claims_once import claim_once
@@ -17,6 +17,14 @@ from .. import claims as claim_rules
 from .. import entra_errors, revocation, tokens
 from ..clients import check_scope, resolve_scope
 from ..models import AuthorizationCode, Token
+
+
+#: built once, so its compiled-cache key is too: every code redemption runs it
+_CODE_WITH_SESSION = (
+    select(AuthorizationCode)
+    .where(AuthorizationCode.code_hash == bindparam("code_hash"))
+    .options(sessions.with_user(AuthorizationCode.session))
+)
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -49,11 +57,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Claim the code exactly once. A second redemption revokes what the first one issued."""
         if not code or len(code) > 256:
             return None
-        row = db.session.scalar(
-            select(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == crypto.digest(code))
-            .options(sessions.with_user(AuthorizationCode.session))
-        )
+        row = db.session.scalar(_CODE_WITH_SESSION, {"code_hash": crypto.digest(code)})
         if row is None or row.client_id != client.id:
             return None
         claimed = claim_once(
