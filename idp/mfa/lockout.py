@@ -5,7 +5,9 @@ under the threshold. So however many wrong codes arrive at once, in however many
 threshold of them are ever checked against the secret; the rest are refused without looking (no oracle).
 """
 
+import functools
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import DateTime, and_, bindparam, case, func, or_, update
 
@@ -37,33 +39,35 @@ def claim_attempt(txn, user) -> str | None:
         "reset_before": now - timedelta(minutes=config["minutesUntilCounterReset"]),
         "threshold": config["mfaDenialsBeforeLockout"],
     }
-    claimed = db.session.execute(_CLAIM, parameters).rowcount
+    claimed = db.session.execute(_claim(), parameters).rowcount
     db.session.commit()
     return None if claimed == 1 else LOCKED
 
 
-# One UPDATE: a lock that has run out or a counting window that is over starts again (which also frees the
-# slots of a process that died mid-check), and the slot is taken in the same statement. Built once, so its
-# compiled-cache key is too; "fetch": a loaded row is matched by what the UPDATE returns, as its bound
-# parameters cannot be evaluated in Python.
-_STARTS_AGAIN = or_(
-    S.locked_until <= bindparam("now"),  # unlocked automatically
-    and_(S.locked_until.is_(None), S.window_started_at <= bindparam("reset_before")),  # the counter resets
-)
-_CLAIM = (
-    update(S)
-    .where(
-        S.user_id == bindparam("state_user_id"),
-        or_(_STARTS_AGAIN, and_(S.locked_until.is_(None), S.denials + S.in_flight < bindparam("threshold"))),
+@functools.cache
+def _claim() -> Any:
+    """One UPDATE: a lock that has run out or a counting window that is over starts again (which also frees the
+    slots of a process that died mid-check), and the slot is taken in the same statement. Built once, on first
+    use, so its compiled-cache key is too; "fetch": a loaded row is matched by what the UPDATE returns, as its
+    bound parameters cannot be evaluated in Python."""
+    starts_again = or_(
+        S.locked_until <= bindparam("now"),  # unlocked automatically
+        and_(S.locked_until.is_(None), S.window_started_at <= bindparam("reset_before")),  # the counter resets
     )
-    .values(
-        in_flight=case((_STARTS_AGAIN, 1), else_=S.in_flight + 1),
-        denials=case((_STARTS_AGAIN, 0), else_=S.denials),
-        window_started_at=case((_STARTS_AGAIN, None), else_=S.window_started_at),
-        locked_until=case((_STARTS_AGAIN, None), else_=S.locked_until),
+    return (
+        update(S)
+        .where(
+            S.user_id == bindparam("state_user_id"),
+            or_(starts_again, and_(S.locked_until.is_(None), S.denials + S.in_flight < bindparam("threshold"))),
+        )
+        .values(
+            in_flight=case((starts_again, 1), else_=S.in_flight + 1),
+            denials=case((starts_again, 0), else_=S.denials),
+            window_started_at=case((starts_again, None), else_=S.window_started_at),
+            locked_until=case((starts_again, None), else_=S.locked_until),
+        )
+        .execution_options(synchronize_session="fetch")
     )
-    .execution_options(synchronize_session="fetch")
-)
 
 
 def locked_check(txn, user) -> str | None:
@@ -113,15 +117,18 @@ def release(txn, user, method) -> None:
 def record_success(txn, user, method, form=None) -> None:
     """Settle the slot of a passed prompt; it commits with the rest of the step (the flow's commit)."""
     ensure_exists(user)
-    db.session.execute(_SUCCESS, {"state_user_id": user.id, "now": clock.now()})
+    db.session.execute(_success(), {"state_user_id": user.id, "now": clock.now()})
 
 
-_SUCCESS = (
-    update(S)
-    .where(S.user_id == bindparam("state_user_id"))
-    .values(in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=bindparam("now", type_=DateTime()))
-    .execution_options(synchronize_session="fetch")
-)
+@functools.cache
+def _success() -> Any:
+    now = bindparam("now", type_=DateTime())
+    return (
+        update(S)
+        .where(S.user_id == bindparam("state_user_id"))
+        .values(in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def status(user) -> dict:

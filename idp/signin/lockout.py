@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import DateTime, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import DateTime, Select, bindparam, case, exists, func, or_, select, update
 
 from .. import clock, urls
 from ..extensions import db
@@ -68,18 +68,21 @@ def familiar(txn) -> bool:
         return True
     since = clock.now() - timedelta(days=KNOWN_ADDRESS_DAYS)
     return bool(request.remote_addr) and db.session.scalar(
-        _SIGNED_IN_FROM, {"user_id": txn.user_id, "ip": request.remote_addr, "since": since}
+        _signed_in_from(), {"user_id": txn.user_id, "ip": request.remote_addr, "since": since}
     )
 
 
-# The statements of every first-factor attempt, built once so that their compiled-cache keys are too.
-_SIGNED_IN_FROM = select(
-    exists().where(
-        SigninSession.user_id == bindparam("user_id"),
-        SigninSession.ip == bindparam("ip"),
-        SigninSession.created_at > bindparam("since"),
+# The statements of every first-factor attempt are built once, on first use (the mappers are configured by
+# then), so that their compiled-cache keys are too.
+@functools.cache
+def _signed_in_from() -> Select:
+    return select(
+        exists().where(
+            SigninSession.user_id == bindparam("user_id"),
+            SigninSession.ip == bindparam("ip"),
+            SigninSession.created_at > bindparam("since"),
+        )
     )
-)
 
 
 def _key(txn) -> str:
@@ -152,43 +155,42 @@ def claim(txn) -> str | None:
         "over_before": now - window,
         "threshold": current_app.config["IDP_SIGNIN_LOCKOUT_THRESHOLD"],
     }
-    claimed = db.session.execute(_CLAIM, parameters).rowcount
+    claimed = db.session.execute(_claim(), parameters).rowcount
     db.session.commit()
     return key if claimed == 1 else None
 
 
-_OVER = W.window_started_at <= bindparam("over_before")
-_NOW = bindparam("now", type_=DateTime())
-# no counter row is ever loaded in a sign-in's session: nothing there to synchronize
-_CLAIM = (
-    update(W)
-    .where(W.key == bindparam("counter_key"), or_(_OVER, W.failures + W.in_flight < bindparam("threshold")))
-    .values(
-        failures=case((_OVER, 0), else_=W.failures),
-        in_flight=case((_OVER, 1), else_=W.in_flight + 1),
-        window_started_at=case((_OVER, _NOW), else_=func.coalesce(W.window_started_at, _NOW)),
+@functools.cache
+def _claim() -> Any:
+    """No counter row is ever loaded in a sign-in's session: nothing there to synchronize."""
+    over, now = W.window_started_at <= bindparam("over_before"), bindparam("now", type_=DateTime())
+    return (
+        update(W)
+        .where(W.key == bindparam("counter_key"), or_(over, W.failures + W.in_flight < bindparam("threshold")))
+        .values(
+            failures=case((over, 0), else_=W.failures),
+            in_flight=case((over, 1), else_=W.in_flight + 1),
+            window_started_at=case((over, now), else_=func.coalesce(W.window_started_at, now)),
+        )
+        .execution_options(synchronize_session=False)
     )
-    .execution_options(synchronize_session=False)
-)
 
 
 def settle(key: str, failed: bool) -> None:
     """Give the slot back; a failure stays counted until the window ends, a success clears the count. The
     caller's next commit (the sign-in log of this attempt) makes it durable."""
-    db.session.execute(_SETTLE_FAILED if failed else _SETTLE_PASSED, {"counter_key": key})
+    db.session.execute(_settle(failed), {"counter_key": key})
 
 
-def _settle(failures) -> Any:
+@functools.cache
+def _settle(failed: bool) -> Any:
     release = case((W.in_flight > 0, W.in_flight - 1), else_=0)
     return (
         update(W)
         .where(W.key == bindparam("counter_key"))
-        .values(in_flight=release, failures=failures)
+        .values(in_flight=release, failures=W.failures + 1 if failed else 0)
         .execution_options(synchronize_session=False)
     )
-
-
-_SETTLE_FAILED, _SETTLE_PASSED = _settle(W.failures + 1), _settle(0)
 
 
 def counts(method, txn) -> bool:
