@@ -103,11 +103,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--only", help="then a cumulative listing restricted to paths matching this, e.g. /idp/")
+    parser.add_argument("--database", default="idp_profile", help="its own database (dropped and re-created)")
     args = parser.parse_args()
 
-    bench.DB_NAME = "idp_profile"
+    bench.DB_NAME = args.database
     bench.DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{bench.DB_NAME}"
     bench.ENV["DATABASE_URL"] = bench.DATABASE_URL
+    bench.ENV["IDP_INSTANCE_PATH"] = f"/tmp/{args.database}-instance"
     bench.fresh_database()
     setup = bench.seed(args.sign_ins + 20)
     os.environ.update({k: v for k, v in bench.ENV.items() if k != "IDP_COUNT_SQL"})

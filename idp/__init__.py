@@ -106,6 +106,14 @@ class _SessionInterface(SecureCookieSessionInterface):
         name = app.config["SESSION_COOKIE_NAME"]
         return f"__Host-{name}" if has_request_context() and request.is_secure else name
 
+    def get_signing_serializer(self, app):
+        """Built once per set of keys rather than twice a request (open and save): it holds no request state."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self.__dict__.get("_serializer")
+        if kept is None or kept[0] != keys:
+            kept = self._serializer = (keys, super().get_signing_serializer(app))
+        return kept[1]
+
     def open_session(self, app, request):
         """Without a cookie, an empty session as Flask would give, but without building a signing serializer
         (API calls such as the token endpoint's never carry one)."""

@@ -1,8 +1,9 @@
 """Directory look-ups and changes used by the flow, the CLI and the admin API (a group's own changes: groups.py)."""
 
+import functools
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..errors import ServiceError
@@ -50,9 +51,15 @@ def find_user(tenant: Tenant, ref: str) -> User | None:
         return None
     user = db.session.get(User, ref) if "@" not in ref else None  # an object id never holds an @, a UPN does
     if user is None:  # with the roles, in the same query: the sign-in reads them next
-        query = select(User).where(User.upn == ref.lower()).options(joinedload(User.role_assignments))
-        user = db.session.execute(query).unique().scalar_one_or_none()
+        user = db.session.execute(_by_upn_with_roles(), {"upn": ref.lower()}).unique().scalar_one_or_none()
     return user if user and user.tenant_id == tenant.id else None
+
+
+@functools.cache
+def _by_upn_with_roles() -> Select:
+    """Built once, on first use (the mappers are configured by then), so its compiled-cache key is too: every
+    sign-in's username step runs it."""
+    return select(User).where(User.upn == bindparam("upn")).options(joinedload(User.role_assignments))
 
 
 def find_by_sign_in_name(tenant: Tenant, name: str) -> User | None:

@@ -6,10 +6,14 @@ Filled once by `idp.wiring`; importing a method module never registers it.
 from .base import AuthMethod
 
 _methods: dict[str, AuthMethod] = {}
+#: all_methods() in order, kept: every sign-in step asks for it many times, and it changes only on register
+_in_order: tuple[AuthMethod, ...] = ()
 
 
 def register(method: AuthMethod) -> AuthMethod:
+    global _in_order
     _methods[method.name] = method
+    _in_order = tuple(sorted(_methods.values(), key=lambda known: known.order))
     return method
 
 
@@ -18,4 +22,4 @@ def get(name: str) -> AuthMethod | None:
 
 
 def all_methods() -> list[AuthMethod]:
-    return sorted(_methods.values(), key=lambda method: method.order)
+    return list(_in_order)

@@ -1,8 +1,9 @@
 """Blocking users from MFA: by an administrator (with a reason) or after a fraud report; 90 days at most."""
 
+import functools
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from ..errors import ServiceError
 from .. import clock
@@ -40,9 +41,20 @@ class AlreadyBlocked(BlockError):
 
 
 def active_block(user) -> MfaBlock | None:
-    return db.session.scalar(
+    return db.session.scalar(_active_block(), {"user_id": user.id, "now": clock.now()})
+
+
+@functools.cache
+def _active_block() -> Select:
+    """Built once, on first use (the mappers are configured by then), so its compiled-cache key is too: each
+    MFA step of a sign-in asks."""
+    return (
         select(MfaBlock)
-        .where(MfaBlock.user_id == user.id, MfaBlock.unblocked_at.is_(None), MfaBlock.expires_at > clock.now())
+        .where(
+            MfaBlock.user_id == bindparam("user_id"),
+            MfaBlock.unblocked_at.is_(None),
+            MfaBlock.expires_at > bindparam("now"),
+        )
         .order_by(MfaBlock.blocked_at.desc())
         .limit(1)
     )

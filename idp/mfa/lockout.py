@@ -5,9 +5,11 @@ under the threshold. So however many wrong codes arrive at once, in however many
 threshold of them are ever checked against the secret; the rest are refused without looking (no oracle).
 """
 
+import functools
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import DateTime, and_, bindparam, case, func, or_, update
 
 from .. import clock
 from ..audit import record_audit
@@ -31,21 +33,32 @@ def claim_attempt(txn, user) -> str | None:
         return None
     ensure_exists(user)
     now = clock.now()
-    reset_before = now - timedelta(minutes=config["minutesUntilCounterReset"])
-    # one UPDATE: a lock that has run out or a counting window that is over starts again (which also frees
-    # the slots of a process that died mid-check), and the slot is taken in the same statement
+    parameters = {
+        "state_user_id": user.id,
+        "now": now,
+        "reset_before": now - timedelta(minutes=config["minutesUntilCounterReset"]),
+        "threshold": config["mfaDenialsBeforeLockout"],
+    }
+    claimed = db.session.execute(_claim(), parameters).rowcount
+    db.session.commit()
+    return None if claimed == 1 else LOCKED
+
+
+@functools.cache
+def _claim() -> Any:
+    """One UPDATE: a lock that has run out or a counting window that is over starts again (which also frees the
+    slots of a process that died mid-check), and the slot is taken in the same statement. Built once, on first
+    use, so its compiled-cache key is too; "fetch": a loaded row is matched by what the UPDATE returns, as its
+    bound parameters cannot be evaluated in Python."""
     starts_again = or_(
-        S.locked_until <= now,  # unlocked automatically
-        and_(S.locked_until.is_(None), S.window_started_at <= reset_before),  # the denial counter resets
+        S.locked_until <= bindparam("now"),  # unlocked automatically
+        and_(S.locked_until.is_(None), S.window_started_at <= bindparam("reset_before")),  # the counter resets
     )
-    claimed = db.session.execute(
+    return (
         update(S)
         .where(
-            S.user_id == user.id,
-            or_(
-                starts_again,
-                and_(S.locked_until.is_(None), S.denials + S.in_flight < config["mfaDenialsBeforeLockout"]),
-            ),
+            S.user_id == bindparam("state_user_id"),
+            or_(starts_again, and_(S.locked_until.is_(None), S.denials + S.in_flight < bindparam("threshold"))),
         )
         .values(
             in_flight=case((starts_again, 1), else_=S.in_flight + 1),
@@ -53,9 +66,8 @@ def claim_attempt(txn, user) -> str | None:
             window_started_at=case((starts_again, None), else_=S.window_started_at),
             locked_until=case((starts_again, None), else_=S.locked_until),
         )
-    ).rowcount
-    db.session.commit()
-    return None if claimed == 1 else LOCKED
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def locked_check(txn, user) -> str | None:
@@ -105,10 +117,17 @@ def release(txn, user, method) -> None:
 def record_success(txn, user, method, form=None) -> None:
     """Settle the slot of a passed prompt; it commits with the rest of the step (the flow's commit)."""
     ensure_exists(user)
-    db.session.execute(
+    db.session.execute(_success(), {"state_user_id": user.id, "now": clock.now()})
+
+
+@functools.cache
+def _success() -> Any:
+    now = bindparam("now", type_=DateTime())
+    return (
         update(S)
-        .where(S.user_id == user.id)
-        .values(in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=clock.now())
+        .where(S.user_id == bindparam("state_user_id"))
+        .values(in_flight=_release(), denials=0, window_started_at=None, last_mfa_at=now)
+        .execution_options(synchronize_session="fetch")
     )
 
 

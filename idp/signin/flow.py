@@ -6,6 +6,7 @@ The hooks the MFA settings plug into, and the MFA decision they make with this e
 hooks.py's; verifying a submitted answer is verification.py's.
 """
 
+import functools
 import hmac
 import json
 import secrets
@@ -13,8 +14,10 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import current_app, session as flask_session
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from .. import clock, crypto, methods, urls
 from ..audit import record_signin
@@ -141,11 +144,22 @@ def _bind(txn) -> None:
     flask_session[TXN_KEY] = {**_txn_map(), txn.tenant_id: [txn.id, secret]}
 
 
-def _with_user() -> list:
+def _load_with_user(txn_id: str) -> SigninTransaction | None:
     """Every step reads the transaction, its user, the user's roles and what methods read on every step (a live
-    Temporary Access Pass): one joined query."""
-    loads = [joinedload(getattr(User, name)) for method in _step_readers() for name in method.user_relationships]
-    return [joinedload(SigninTransaction.user).options(joinedload(User.role_assignments), *loads)]
+    Temporary Access Pass): one joined query, unless this request has the transaction already."""
+    if identity_key(SigninTransaction, txn_id) in db.session.identity_map:
+        return db.session.get(SigninTransaction, txn_id)
+    relationships = tuple(name for method in _step_readers() for name in method.user_relationships)
+    return db.session.execute(_with_user(relationships), {"txn_id": txn_id}).unique().scalar_one_or_none()
+
+
+@functools.cache
+def _with_user(relationships: tuple[str, ...]) -> Select:
+    """Built once per set of relationships: a statement keeps its compiled-cache key, and building it and its
+    loader options again cost more than the look-up on every step."""
+    loads = [joinedload(getattr(User, name)) for name in relationships]
+    user = joinedload(SigninTransaction.user).options(joinedload(User.role_assignments), *loads)
+    return select(SigninTransaction).where(SigninTransaction.id == bindparam("txn_id")).options(user)
 
 
 def _step_readers() -> list[AuthMethod]:
@@ -157,7 +171,7 @@ def _bound(tenant) -> SigninTransaction | None:
     entry = _txn_map().get(tenant.id)
     if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)):
         return None
-    txn = db.session.get(SigninTransaction, entry[0], options=_with_user())
+    txn = _load_with_user(entry[0])
     if txn is None or txn.tenant_id != tenant.id:
         return None
     if not (txn.binding_hash and hmac.compare_digest(txn.binding_hash, crypto.digest(entry[1]))):

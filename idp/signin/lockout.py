@@ -8,12 +8,14 @@ unfamiliar ones are counted apart: an attacker elsewhere cannot lock the owner o
 Unknown usernames are counted exactly like real ones, so a lockout says nothing about who exists.
 """
 
+import functools
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import case, exists, func, or_, select, update
+from sqlalchemy import DateTime, Select, bindparam, case, exists, func, or_, select, update
 
 from .. import clock, urls
 from ..extensions import db
@@ -66,12 +68,19 @@ def familiar(txn) -> bool:
         return True
     since = clock.now() - timedelta(days=KNOWN_ADDRESS_DAYS)
     return bool(request.remote_addr) and db.session.scalar(
-        select(
-            exists().where(
-                SigninSession.user_id == txn.user_id,
-                SigninSession.ip == request.remote_addr,
-                SigninSession.created_at > since,
-            )
+        _signed_in_from(), {"user_id": txn.user_id, "ip": request.remote_addr, "since": since}
+    )
+
+
+# The statements of every first-factor attempt are built once, on first use (the mappers are configured by
+# then), so that their compiled-cache keys are too.
+@functools.cache
+def _signed_in_from() -> Select:
+    return select(
+        exists().where(
+            SigninSession.user_id == bindparam("user_id"),
+            SigninSession.ip == bindparam("ip"),
+            SigninSession.created_at > bindparam("since"),
         )
     )
 
@@ -121,41 +130,67 @@ def unlock(user) -> None:
 def _ensure(key: str) -> None:
     """The counter row exists afterwards: one INSERT that yields to a row already there (or created by a
     concurrent request)."""
-    if db.engine.dialect.name == "postgresql":
+    db.session.execute(_create_counter(db.engine.dialect.name), {"counter_key": key})
+
+
+@functools.cache
+def _create_counter(dialect_name: str):
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(W).values(key=key, failures=0, in_flight=0).on_conflict_do_nothing(index_elements=["key"])
-    )
+    values = {"key": bindparam("counter_key"), "failures": 0, "in_flight": 0}
+    return insert(W).values(values).on_conflict_do_nothing(index_elements=["key"])
 
 
 def claim(txn) -> str | None:
     """Take an attempt slot for this username and location kind: its key, or None when locked. One UPDATE:
     a window that is over starts again (which also frees the slots of a process that died mid-check)."""
-    threshold = current_app.config["IDP_SIGNIN_LOCKOUT_THRESHOLD"]
     key, now = _key(txn), clock.now()
-    over = W.window_started_at <= now - timedelta(seconds=current_app.config["IDP_SIGNIN_LOCKOUT_WINDOW"])
     _ensure(key)
-    claimed = db.session.execute(
+    window = timedelta(seconds=current_app.config["IDP_SIGNIN_LOCKOUT_WINDOW"])
+    parameters = {
+        "counter_key": key,
+        "now": now,
+        "over_before": now - window,
+        "threshold": current_app.config["IDP_SIGNIN_LOCKOUT_THRESHOLD"],
+    }
+    claimed = db.session.execute(_claim(), parameters).rowcount
+    db.session.commit()
+    return key if claimed == 1 else None
+
+
+@functools.cache
+def _claim() -> Any:
+    """No counter row is ever loaded in a sign-in's session: nothing there to synchronize."""
+    over, now = W.window_started_at <= bindparam("over_before"), bindparam("now", type_=DateTime())
+    return (
         update(W)
-        .where(W.key == key, or_(over, W.failures + W.in_flight < threshold))
+        .where(W.key == bindparam("counter_key"), or_(over, W.failures + W.in_flight < bindparam("threshold")))
         .values(
             failures=case((over, 0), else_=W.failures),
             in_flight=case((over, 1), else_=W.in_flight + 1),
             window_started_at=case((over, now), else_=func.coalesce(W.window_started_at, now)),
         )
-    ).rowcount
-    db.session.commit()
-    return key if claimed == 1 else None
+        .execution_options(synchronize_session=False)
+    )
 
 
 def settle(key: str, failed: bool) -> None:
     """Give the slot back; a failure stays counted until the window ends, a success clears the count. The
     caller's next commit (the sign-in log of this attempt) makes it durable."""
+    db.session.execute(_settle(failed), {"counter_key": key})
+
+
+@functools.cache
+def _settle(failed: bool) -> Any:
     release = case((W.in_flight > 0, W.in_flight - 1), else_=0)
-    values = {"in_flight": release, "failures": W.failures + 1} if failed else {"in_flight": release, "failures": 0}
-    db.session.execute(update(W).where(W.key == key).values(**values).execution_options(synchronize_session=False))
+    return (
+        update(W)
+        .where(W.key == bindparam("counter_key"))
+        .values(in_flight=release, failures=W.failures + 1 if failed else 0)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def counts(method, txn) -> bool:

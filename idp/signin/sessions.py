@@ -1,12 +1,14 @@
 """SSO sessions and their browser cookie (one per tenant, signed, HttpOnly)."""
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from .. import clock, urls
 from ..directory.models import User
@@ -35,7 +37,13 @@ def registration_deadline(session: SigninSession):
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="sso-session")
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.cache
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    """One per key: it holds no request state, and the authorize and sign-in steps each ask for it."""
+    return URLSafeSerializer(secret_key, salt="sso-session")
 
 
 def cookie_name(tenant_id: str) -> str:
@@ -63,7 +71,15 @@ def load(session_id: str | None) -> SigninSession | None:
     """A session with its user and the user's roles, in one joined query (every use reads all three)."""
     if not session_id:
         return None
-    return db.session.get(SigninSession, session_id, options=[with_user()])
+    if identity_key(SigninSession, session_id) in db.session.identity_map:
+        return db.session.get(SigninSession, session_id)
+    return db.session.execute(_with_user_by_id(), {"session_id": session_id}).unique().scalar_one_or_none()
+
+
+@functools.cache
+def _with_user_by_id() -> Select:
+    """Built once: a statement keeps its compiled-cache key, so it is not rebuilt and keyed again on each load."""
+    return select(SigninSession).where(SigninSession.id == bindparam("session_id")).options(with_user())
 
 
 def with_user(relationship: Any = None) -> Any:

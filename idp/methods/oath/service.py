@@ -1,11 +1,12 @@
 """OATH rules: enrolment, the hardware inventory, assignment, activation with drift, sign-in, replay."""
 
+import functools
 import io
 from dataclasses import dataclass
 
 import pyotp
 import segno
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 
 from ...errors import ServiceError
 from ... import clock, crypto
@@ -52,12 +53,16 @@ def methods_of(user_id: str, activated_only: bool = False) -> list[OathMethod]:
     """The user's tokens (once per request: each sign-in step asks whether the method is available)."""
 
     def load() -> list[OathMethod]:
-        stmt = select(OathMethod).where(OathMethod.user_id == user_id).order_by(OathMethod.created_at)
-        if activated_only:
-            stmt = stmt.where(OathMethod.activated_at.is_not(None))
-        return list(db.session.scalars(stmt))
+        return list(db.session.scalars(_methods_of(activated_only), {"user_id": user_id}))
 
     return list(cache.per_request("oath-methods", (user_id, activated_only), load))
+
+
+@functools.cache
+def _methods_of(activated_only: bool) -> Select:
+    """Built once: a statement keeps its compiled-cache key (each sign-in step runs one of these)."""
+    stmt = select(OathMethod).where(OathMethod.user_id == bindparam("user_id")).order_by(OathMethod.created_at)
+    return stmt.where(OathMethod.activated_at.is_not(None)) if activated_only else stmt
 
 
 cache.cleared_on_change("oath-methods", OathMethod)

@@ -2,12 +2,13 @@
 exactly once; a replay revokes what the first redemption issued), the refresh token (the slices' refresh rules,
 rotation exactly once, Entra's multi-resource refresh) and client credentials (one resource's '/.default')."""
 
+import functools
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from ... import clock, crypto
 from ...claims_once import claim_once
@@ -17,6 +18,17 @@ from .. import claims as claim_rules
 from .. import entra_errors, revocation, tokens
 from ..clients import check_scope, resolve_scope
 from ..models import AuthorizationCode, Token
+
+
+@functools.cache
+def _code_with_session() -> Select:
+    """Built once, on first use (the mappers are configured by then), so its compiled-cache key is too: every
+    code redemption runs it."""
+    return (
+        select(AuthorizationCode)
+        .where(AuthorizationCode.code_hash == bindparam("code_hash"))
+        .options(sessions.with_user(AuthorizationCode.session))
+    )
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -49,11 +61,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Claim the code exactly once. A second redemption revokes what the first one issued."""
         if not code or len(code) > 256:
             return None
-        row = db.session.scalar(
-            select(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == crypto.digest(code))
-            .options(sessions.with_user(AuthorizationCode.session))
-        )
+        row = db.session.scalar(_code_with_session(), {"code_hash": crypto.digest(code)})
         if row is None or row.client_id != client.id:
             return None
         claimed = claim_once(
