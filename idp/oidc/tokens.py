@@ -18,6 +18,7 @@ from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto
@@ -35,11 +36,24 @@ from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
 TOKENS = Token.__table__  # statements on the hot path use the table: the ORM's statement machinery costs more
 _INSERT_TOKEN = insert(TOKENS)
-_REFRESH_TOKEN_BY_HASH = select(Token).where(Token.refresh_token_hash == bindparam("hash"))
+# A refresh's one read: the token, its session and the session's user (their roles are not needed here).
+_REFRESH_TOKEN_BY_HASH = (
+    select(Token, SigninSession, User)
+    .outerjoin(SigninSession, SigninSession.id == Token.session_id)
+    .outerjoin(User, User.id == SigninSession.user_id)
+    .where(Token.refresh_token_hash == bindparam("hash"))
+    .options(lazyload(User.role_assignments))  # read on first use only (a refresh has none)
+)
+# Unrevoked too: a token whose family a concurrent reuse revoked after it was read must not rotate.
 _CLAIM_ROTATION = (
     update(TOKENS)
-    .where(TOKENS.c.id == bindparam("token_id"), TOKENS.c.rotated_at.is_(None))
+    .where(TOKENS.c.id == bindparam("token_id"), TOKENS.c.rotated_at.is_(None), TOKENS.c.revoked_at.is_(None))
     .values(rotated_at=bindparam("now"))
+)
+_REVOKE_FAMILY = (
+    update(TOKENS)
+    .where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
 )
 _INTROSPECTED = "tenant_id client_id user_id scope audience issued_at refresh_expires_at rotated_at revoked_at".split()
 _SESSIONS = SigninSession.__table__
@@ -52,9 +66,6 @@ _LIVE_REFRESH_TOKEN = (
     )
     .select_from(TOKENS.outerjoin(_SESSIONS, _SESSIONS.c.id == TOKENS.c.session_id))
     .where(TOKENS.c.refresh_token_hash == bindparam("hash"))
-)
-_REVOKED_IN_FAMILY = (
-    select(TOKENS.c.id).where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_not(None)).limit(1)
 )
 
 
@@ -263,22 +274,22 @@ def save_token(token: dict, request) -> None:
         refresh_token_hash=issued["refresh_hash"],
         refresh_expires_at=issued["refresh_expires_at"],
     )
-    db.session.execute(_INSERT_TOKEN, row)  # values as parameters of one prebuilt statement: nothing to coerce
+    # the claim of the token it replaces (consume_refresh_token) commits with this INSERT: one transaction
+    db.session.connection().execute(_INSERT_TOKEN, row)
     db.session.commit()
-    if previous is not None and _family_revoked(previous.family_id):
-        # a concurrent reuse of the same refresh token revoked the family while this one was issued:
-        # insert first, then check, so that one of the two always sees the other
-        revoke_family(previous.family_id)
 
 
-def _family_revoked(family_id: str) -> bool:
-    return db.session.scalar(_REVOKED_IN_FAMILY, {"family": family_id}) is not None
-
-
-def find_refresh_token(refresh_token: str) -> Token | None:
+def find_refresh_token(refresh_token: str) -> "tuple[Token, SigninSession | None] | None":
+    """A refresh token's row and its session, the session's user attached, in one statement."""
     if not refresh_token or len(refresh_token) > 512:
         return None
-    return db.session.scalar(_REFRESH_TOKEN_BY_HASH, {"hash": crypto.digest(refresh_token)})
+    found = db.session.execute(_REFRESH_TOKEN_BY_HASH, {"hash": crypto.digest(refresh_token)}).first()
+    if found is None:
+        return None
+    row, session, user = found
+    if session is not None:
+        set_committed_value(session, "user", user)  # read with it: no lazy load
+    return row, session
 
 
 def consume_refresh_token(row: Token | None) -> Token | None:
@@ -299,10 +310,16 @@ def consume_refresh_token(row: Token | None) -> Token | None:
 
 
 def revoke_family(family_id: str) -> None:
-    """End a grant: its refresh tokens and every access token issued from it."""
-    db.session.execute(
-        update(Token).where(Token.family_id == family_id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-    )
+    """End a grant: its refresh tokens and every access token issued from it.
+
+    The grant's revocation row comes first, so concurrent reuses queue on it (no deadlock on the tokens), and
+    again last, so its time covers an access token that a concurrent rotation issued meanwhile. The UPDATE
+    repeats until it finds nothing: a rotation that committed while it waited for a row lock added a successor
+    that its snapshot did not hold. A rotation needs an unrevoked token, so none can follow the last round."""
+    revocation.revoke(revocation.GRANT, [family_id])
+    connection = db.session.connection()
+    while connection.execute(_REVOKE_FAMILY, {"family": family_id, "now": clock.now()}).rowcount:
+        pass
     revocation.revoke(revocation.GRANT, [family_id])
     db.session.commit()
 

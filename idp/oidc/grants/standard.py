@@ -88,8 +88,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         """Rules first (they explain a refusal, e.g. an expired TAP), then the exactly-once claim."""
-        row = tokens.find_refresh_token(refresh_token)
-        session = sessions.load(row.session_id) if row else None
+        row, session = tokens.find_refresh_token(refresh_token) or (None, None)
         if session is not None:
             for rule in claim_rules.refresh_rules:
                 rule(session, row)
