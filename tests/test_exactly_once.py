@@ -239,9 +239,12 @@ def refresh_while_rotation_is_open(live, seed, app, present):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_a_refresh_waiting_for_a_concurrent_rotation_of_its_token_is_reuse(app, live, seed):
+@pytest.mark.parametrize("quick_path", [True, False], ids=["below Flask", "framework"])
+def test_a_refresh_waiting_for_a_concurrent_rotation_of_its_token_is_reuse(app, live, seed, quick_path):
     """The claim waits for the row lock of the rotation in flight, then finds the token claimed: invalid_grant,
-    and the family is revoked, the successor the rotation committed meanwhile included."""
+    and the family is revoked, the successor the rotation committed meanwhile included (below Flask, the lost
+    claim rolls back and the grant answers)."""
+    app.extensions["quick_path"].enabled = quick_path
     response, rotation = refresh_while_rotation_is_open(live, seed, app, "the current token")
     try:
         assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
@@ -252,12 +255,14 @@ def test_a_refresh_waiting_for_a_concurrent_rotation_of_its_token_is_reuse(app, 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_reuse_revokes_what_a_rotation_committed_while_it_waited(app, live, seed):
+@pytest.mark.parametrize("quick_path", [True, False], ids=["below Flask", "framework"])
+def test_reuse_revokes_what_a_rotation_committed_while_it_waited(app, live, seed, quick_path):
     """Reuse of a rotated token revokes the family while the current token's rotation is in flight: the
     revocation waits for that rotation's lock, and its successor, which the waiting UPDATE's snapshot does not
     hold, is revoked too; the grant's revocation time covers the access tokens issued with it."""
     from idp.oidc.models import TokenRevocation
 
+    app.extensions["quick_path"].enabled = quick_path
     response, rotation = refresh_while_rotation_is_open(live, seed, app, "an earlier token")
     try:
         assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text

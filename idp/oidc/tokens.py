@@ -137,15 +137,21 @@ class TokenGenerator:
     """Authlib token generator: builds the response and remembers what save_token must store."""
 
     def __call__(self, grant_type, client: Client, user=None, scope=None, expires_in=None, include_refresh_token=True):
-        return issue(client, user, scope or "", grant_type, include_refresh_token)
+        client_info = request.form.get("client_info") == "1"
+        return issue(client, user, scope or "", grant_type, include_refresh_token, client_info)
 
 
 def issue(
-    client: Client, principal: "Principal | None", scope: str, grant_type: str, include_refresh_token: bool = True
+    client: Client,
+    principal: "Principal | None",
+    scope: str,
+    grant_type: str,
+    include_refresh_token: bool = True,
+    client_info: bool = False,
 ) -> dict:
     """The token response of every grant: a signed access token (never stored) and, for a user's grant with
-    offline_access, a refresh token that `save_token` stores. The one place tokens are made: new grants and
-    claims extend this."""
+    offline_access, a refresh token that `save_token` stores; `client_info` when the request asked for it
+    (MSAL's client_info=1). The one place tokens are made: new grants and claims extend this."""
     cfg = current_app.config
     session = principal.session if principal else None
     not_after = session.not_after if session else None
@@ -171,7 +177,7 @@ def issue(
     if principal and include_refresh_token and "offline_access" in scope.split():
         refresh = secrets.token_urlsafe(48)
         token["refresh_token"] = refresh
-    if principal and request.form.get("client_info") == "1":  # MSAL's account key: uid.utid
+    if principal and client_info:  # MSAL's account key: uid.utid
         info = json.dumps({"uid": principal.user.id, "utid": principal.user.tenant_id}).encode()
         token["client_info"] = base64.urlsafe_b64encode(info).rstrip(b"=").decode()
     g.issued_token = {
@@ -250,19 +256,22 @@ def access_claims(client, principal, scope, jti, now, expires_at, grant_type) ->
 
 
 def save_token(token: dict, request) -> None:
-    """Authlib save_token hook: store the refresh token, if one was issued. Access tokens are not stored, so
-    an app-only grant or a user's grant without offline_access writes nothing."""
+    """Authlib save_token hook: store the refresh token, if one was issued."""
+    previous = getattr(request, "refresh_token", None)
+    store_issued(token, request.client, request.user, previous, getattr(request, "authorization_code", None))
+
+
+def store_issued(token: dict, client: Client, principal: Principal, previous: Token | None = None, code=None) -> None:
+    """Store the refresh token that `issue` made, if any, and commit. Access tokens are not stored, so an
+    app-only grant or a user's grant without offline_access writes nothing."""
     issued = g.pop("issued_token")
     if not issued["refresh_hash"]:
         return
-    principal: Principal = request.user
-    previous = getattr(request, "refresh_token", None)
-    code = getattr(request, "authorization_code", None)
     row = dict(
         id=new_id(),
         jti=issued["jti"],
-        tenant_id=issuing_tenant(request.client, principal),
-        client_id=request.client.id,
+        tenant_id=issuing_tenant(client, principal),
+        client_id=client.id,
         user_id=principal.user.id,
         session_id=principal.session.id,
         code_id=code.id if code else (previous.code_id if previous else None),
@@ -300,13 +309,22 @@ def consume_refresh_token(row: Token | None) -> Token | None:
     now = clock.now()
     if row.revoked_at or (row.refresh_expires_at and row.refresh_expires_at <= now):
         return None
-    # The claim commits with the successor's INSERT (save_token): until then it holds the row lock, so a
-    # concurrent use of the same token waits here and then finds it claimed; if issuing fails, both roll back.
-    if not claimed(_CLAIM_ROTATION, {"token_id": row.id, "now": now}):
+    if not claim_rotation(row):
         revoke_family(row.family_id)
         return None
-    set_committed_value(row, "rotated_at", now)  # as the claim wrote it: nothing left to flush
     return row
+
+
+def claim_rotation(row: Token) -> bool:
+    """Mark a live refresh token rotated, exactly once; False when a concurrent use claimed it first (or a
+    reuse revoked it). The claim commits with the successor's INSERT (`store_issued`): until then it holds
+    the row lock, so a concurrent use of the same token waits and then finds it claimed; if issuing fails,
+    both roll back."""
+    now = clock.now()
+    if not claimed(_CLAIM_ROTATION, {"token_id": row.id, "now": now}):
+        return False
+    set_committed_value(row, "rotated_at", now)  # as the claim wrote it: nothing left to flush
+    return True
 
 
 def revoke_family(family_id: str) -> None:

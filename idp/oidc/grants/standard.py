@@ -5,7 +5,7 @@ rotation exactly once, Entra's multi-resource refresh) and client credentials (o
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError, OAuth2Error
 from flask import current_app
 from sqlalchemy import select
 
@@ -120,7 +120,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: Token):
         session = getattr(self, "signin_session", None)
-        if session is None or not tokens.session_allows_tokens(session) or not session.user.account_enabled:
+        if not session_serves(session):
             raise entra_errors.entra(
                 InvalidGrantError, 50173, "The sign-in session behind this refresh token has ended."
             )
@@ -128,6 +128,27 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token):
         pass  # consumed atomically in authenticate_refresh_token
+
+
+def session_serves(session) -> bool:
+    """A refresh token's session still issues tokens: live, within its hard cap, its user enabled."""
+    return session is not None and tokens.session_allows_tokens(session) and session.user.account_enabled
+
+
+def rotates_plainly(row: Token, session) -> bool:
+    """Whether a refresh of this token without a scope would pass every check of `RefreshTokenGrant` up to
+    the claim and after it (the client's aside): live, unused, unexpired, its session serving, every refresh
+    rule content. Side-effect free, so that a caller may leave a refusal to the grant, which explains it."""
+    if row.revoked_at or row.rotated_at or (row.refresh_expires_at and row.refresh_expires_at <= clock.now()):
+        return False
+    if session is None or session.user is None or not session_serves(session):
+        return False
+    try:
+        for rule in claim_rules.refresh_rules:
+            rule(session, row)
+    except OAuth2Error:
+        return False
+    return True
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
