@@ -448,13 +448,18 @@ def test_a_plain_refresh_gets_the_framework_tokens_rotated_once(send, seed, user
         "by the form": dict(data=refresh_form(user_tokens, **by_form)),
         "MSAL's client_info": dict(data=refresh_form(user_tokens, client_info="1"), headers=web),
         "another client_info": dict(data=refresh_form(user_tokens, client_info="0"), headers=web),
+        "MSAL's scopes": dict(
+            data=refresh_form(user_tokens, scope="openid profile offline_access", client_info="1"), headers=web
+        ),
+        "Graph's .default, offline_access kept": dict(data=refresh_form(user_tokens, scope=GRAPH), headers=web),
     }
     for name, case in cases.items():
         with_path, without, answered = send(**case)
         assert answered and with_path.status_code == 200, (name, with_path.get_json())
         assert_same(with_path, without)
-        assert {"access_token", "refresh_token", "id_token"} <= set(with_path.get_json()), name
-        assert ("client_info" in with_path.get_json()) == (name == "MSAL's client_info")
+        body = with_path.get_json()
+        assert "refresh_token" in body and ("id_token" in body) == ("openid" in body["scope"].split()), name
+        assert ("client_info" in with_path.get_json()) == name.startswith("MSAL's")
     new = with_path.get_json()["refresh_token"]
     assert not rotated(new)
     again, _, answered = send(data=lambda: {"grant_type": "refresh_token", "refresh_token": new}, headers=web)
@@ -471,7 +476,10 @@ def test_a_refresh_the_grant_would_refuse_or_explain_is_left_to_it(send, seed, u
     used = twin(user_tokens["refresh_token"])
     send(data={"grant_type": "refresh_token", "refresh_token": used}, headers=web)
     cases = {
-        "with a scope": dict(data=refresh_form(user_tokens, scope="openid offline_access"), headers=web),
+        "a scope the app was not granted": dict(
+            data=refresh_form(user_tokens, scope="https://graph.microsoft.com/Mail.Send"), headers=web
+        ),
+        "scopes of two resources": dict(data=refresh_form(user_tokens, scope=f"{GRAPH} api://x/.default"), headers=web),
         "an unknown token": dict(data={"grant_type": "refresh_token", "refresh_token": "x" * 64}, headers=web),
         "no token": dict(data={"grant_type": "refresh_token"}, headers=web),
         "a used token (reuse)": dict(data={"grant_type": "refresh_token", "refresh_token": used}, headers=web),

@@ -6,8 +6,8 @@ handling (request and URL objects, hooks, response object) and Authlib's generic
 the answer itself, so a WSGI layer in front of the app answers these when it is sure of them: a POST of a
 small form of known fields, each once, in printable ASCII, no query string, a trusted Host; a client secret
 sent one way (Basic or the form) by a client of this tenant that passes the client's own checks; for an app
-token, Graph's `/.default` scope or none; for a refresh, no scope (the grant's own) and a token that every
-check of the refresh grant passes, claimed exactly once as the grant claims it. It runs in an application
+token, Graph's `/.default` scope or none; for a refresh, a token and a scope that every check of the refresh
+grant passes, claimed exactly once as the grant claims it. It runs in an application
 context (the database, the caches, `g`) but without a request context. Every other request, and every request
 that would fail (a reuse included: the grant revokes the family), goes on to Flask with its body intact and
 nothing written, so errors keep their codes and words. Tokens are made by `tokens.issue`, the one place tokens
@@ -34,7 +34,7 @@ from ..extensions import db
 from ..directory import service as directory
 from . import clients, tokens
 from .models import Client
-from .grants.standard import rotates_plainly
+from .grants.standard import refresh_scope, rotates_plainly
 from .server import Introspection, id_token, server
 
 GRANT, REFRESH = "client_credentials", "refresh_token"
@@ -43,7 +43,7 @@ CREDENTIALS = ("client_id", "client_secret")
 ROUTE = re.compile(r"/([^/]{1,253})/oauth2/v2\.0/(token|introspect)")
 GRANT_FIELDS = {
     GRANT: frozenset(("grant_type", "scope", *CREDENTIALS)),
-    REFRESH: frozenset(("grant_type", "refresh_token", "client_info", *CREDENTIALS)),  # no scope: the grant's own
+    REFRESH: frozenset(("grant_type", "refresh_token", "scope", "client_info", *CREDENTIALS)),
 }
 FIELDS = {
     "token": GRANT_FIELDS[GRANT] | GRANT_FIELDS[REFRESH],
@@ -140,8 +140,8 @@ def _app_token(client: Client, form: dict[str, str]) -> dict | None:
 
 
 def _refreshed_token(client: Client, form: dict[str, str]) -> dict | None:
-    """A plain rotation: the grant's own scope, a token of this client that every check of the refresh grant
-    passes (`rotates_plainly`). It is claimed exactly once as the grant claims it; a claim lost to a concurrent
+    """A plain rotation: a token of this client that every check of the refresh grant passes (its scope rule,
+    `refresh_scope`, and `rotates_plainly`). It is claimed exactly once as the grant claims it; a claim lost to a concurrent
     use, and any refusal before the commit, rolls back and leaves the request to the grant, which answers it
     (a reuse revokes the family there). The ID token is signed before the commit: nothing can fail after it."""
     if not client.check_grant_type(REFRESH):
@@ -149,12 +149,16 @@ def _refreshed_token(client: Client, form: dict[str, str]) -> dict | None:
     row, session = tokens.find_refresh_token(form.get("refresh_token", "")) or (None, None)
     if row is None or row.client_id != client.id or not rotates_plainly(row, session):
         return None
+    try:
+        scope = refresh_scope(client, form.get("scope"), row.scope)
+    except OAuth2Error:  # asks for what the app was not granted: the grant's to refuse
+        return None
     if not tokens.claim_rotation(row):  # used concurrently: the grant's to answer (and to revoke the family)
         _roll_back()
         return None
     principal = tokens.Principal(session.user, session, grant_id=row.family_id)
     try:
-        token = tokens.issue(client, principal, row.scope, REFRESH, client_info=form.get("client_info") == "1")
+        token = tokens.issue(client, principal, scope, REFRESH, client_info=form.get("client_info") == "1")
     except OAuth2Error:  # e.g. a permission the tenant has not granted: the grant refuses it in its words
         _roll_back()
         return None
