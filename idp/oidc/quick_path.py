@@ -7,10 +7,10 @@ the answer itself, so a WSGI layer in front of the app answers these when it is 
 small form of known fields, each once, in printable ASCII, no query string, a trusted Host; a client secret
 sent one way (Basic or the form) by a client of this tenant that passes the client's own checks; for an app
 token, Graph's `/.default` scope or none; for a refresh, a token and a scope that every check of the refresh
-grant passes, claimed exactly once as the grant claims it. It runs in an application
-context (the database, the caches, `g`) but without a request context. Every other request, and every request
-that would fail (a reuse included: the grant revokes the family), goes on to Flask with its body intact and
-nothing written, so errors keep their codes and words. Tokens are made by `tokens.issue`, the one place tokens
+grant passes, claimed exactly once as the grant claims it. It runs in an application context (the database,
+the caches, `g`) but without a request context. Every other request, and every request that would fail (a
+reuse included: the grant revokes the family), goes on to Flask with its body intact and nothing written, so
+errors keep their codes and words. Tokens are made by `tokens.issue`, the one place tokens
 are made, stored by `tokens.store_issued`, and introspected by the introspection endpoint's own methods;
 `tests/test_quick_path.py` sends each request both ways.
 """
@@ -141,9 +141,10 @@ def _app_token(client: Client, form: dict[str, str]) -> dict | None:
 
 def _refreshed_token(client: Client, form: dict[str, str]) -> dict | None:
     """A plain rotation: a token of this client that every check of the refresh grant passes (its scope rule,
-    `refresh_scope`, and `rotates_plainly`). It is claimed exactly once as the grant claims it; a claim lost to a concurrent
-    use, and any refusal before the commit, rolls back and leaves the request to the grant, which answers it
-    (a reuse revokes the family there). The ID token is signed before the commit: nothing can fail after it."""
+    `refresh_scope`, and `rotates_plainly`), claimed exactly once as the grant claims it. A claim lost to a
+    concurrent use, and any refusal before the commit, rolls back and leaves the request to the grant, which
+    answers it (a reuse revokes the family there). The ID token is signed before the commit: nothing is left
+    to fail after it."""
     if not client.check_grant_type(REFRESH):
         return None
     row, session = tokens.find_refresh_token(form.get("refresh_token", "")) or (None, None)

@@ -283,7 +283,7 @@ def store_issued(token: dict, client: Client, principal: Principal, previous: To
         refresh_token_hash=issued["refresh_hash"],
         refresh_expires_at=issued["refresh_expires_at"],
     )
-    # the claim of the token it replaces (consume_refresh_token) commits with this INSERT: one transaction
+    # the claim of the token it replaces (claim_rotation) commits with this INSERT: one transaction
     db.session.connection().execute(_INSERT_TOKEN, row)
     db.session.commit()
 
