@@ -551,3 +551,26 @@ def test_a_sessions_hard_cap_caps_what_the_path_issues(send, seed, user_tokens):
     late, other, answered = send(data=refresh_form(user_tokens), headers=basic(seed.client_id, seed.client_secret))
     assert not answered and late.status_code == 400
     assert_same(late, other)
+
+
+def test_a_refresh_costs_three_statements_both_ways(tmp_path, app, seed, user_tokens):
+    """The joined read of token, session and user; the claim; the successor's INSERT (one transaction)."""
+    counted = _app_with(tmp_path, app, IDP_COUNT_SQL=True)
+    path, http = counted.extensions["quick_path"], counted.test_client()
+
+    def refresh():
+        form = {"grant_type": "refresh_token", "refresh_token": twin(user_tokens["refresh_token"])}
+        with counted.app_context():  # a context of its own: the twin's statements are not the request's
+            return http.post(
+                "/contoso.test/oauth2/v2.0/token", data=form, headers=basic(seed.client_id, seed.client_secret)
+            )
+
+    refresh()  # the tenant, the client and the signing key are cached from here on
+    below = refresh()
+    path.enabled = False
+    try:
+        framework = refresh()
+    finally:
+        path.enabled = True
+    assert below.status_code == framework.status_code == 200
+    assert below.headers["X-SQL-Statements"] == framework.headers["X-SQL-Statements"] == "3"
