@@ -176,8 +176,8 @@ class InFlightRotation:
         self.connection.execute(self.table.insert().values(successor))
 
     def commit(self):
+        self.committed_at = clock.now()  # before: the waiting request may finish before commit() returns here
         self.connection.commit()
-        self.committed_at = clock.now()
 
     def close(self):
         self.connection.close()
