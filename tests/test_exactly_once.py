@@ -210,24 +210,23 @@ def wait_for_a_lock_wait(app, timeout=20.0):
 
 
 def refresh_while_rotation_is_open(live, seed, app, present):
-    """Open a rotation of the grant's current refresh token, send a refresh with `present(tokens)`, let the
-    rotation commit once the request waits for its lock; the request's answer and the open rotation."""
+    """Hold a rotation of the grant's current refresh token open, refresh with the grant's first token (`present`
+    says whether that is the current one or, rotated once already, an earlier one), and commit the rotation once
+    the request waits for its lock: the request's answer and the rotation."""
     rp = Rp(live, seed)
     agent = Agent(live.url)
     agent.go(rp.authorize_url())
     password_sign_in(agent, "alice@contoso.test")
-    tokens = {"first": rp.redeem(agent)["refresh_token"]}
-    form = {"grant_type": "refresh_token", "refresh_token": tokens["first"]}
+    first = rp.redeem(agent)["refresh_token"]
+    form = {"grant_type": "refresh_token", "refresh_token": first}
     auth = (seed.client_id, seed.client_secret)
-    tokens["current"] = tokens["first"]
+    current = first
     if present == "an earlier token":
-        tokens["current"] = requests.post(rp.meta["token_endpoint"], data=form, auth=auth).json()["refresh_token"]
-    rotation = InFlightRotation(app, tokens["current"])
+        current = requests.post(rp.meta["token_endpoint"], data=form, auth=auth).json()["refresh_token"]
+    rotation = InFlightRotation(app, current)
     try:
         with ThreadPoolExecutor(1) as pool:
-            answer = pool.submit(
-                requests.post, rp.meta["token_endpoint"], data=form, auth=auth, timeout=60
-            )  # `form` names the first token: the current one, or a rotated one
+            answer = pool.submit(requests.post, rp.meta["token_endpoint"], data=form, auth=auth, timeout=60)
             wait_for_a_lock_wait(app)
             rotation.commit()
             response = answer.result(timeout=60)
