@@ -1,10 +1,12 @@
 """Where a token request's CPU goes: client_credentials, introspection of a refresh token and refresh-token
-rotation, in-process through Flask's test client on a fresh SQLite database, under cProfile.
+rotation, in-process through Flask's test client on a fresh SQLite database (or PostgreSQL's, at
+127.0.0.1:5432 as the tests use it), under cProfile.
 
     .venv/bin/python bench/profile_tokens.py [--scenario client_credentials|introspection|refresh] [-n 2000]
-        [--top 30] [--no-profile] [--without-quick-path]
+        [--top 30] [--no-profile] [--without-quick-path] [--postgresql]
 
-Prints CPU milliseconds per request (this process: app and test client) and the profile's top functions."""
+Prints CPU and wall milliseconds per request (CPU of this process: app and test client; on PostgreSQL the
+server's own work is in the wall time only) and the profile's top functions."""
 
 import argparse
 import base64
@@ -24,7 +26,7 @@ FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
 INPUT = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 
 
-def make_app(folder: Path):
+def make_app(folder: Path, database_url: str | None = None):
     from flask_migrate import upgrade
 
     from idp import create_app
@@ -32,7 +34,7 @@ def make_app(folder: Path):
     from tests.conftest import _config
     from tests.support import Seed
 
-    app = create_app(_config(folder, f"sqlite:///{folder / 'idp.db'}") | {"TESTING": False})
+    app = create_app(_config(folder, database_url or f"sqlite:///{folder / 'idp.db'}") | {"TESTING": False})
     context = app.app_context()
     context.push()
     upgrade()
@@ -126,36 +128,56 @@ def main() -> None:
     parser.add_argument(
         "--without-quick-path", action="store_true", help="take idp/oidc/quick_path.py out: the framework answers all"
     )
+    parser.add_argument("--postgresql", action="store_true", help="a fresh PostgreSQL database, dropped after")
     parser.add_argument("--save", help="also write the profile to this file (pstats format)")
     parser.add_argument("--callers", help="then who calls the functions matching this")
     parser.add_argument("--callees", help="then what the functions matching this call, e.g. attached")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        app, seed = make_app(Path(folder))
-        if args.without_quick_path:
-            app.extensions["quick_path"].enabled = False
-        send = scenario_requests(app, seed, args.scenario, args.n)
-        for _ in range(50):  # warm-up: caches, first connections
-            assert send().status_code == 200
-        profiler = cProfile.Profile()
-        started = time.process_time()
-        if not args.no_profile:
-            profiler.enable()
-        for _ in range(args.n):
-            send()
-        profiler.disable()
-        cpu_ms = (time.process_time() - started) * 1000 / args.n
-        print(f"{args.scenario}: CPU per request {cpu_ms:.3f} ms ({'no profiler' if args.no_profile else 'cProfile'})")
-        if not args.no_profile:
-            stats = pstats.Stats(profiler)
-            if args.save:
-                stats.dump_stats(args.save)
-            print(f"Python function calls per request: {stats.total_calls / args.n:.0f}")  # type: ignore[attr-defined]
-            stats.sort_stats(args.sort).print_stats(args.top)
-            if args.callers:
-                stats.print_callers(args.callers)
-            if args.callees:
-                stats.print_callees(args.callees)
+    database_url = None
+    if args.postgresql:
+        from tests.conftest import drop_pg_database, make_pg_database
+
+        database_url = make_pg_database()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            run(args, Path(folder), database_url)
+    finally:
+        if database_url:
+            from idp.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+            drop_pg_database(database_url)
+
+
+def run(args, folder: Path, database_url: str | None) -> None:
+    app, seed = make_app(folder, database_url)
+    if args.without_quick_path:
+        app.extensions["quick_path"].enabled = False
+    send = scenario_requests(app, seed, args.scenario, args.n)
+    for _ in range(50):  # warm-up: caches, first connections
+        assert send().status_code == 200
+    profiler = cProfile.Profile()
+    started, wall = time.process_time(), time.perf_counter()
+    if not args.no_profile:
+        profiler.enable()
+    for _ in range(args.n):
+        send()
+    profiler.disable()
+    cpu_ms = (time.process_time() - started) * 1000 / args.n
+    wall_ms = (time.perf_counter() - wall) * 1000 / args.n
+    how = "no profiler" if args.no_profile else "cProfile"
+    print(f"{args.scenario}: CPU per request {cpu_ms:.3f} ms, wall {wall_ms:.3f} ms ({how})")
+    if not args.no_profile:
+        stats = pstats.Stats(profiler)
+        if args.save:
+            stats.dump_stats(args.save)
+        print(f"Python function calls per request: {stats.total_calls / args.n:.0f}")  # type: ignore[attr-defined]
+        stats.sort_stats(args.sort).print_stats(args.top)
+        if args.callers:
+            stats.print_callers(args.callers)
+        if args.callees:
+            stats.print_callees(args.callees)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ def claim_once(model: Any, *conditions: Any, synchronize: bool = True, **values:
 
 
 def claimed(statement: Any, parameters: dict[str, Any]) -> bool:
-    """`claim_once` for a conditional UPDATE built once (a hot path's): True only for the caller that changed it."""
-    result: CursorResult[Any] = db.session.execute(statement, parameters)  # type: ignore[assignment]
+    """`claim_once` for a conditional Core UPDATE built once (a hot path's): True only for the caller that changed
+    it. Straight on the session's connection, in its transaction: the ORM's execution layer has nothing to add."""
+    result: CursorResult[Any] = db.session.connection().execute(statement, parameters)
     return result.rowcount == 1
 
 

@@ -145,3 +145,128 @@ def test_two_users_racing_for_one_hardware_token_one_wins(app, live, seed, graph
     from idp.methods.oath.models import OathMethod
 
     assert len(db.session.scalars(db.select(OathMethod).where(OathMethod.device_id == device["id"])).all()) == 1
+
+
+class InFlightRotation:
+    """A rotation of a refresh token held open on a connection of its own: the claim's row lock taken, its
+    successor inserted, not committed. PostgreSQL only (SQLite would lock the whole database)."""
+
+    def __init__(self, app, refresh_token: str):
+        from sqlalchemy import create_engine, select, update
+
+        from idp import crypto
+        from idp.oidc.models import Token
+
+        self.table = Token.__table__
+        self.engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        self.connection = self.engine.connect()
+        row = self.connection.execute(
+            select(self.table).where(self.table.c.refresh_token_hash == crypto.digest(refresh_token))
+        ).one()
+        self.family_id = row.family_id
+        self.connection.execute(update(self.table).where(self.table.c.id == row.id).values(rotated_at=clock.now()))
+        self.successor_id = f"successor-{row.id}"[:36]
+        successor = row._asdict() | {
+            "id": self.successor_id,
+            "jti": "jti-" + self.successor_id,
+            "refresh_token_hash": crypto.digest("successor of " + refresh_token),
+            "rotated_at": None,
+            "issued_at": clock.now(),
+        }
+        self.connection.execute(self.table.insert().values(successor))
+
+    def commit(self):
+        self.committed_at = clock.now()  # before: the waiting request may finish before commit() returns here
+        self.connection.commit()
+
+    def close(self):
+        self.connection.close()
+        self.engine.dispose()
+
+    def successor_revoked(self) -> bool:
+        with self.engine.connect() as fresh:
+            revoked = fresh.execute(self.table.select().where(self.table.c.id == self.successor_id)).one().revoked_at
+        return revoked is not None
+
+
+def wait_for_a_lock_wait(app, timeout=20.0):
+    """Until a backend of the app's database waits for a lock (the request queued behind the open rotation)."""
+    import time
+
+    from sqlalchemy import text
+
+    database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = db.session.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"),
+            {"db": database},
+        ).scalar()
+        db.session.rollback()  # a fresh snapshot of the view each time
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the request never waited for the rotation's lock")
+
+
+def refresh_while_rotation_is_open(live, seed, app, present):
+    """Hold a rotation of the grant's current refresh token open, refresh with the grant's first token (`present`
+    says whether that is the current one or, rotated once already, an earlier one), and commit the rotation once
+    the request waits for its lock: the request's answer and the rotation."""
+    rp = Rp(live, seed)
+    agent = Agent(live.url)
+    agent.go(rp.authorize_url())
+    password_sign_in(agent, "alice@contoso.test")
+    first = rp.redeem(agent)["refresh_token"]
+    form = {"grant_type": "refresh_token", "refresh_token": first}
+    auth = (seed.client_id, seed.client_secret)
+    current = first
+    if present == "an earlier token":
+        current = requests.post(rp.meta["token_endpoint"], data=form, auth=auth).json()["refresh_token"]
+    rotation = InFlightRotation(app, current)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(requests.post, rp.meta["token_endpoint"], data=form, auth=auth, timeout=60)
+            wait_for_a_lock_wait(app)
+            rotation.commit()
+            response = answer.result(timeout=60)
+        return response, rotation
+    except BaseException:
+        rotation.close()
+        raise
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("quick_path", [True, False], ids=["below Flask", "framework"])
+def test_a_refresh_waiting_for_a_concurrent_rotation_of_its_token_is_reuse(app, live, seed, quick_path):
+    """The claim waits for the row lock of the rotation in flight, then finds the token claimed: invalid_grant,
+    and the family is revoked, the successor the rotation committed meanwhile included (below Flask, the lost
+    claim rolls back and the grant answers)."""
+    app.extensions["quick_path"].enabled = quick_path
+    response, rotation = refresh_while_rotation_is_open(live, seed, app, "the current token")
+    try:
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
+        assert rotation.successor_revoked()
+    finally:
+        rotation.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("quick_path", [True, False], ids=["below Flask", "framework"])
+def test_reuse_revokes_what_a_rotation_committed_while_it_waited(app, live, seed, quick_path):
+    """Reuse of a rotated token revokes the family while the current token's rotation is in flight: the
+    revocation waits for that rotation's lock, and its successor, which the waiting UPDATE's snapshot does not
+    hold, is revoked too; the grant's revocation time covers the access tokens issued with it."""
+    from idp.oidc.models import TokenRevocation
+
+    app.extensions["quick_path"].enabled = quick_path
+    response, rotation = refresh_while_rotation_is_open(live, seed, app, "an earlier token")
+    try:
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
+        assert rotation.successor_revoked()
+        entry = db.session.get(TokenRevocation, f"grant:{rotation.family_id}")
+        assert entry is not None and entry.not_before >= rotation.committed_at
+    finally:
+        rotation.close()

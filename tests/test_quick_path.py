@@ -1,7 +1,7 @@
-"""The app-token path (idp/oidc/quick_path.py) answers a daemon's plain client_credentials request ahead of
-Authlib, and only that: each request below is sent twice, once as the server runs and once with the path
-taken out, and both answers must agree (status, headers, body; for a token, every claim but the per-token
-ones). What the path answered and what it left to the framework is checked too, so a path that gave up on
+"""The quick path (idp/oidc/quick_path.py) answers a daemon's plain client_credentials request, a plain
+refresh and an introspection ahead of Authlib, and only those: each request below is sent twice, once as the
+server runs and once with the path taken out, and both answers must agree (status, headers, body; for a
+token, every claim but the per-token ones; a refresh token rotates each way, a twin of the same grant each). What the path answered and what it left to the framework is checked too, so a path that gave up on
 everything would fail here as surely as one that answered wrongly."""
 
 import base64
@@ -20,7 +20,8 @@ from .support import REDIRECT, Agent, password_sign_in
 from .test_oidc_errors import VERIFIER, authorize
 
 GRAPH = "https://graph.microsoft.com/.default"
-PER_TOKEN = {"jti", "uti", "iat", "nbf", "exp"}
+PER_TOKEN = {"jti", "uti", "iat", "nbf", "exp", "at_hash"}
+ISSUED = ("access_token", "refresh_token", "id_token")  # new each time: compared by their claims or shape
 VARYING_HEADERS = {"Content-Length", "Date", "x-ms-request-id", "client-request-id", "Set-Cookie"}  # per request
 PER_REQUEST = re.compile(r"(Trace ID|Correlation ID|Timestamp): [^\s]+")
 
@@ -44,6 +45,8 @@ def send(app):
         return found
 
     def one(url, method, kwargs):
+        if callable(kwargs.get("data")):  # a form of its own each way (a refresh token is used once)
+            kwargs = {**kwargs, "data": kwargs["data"]()}
         with app.app_context():  # Flask's own path would otherwise share the test's context (and its g)
             return app.test_client().open(url, method=method, **kwargs)  # no cookie from the last one
 
@@ -64,8 +67,8 @@ def send(app):
     return send
 
 
-def claims_of(answer) -> dict:
-    token = answer.get_json()["access_token"]
+def claims_of(answer, kind="access_token") -> dict:
+    token = answer.get_json()[kind]
     return jwt.decode(token, keys.public_keyset()).claims
 
 
@@ -82,15 +85,20 @@ def assert_same(with_path, without) -> None:
     if "access_token" not in body:  # an error or an introspection: the same words, but for per-request ids
         assert _without_ids(body) == _without_ids(other)
         return
-    assert {k: v for k, v in body.items() if k != "access_token"} == {
-        k: v for k, v in other.items() if k != "access_token"
-    }
-    mine, theirs = claims_of(with_path), claims_of(without)
-    assert {k: v for k, v in mine.items() if k not in PER_TOKEN} == {
-        k: v for k, v in theirs.items() if k not in PER_TOKEN
-    }
-    assert mine["exp"] - mine["iat"] == theirs["exp"] - theirs["iat"]
-    assert mine["jti"] != theirs["jti"]
+    assert {k: v for k, v in body.items() if k not in ISSUED} == {k: v for k, v in other.items() if k not in ISSUED}
+    for kind in ("access_token", "id_token"):
+        if kind in body:
+            mine, theirs = claims_of(with_path, kind), claims_of(without, kind)
+            assert {k: v for k, v in mine.items() if k not in PER_TOKEN} == {
+                k: v for k, v in theirs.items() if k not in PER_TOKEN
+            }
+            assert mine["exp"] - mine["iat"] == theirs["exp"] - theirs["iat"]
+            assert mine["uti"] != theirs["uti"]
+    if "refresh_token" in body:
+        assert (
+            len(body["refresh_token"]) == len(other["refresh_token"])
+            and body["refresh_token"] != other["refresh_token"]
+        )
 
 
 def _page(answer) -> str:
@@ -399,3 +407,170 @@ def test_an_unreachable_database_is_the_frameworks_503(app, seed, monkeypatch):
         )
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.json["error"] == "temporarily_unavailable"
+
+
+def twin(refresh_token: str) -> str:
+    """Another live refresh token of the same grant, session and scope (the grant stores one per rotation), so
+    that both ways rotate a token of their own and must answer alike."""
+    import secrets
+
+    from idp import crypto
+    from idp.oidc.models import Token
+
+    table = Token.__table__
+    row = db.session.execute(table.select().where(table.c.refresh_token_hash == crypto.digest(refresh_token))).one()
+    token = secrets.token_urlsafe(48)
+    copy = {"id": secrets.token_hex(16), "jti": secrets.token_hex(16), "refresh_token_hash": crypto.digest(token)}
+    db.session.execute(table.insert().values(row._asdict() | copy))
+    db.session.commit()
+    return token
+
+
+def refresh_form(user_tokens, **extra):
+    return lambda: {"grant_type": "refresh_token", "refresh_token": twin(user_tokens["refresh_token"]), **extra}
+
+
+def rotated(refresh_token: str) -> bool:
+    from idp import crypto
+    from idp.oidc.models import Token
+
+    db.session.expire_all()
+    row = db.session.scalar(db.select(Token).where(Token.refresh_token_hash == crypto.digest(refresh_token)))
+    return row.rotated_at is not None
+
+
+def test_a_plain_refresh_gets_the_framework_tokens_rotated_once(send, seed, user_tokens):
+    clock.freeze()  # both ways at one instant: the same lifetimes
+    web = basic(seed.client_id, seed.client_secret)
+    by_form = {"client_id": seed.client_id, "client_secret": seed.client_secret}
+    cases = {
+        "by Basic": dict(data=refresh_form(user_tokens), headers=web),
+        "by the form": dict(data=refresh_form(user_tokens, **by_form)),
+        "MSAL's client_info": dict(data=refresh_form(user_tokens, client_info="1"), headers=web),
+        "another client_info": dict(data=refresh_form(user_tokens, client_info="0"), headers=web),
+        "MSAL's scopes": dict(
+            data=refresh_form(user_tokens, scope="openid profile offline_access", client_info="1"), headers=web
+        ),
+        "Graph's .default, offline_access kept": dict(data=refresh_form(user_tokens, scope=GRAPH), headers=web),
+    }
+    for name, case in cases.items():
+        with_path, without, answered = send(**case)
+        assert answered and with_path.status_code == 200, (name, with_path.get_json())
+        assert_same(with_path, without)
+        body = with_path.get_json()
+        assert "refresh_token" in body and ("id_token" in body) == ("openid" in body["scope"].split()), name
+        assert ("client_info" in with_path.get_json()) == name.startswith("MSAL's")
+    new = with_path.get_json()["refresh_token"]
+    assert not rotated(new)
+    again, _, answered = send(data=lambda: {"grant_type": "refresh_token", "refresh_token": new}, headers=web)
+    assert answered and again.status_code == 200 and rotated(new)  # the path's own token rotates by the path
+    assert claims_of(again)["rh"] == claims_of(with_path)["rh"]  # the same grant
+
+
+def test_a_refresh_the_grant_would_refuse_or_explain_is_left_to_it(send, seed, user_tokens, app, monkeypatch):
+    from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+    from idp.oidc import claims as claim_rules
+
+    web = basic(seed.client_id, seed.client_secret)
+    used = twin(user_tokens["refresh_token"])
+    send(data={"grant_type": "refresh_token", "refresh_token": used}, headers=web)
+    cases = {
+        "a scope the app was not granted": dict(
+            data=refresh_form(user_tokens, scope="https://graph.microsoft.com/Mail.Send"), headers=web
+        ),
+        "scopes of two resources": dict(data=refresh_form(user_tokens, scope=f"{GRAPH} api://x/.default"), headers=web),
+        "an unknown token": dict(data={"grant_type": "refresh_token", "refresh_token": "x" * 64}, headers=web),
+        "no token": dict(data={"grant_type": "refresh_token"}, headers=web),
+        "a used token (reuse)": dict(data={"grant_type": "refresh_token", "refresh_token": used}, headers=web),
+        "a wrong secret": dict(data=refresh_form(user_tokens), headers=basic(seed.client_id, "x")),
+        "another client's token": dict(
+            data=refresh_form(user_tokens), headers=basic(seed.app_client_id, seed.app_client_secret)
+        ),
+        "an extra field": dict(data=refresh_form(user_tokens, code="x"), headers=web),
+    }
+    for name, case in cases.items():
+        with_path, without, answered = send(**case)
+        assert not answered, name
+        assert_same(with_path, without)
+    assert send(**cases["a used token (reuse)"])[0].get_json()["error"] == "invalid_grant"
+
+    def tap_gone(session, token):
+        raise InvalidGrantError("The Temporary Access Pass used for this sign-in was deleted; sign in again.")
+
+    monkeypatch.setattr(claim_rules, "refresh_rules", [*claim_rules.refresh_rules, tap_gone])
+    with_path, without, answered = send(data=refresh_form(user_tokens), headers=web)
+    assert not answered and "Temporary Access Pass" in with_path.get_json()["error_description"]
+    assert_same(with_path, without)
+
+
+@pytest.mark.parametrize("ended", ["session revoked", "user disabled", "refresh token expired"])
+def test_an_ended_grant_is_left_to_the_framework_which_refuses_it(send, seed, user_tokens, ended):
+    from idp.signin import sessions
+
+    web = basic(seed.client_id, seed.client_secret)
+    form = refresh_form(user_tokens)
+    if ended == "session revoked":
+        sessions.revoke_user(seed.alice)
+    elif ended == "user disabled":
+        seed.alice.account_enabled = False
+    else:
+        clock.advance(timedelta(seconds=app_config("IDP_REFRESH_TOKEN_LIFETIME") + 60))
+    db.session.commit()
+    with_path, without, answered = send(data=form, headers=web)
+    assert not answered and with_path.status_code == 400
+    assert_same(with_path, without)
+
+
+def app_config(name):
+    from flask import current_app
+
+    return current_app.config[name]
+
+
+def test_a_sessions_hard_cap_caps_what_the_path_issues(send, seed, user_tokens):
+    """A TAP's or guest's session ends at `not_after`: every token issued from it ends then too, both ways."""
+    from idp import crypto
+    from idp.oidc.models import Token
+    from idp.signin.models import SigninSession
+
+    clock.freeze()
+    cap = clock.now() + timedelta(minutes=10)
+    db.session.execute(db.update(SigninSession).values(not_after=cap))
+    db.session.commit()
+    with_path, without, answered = send(
+        data=refresh_form(user_tokens), headers=basic(seed.client_id, seed.client_secret)
+    )
+    assert answered and with_path.status_code == 200
+    assert_same(with_path, without)
+    body = with_path.get_json()
+    assert body["expires_in"] == 600 and claims_of(with_path, "id_token")["exp"] == clock.to_epoch(cap)
+    stored = db.session.scalar(db.select(Token).where(Token.refresh_token_hash == crypto.digest(body["refresh_token"])))
+    assert stored.refresh_expires_at == cap
+    clock.advance(timedelta(minutes=11))
+    late, other, answered = send(data=refresh_form(user_tokens), headers=basic(seed.client_id, seed.client_secret))
+    assert not answered and late.status_code == 400
+    assert_same(late, other)
+
+
+def test_a_refresh_costs_three_statements_both_ways(tmp_path, app, seed, user_tokens):
+    """The joined read of token, session and user; the claim; the successor's INSERT (one transaction)."""
+    counted = _app_with(tmp_path, app, IDP_COUNT_SQL=True)
+    path, http = counted.extensions["quick_path"], counted.test_client()
+
+    def refresh():
+        form = {"grant_type": "refresh_token", "refresh_token": twin(user_tokens["refresh_token"])}
+        with counted.app_context():  # a context of its own: the twin's statements are not the request's
+            return http.post(
+                "/contoso.test/oauth2/v2.0/token", data=form, headers=basic(seed.client_id, seed.client_secret)
+            )
+
+    refresh()  # the tenant, the client and the signing key are cached from here on
+    below = refresh()
+    path.enabled = False
+    try:
+        framework = refresh()
+    finally:
+        path.enabled = True
+    assert below.status_code == framework.status_code == 200
+    assert below.headers["X-SQL-Statements"] == framework.headers["X-SQL-Statements"] == "3"

@@ -123,8 +123,11 @@ def resolve_scope(client, scope: str | None) -> Resolved:
 
 def check_scope(grant) -> None:
     """A grant's requested scopes: what the client may ask for, and an API's permissions it exposes."""
-    client = grant.request.client
-    resolved = resolve_scope(client, grant.request.payload.scope)
+    check_requested_scope(grant.request.client, grant.request.payload.scope)
+
+
+def check_requested_scope(client, scope: str | None) -> None:
+    resolved = resolve_scope(client, scope)
     unknown = set(resolved.scopes) - set(client.scopes)
     if unknown:
         raise InvalidScopeError(f"The client may not request: {' '.join(sorted(unknown))}")

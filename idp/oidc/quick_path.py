@@ -1,15 +1,18 @@
-"""The two requests machines repeat most, answered below Flask.
+"""The requests machines repeat most, answered below Flask.
 
-A daemon asks the token endpoint for `grant_type=client_credentials`, and an API introspects the tokens it is
-shown, far more often than anything else is asked. Flask's request handling (request and URL objects, hooks,
-response object) and Authlib's generic pipeline cost several times the answer itself, so a WSGI layer in
-front of the app answers these two when it is sure of them: a POST of a small form of known fields, each
-once, in printable ASCII, no query string, a trusted Host; a client secret sent one way (Basic or the form)
-by a client of this tenant that passes the client's own checks; for a token, Graph's `/.default` scope or
-none. It runs in an application context (the database, the caches, `g`) but without a request context.
-Every other request, and every request that would fail, goes on to Flask with its body intact, so errors keep
-their codes and words. Tokens are made by `tokens.issue`, the one place tokens are made, and introspected by
-the introspection endpoint's own methods; `tests/test_quick_path.py` sends each request both ways.
+A daemon asks the token endpoint for `grant_type=client_credentials`, an app refreshes its user's tokens, and
+an API introspects the tokens it is shown, far more often than anything else is asked. Flask's request
+handling (request and URL objects, hooks, response object) and Authlib's generic pipeline cost several times
+the answer itself, so a WSGI layer in front of the app answers these when it is sure of them: a POST of a
+small form of known fields, each once, in printable ASCII, no query string, a trusted Host; a client secret
+sent one way (Basic or the form) by a client of this tenant that passes the client's own checks; for an app
+token, Graph's `/.default` scope or none; for a refresh, a token and a scope that every check of the refresh
+grant passes, claimed exactly once as the grant claims it. It runs in an application context (the database,
+the caches, `g`) but without a request context. Every other request, and every request that would fail (a
+reuse included: the grant revokes the family), goes on to Flask with its body intact and nothing written, so
+errors keep their codes and words. Tokens are made by `tokens.issue`, the one place tokens
+are made, stored by `tokens.store_issued`, and introspected by the introspection endpoint's own methods;
+`tests/test_quick_path.py` sends each request both ways.
 """
 
 import base64
@@ -18,6 +21,8 @@ import re
 from urllib.parse import parse_qsl, unquote
 
 from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oidc.core.grants.util import is_openid_scope
 from flask import Flask, current_app, g
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import SecurityError
@@ -29,14 +34,19 @@ from ..extensions import db
 from ..directory import service as directory
 from . import clients, tokens
 from .models import Client
-from .server import Introspection, server
+from .grants.standard import refresh_scope, rotates_plainly
+from .server import Introspection, id_token, server
 
-GRANT = "client_credentials"
+GRANT, REFRESH = "client_credentials", "refresh_token"
 GRAPH_DEFAULT = f"{tokens.GRAPH_RESOURCE}/.default"
 CREDENTIALS = ("client_id", "client_secret")
 ROUTE = re.compile(r"/([^/]{1,253})/oauth2/v2\.0/(token|introspect)")
+GRANT_FIELDS = {
+    GRANT: frozenset(("grant_type", "scope", *CREDENTIALS)),
+    REFRESH: frozenset(("grant_type", "refresh_token", "scope", "client_info", *CREDENTIALS)),
+}
 FIELDS = {
-    "token": frozenset(("grant_type", "scope", *CREDENTIALS)),
+    "token": GRANT_FIELDS[GRANT] | GRANT_FIELDS[REFRESH],
     "introspect": frozenset(("token", "token_type_hint", *CREDENTIALS)),
 }
 ENDPOINT_AUTH = {"token": "token", "introspect": "introspection"}  # what Client.check_endpoint_auth_method calls them
@@ -108,17 +118,54 @@ def _sure_answer(environ, tenant_ref: str, endpoint: str, form: dict[str, str]) 
     client = _authenticated_client(form, environ.get("HTTP_AUTHORIZATION"), ENDPOINT_AUTH[endpoint])
     if client is None:
         return None
-    body = _app_token(client, form) if endpoint == "token" else _introspection(client, form)
+    body = _token(client, form) if endpoint == "token" else _introspection(client, form)
     return None if body is None else _json(body, environ)
 
 
+def _token(client: Client, form: dict[str, str]) -> dict | None:
+    grant = form.get("grant_type", "")
+    if not form.keys() <= GRANT_FIELDS.get(grant, frozenset()):
+        return None
+    return _app_token(client, form) if grant == GRANT else _refreshed_token(client, form)
+
+
 def _app_token(client: Client, form: dict[str, str]) -> dict | None:
-    if form.get("grant_type") != GRANT or form.get("scope", GRAPH_DEFAULT) != GRAPH_DEFAULT:
+    if form.get("scope", GRAPH_DEFAULT) != GRAPH_DEFAULT:
         return None
     if not client.check_grant_type(GRANT):
         return None
     token = tokens.issue(client, None, form.get("scope", ""), GRANT, include_refresh_token=False)
     g.pop("issued_token", None)  # nothing to store: app-only access tokens are stateless
+    return token
+
+
+def _refreshed_token(client: Client, form: dict[str, str]) -> dict | None:
+    """A plain rotation: a token of this client that every check of the refresh grant passes (its scope rule,
+    `refresh_scope`, and `rotates_plainly`), claimed exactly once as the grant claims it. A claim lost to a
+    concurrent use, and any refusal before the commit, rolls back and leaves the request to the grant, which
+    answers it (a reuse revokes the family there). The ID token is signed before the commit: nothing is left
+    to fail after it."""
+    if not client.check_grant_type(REFRESH):
+        return None
+    row, session = tokens.find_refresh_token(form.get("refresh_token", "")) or (None, None)
+    if row is None or row.client_id != client.id or not rotates_plainly(row, session):
+        return None
+    try:
+        scope = refresh_scope(client, form.get("scope"), row.scope)
+    except OAuth2Error:  # asks for what the app was not granted: the grant's to refuse
+        return None
+    if not tokens.claim_rotation(row):  # used concurrently: the grant's to answer (and to revoke the family)
+        _roll_back()
+        return None
+    principal = tokens.Principal(session.user, session, grant_id=row.family_id)
+    try:
+        token = tokens.issue(client, principal, scope, REFRESH, client_info=form.get("client_info") == "1")
+    except OAuth2Error:  # e.g. a permission the tenant has not granted: the grant refuses it in its words
+        _roll_back()
+        return None
+    if token.get("scope") and is_openid_scope(token["scope"]):  # as Authlib's OpenID extension decides
+        token["id_token"] = id_token(token, client, principal)
+    tokens.store_issued(token, client, principal, previous=row)  # commits the claim and the successor
     return token
 
 

@@ -48,23 +48,26 @@ class IdToken(OpenIDToken):
     """ID tokens for the code grant and for refresh (Entra returns a fresh id_token on refresh)."""
 
     def encode_id_token(self, token, request):
-        principal: tokens.Principal = request.user
-        code = request.authorization_code
-        alg = request.client.id_token_signed_response_alg
-        now = clock.now()
-        expires_at = tokens.capped_expiry(current_app.config["IDP_ID_TOKEN_LIFETIME"], principal.session.not_after)
-        claims = claim_rules.id_token_claims(principal, request.client, token["scope"])
-        claims.update(
-            iat=clock.to_epoch(now),
-            nbf=clock.to_epoch(now),
-            exp=clock.to_epoch(expires_at),
-            uti=secrets.token_urlsafe(16),
-        )
-        if code is not None and code.nonce:
-            claims["nonce"] = code.nonce
-        at_hash = create_half_hash(token["access_token"], alg)
-        claims["at_hash"] = at_hash.decode()
-        return tokens.sign(claims, alg)
+        return id_token(token, request.client, request.user, request.authorization_code)
+
+
+def id_token(token: dict, client, principal: tokens.Principal, code=None) -> str:
+    """The ID token that goes with `token` (the code's nonce, when a code was redeemed)."""
+    alg = client.id_token_signed_response_alg
+    now = clock.now()
+    expires_at = tokens.capped_expiry(current_app.config["IDP_ID_TOKEN_LIFETIME"], principal.session.not_after)
+    claims = claim_rules.id_token_claims(principal, client, token["scope"])
+    claims.update(
+        iat=clock.to_epoch(now),
+        nbf=clock.to_epoch(now),
+        exp=clock.to_epoch(expires_at),
+        uti=secrets.token_urlsafe(16),
+    )
+    if code is not None and code.nonce:
+        claims["nonce"] = code.nonce
+    at_hash = create_half_hash(token["access_token"], alg)
+    claims["at_hash"] = at_hash.decode()
+    return tokens.sign(claims, alg)
 
 
 class OpenIDCodeExtension(IdToken, OpenIDCode):

@@ -18,6 +18,7 @@ from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, crypto, dbpool
@@ -35,11 +36,24 @@ from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
 TOKENS = Token.__table__  # statements on the hot path use the table: the ORM's statement machinery costs more
 _INSERT_TOKEN = insert(TOKENS)
-_REFRESH_TOKEN_BY_HASH = select(Token).where(Token.refresh_token_hash == bindparam("hash"))
+# A refresh's one read: the token, its session and the session's user (their roles are not needed here).
+_REFRESH_TOKEN_BY_HASH = (
+    select(Token, SigninSession, User)
+    .outerjoin(SigninSession, SigninSession.id == Token.session_id)
+    .outerjoin(User, User.id == SigninSession.user_id)
+    .where(Token.refresh_token_hash == bindparam("hash"))
+    .options(lazyload(User.role_assignments))  # read on first use only (a refresh has none)
+)
+# Unrevoked too: a token whose family a concurrent reuse revoked after it was read must not rotate.
 _CLAIM_ROTATION = (
     update(TOKENS)
-    .where(TOKENS.c.id == bindparam("token_id"), TOKENS.c.rotated_at.is_(None))
+    .where(TOKENS.c.id == bindparam("token_id"), TOKENS.c.rotated_at.is_(None), TOKENS.c.revoked_at.is_(None))
     .values(rotated_at=bindparam("now"))
+)
+_REVOKE_FAMILY = (
+    update(TOKENS)
+    .where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
 )
 _INTROSPECTED = "tenant_id client_id user_id scope audience issued_at refresh_expires_at rotated_at revoked_at".split()
 _SESSIONS = SigninSession.__table__
@@ -52,9 +66,6 @@ _LIVE_REFRESH_TOKEN = (
     )
     .select_from(TOKENS.outerjoin(_SESSIONS, _SESSIONS.c.id == TOKENS.c.session_id))
     .where(TOKENS.c.refresh_token_hash == bindparam("hash"))
-)
-_REVOKED_IN_FAMILY = (
-    select(TOKENS.c.id).where(TOKENS.c.family_id == bindparam("family"), TOKENS.c.revoked_at.is_not(None)).limit(1)
 )
 
 
@@ -126,15 +137,21 @@ class TokenGenerator:
     """Authlib token generator: builds the response and remembers what save_token must store."""
 
     def __call__(self, grant_type, client: Client, user=None, scope=None, expires_in=None, include_refresh_token=True):
-        return issue(client, user, scope or "", grant_type, include_refresh_token)
+        client_info = request.form.get("client_info") == "1"
+        return issue(client, user, scope or "", grant_type, include_refresh_token, client_info)
 
 
 def issue(
-    client: Client, principal: "Principal | None", scope: str, grant_type: str, include_refresh_token: bool = True
+    client: Client,
+    principal: "Principal | None",
+    scope: str,
+    grant_type: str,
+    include_refresh_token: bool = True,
+    client_info: bool = False,
 ) -> dict:
     """The token response of every grant: a signed access token (never stored) and, for a user's grant with
-    offline_access, a refresh token that `save_token` stores. The one place tokens are made: new grants and
-    claims extend this."""
+    offline_access, a refresh token that `save_token` stores; `client_info` when the request asked for it
+    (MSAL's client_info=1). The one place tokens are made: new grants and claims extend this."""
     cfg = current_app.config
     session = principal.session if principal else None
     not_after = session.not_after if session else None
@@ -160,7 +177,7 @@ def issue(
     if principal and include_refresh_token and "offline_access" in scope.split():
         refresh = secrets.token_urlsafe(48)
         token["refresh_token"] = refresh
-    if principal and request.form.get("client_info") == "1":  # MSAL's account key: uid.utid
+    if principal and client_info:  # MSAL's account key: uid.utid
         info = json.dumps({"uid": principal.user.id, "utid": principal.user.tenant_id}).encode()
         token["client_info"] = base64.urlsafe_b64encode(info).rstrip(b"=").decode()
     g.issued_token = {
@@ -239,19 +256,22 @@ def access_claims(client, principal, scope, jti, now, expires_at, grant_type) ->
 
 
 def save_token(token: dict, request) -> None:
-    """Authlib save_token hook: store the refresh token, if one was issued. Access tokens are not stored, so
-    an app-only grant or a user's grant without offline_access writes nothing."""
+    """Authlib save_token hook: store the refresh token, if one was issued."""
+    previous = getattr(request, "refresh_token", None)
+    store_issued(token, request.client, request.user, previous, getattr(request, "authorization_code", None))
+
+
+def store_issued(token: dict, client: Client, principal: Principal, previous: Token | None = None, code=None) -> None:
+    """Store the refresh token that `issue` made, if any, and commit. Access tokens are not stored, so an
+    app-only grant or a user's grant without offline_access writes nothing."""
     issued = g.pop("issued_token")
     if not issued["refresh_hash"]:
         return
-    principal: Principal = request.user
-    previous = getattr(request, "refresh_token", None)
-    code = getattr(request, "authorization_code", None)
     row = dict(
         id=new_id(),
         jti=issued["jti"],
-        tenant_id=issuing_tenant(request.client, principal),
-        client_id=request.client.id,
+        tenant_id=issuing_tenant(client, principal),
+        client_id=client.id,
         user_id=principal.user.id,
         session_id=principal.session.id,
         code_id=code.id if code else (previous.code_id if previous else None),
@@ -263,22 +283,22 @@ def save_token(token: dict, request) -> None:
         refresh_token_hash=issued["refresh_hash"],
         refresh_expires_at=issued["refresh_expires_at"],
     )
-    db.session.execute(_INSERT_TOKEN, row)  # values as parameters of one prebuilt statement: nothing to coerce
+    # the claim of the token it replaces (claim_rotation) commits with this INSERT: one transaction
+    db.session.connection().execute(_INSERT_TOKEN, row)
     db.session.commit()
-    if previous is not None and _family_revoked(previous.family_id):
-        # a concurrent reuse of the same refresh token revoked the family while this one was issued:
-        # insert first, then check, so that one of the two always sees the other
-        revoke_family(previous.family_id)
 
 
-def _family_revoked(family_id: str) -> bool:
-    return db.session.scalar(_REVOKED_IN_FAMILY, {"family": family_id}) is not None
-
-
-def find_refresh_token(refresh_token: str) -> Token | None:
+def find_refresh_token(refresh_token: str) -> "tuple[Token, SigninSession | None] | None":
+    """A refresh token's row and its session, the session's user attached, in one statement."""
     if not refresh_token or len(refresh_token) > 512:
         return None
-    return db.session.scalar(_REFRESH_TOKEN_BY_HASH, {"hash": crypto.digest(refresh_token)})
+    found = db.session.execute(_REFRESH_TOKEN_BY_HASH, {"hash": crypto.digest(refresh_token)}).first()
+    if found is None:
+        return None
+    row, session, user = found
+    if session is not None:
+        set_committed_value(session, "user", user)  # read with it: no lazy load
+    return row, session
 
 
 def consume_refresh_token(row: Token | None) -> Token | None:
@@ -289,20 +309,35 @@ def consume_refresh_token(row: Token | None) -> Token | None:
     now = clock.now()
     if row.revoked_at or (row.refresh_expires_at and row.refresh_expires_at <= now):
         return None
-    # The claim commits with the successor's INSERT (save_token): until then it holds the row lock, so a
-    # concurrent use of the same token waits here and then finds it claimed; if issuing fails, both roll back.
-    if not claimed(_CLAIM_ROTATION, {"token_id": row.id, "now": now}):
+    if not claim_rotation(row):
         revoke_family(row.family_id)
         return None
-    set_committed_value(row, "rotated_at", now)  # as the claim wrote it: nothing left to flush
     return row
 
 
+def claim_rotation(row: Token) -> bool:
+    """Mark a live refresh token rotated, exactly once; False when a concurrent use claimed it first (or a
+    reuse revoked it). The claim commits with the successor's INSERT (`store_issued`): until then it holds
+    the row lock, so a concurrent use of the same token waits and then finds it claimed; if issuing fails,
+    both roll back."""
+    now = clock.now()
+    if not claimed(_CLAIM_ROTATION, {"token_id": row.id, "now": now}):
+        return False
+    set_committed_value(row, "rotated_at", now)  # as the claim wrote it: nothing left to flush
+    return True
+
+
 def revoke_family(family_id: str) -> None:
-    """End a grant: its refresh tokens and every access token issued from it."""
-    db.session.execute(
-        update(Token).where(Token.family_id == family_id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-    )
+    """End a grant: its refresh tokens and every access token issued from it.
+
+    The grant's revocation row comes first, so concurrent reuses queue on it (no deadlock on the tokens), and
+    again last, so its time covers an access token that a concurrent rotation issued meanwhile. The UPDATE
+    repeats until it finds nothing: a rotation that committed while it waited for a row lock added a successor
+    that its snapshot did not hold. A rotation needs an unrevoked token, so none can follow the last round."""
+    revocation.revoke(revocation.GRANT, [family_id])
+    connection = db.session.connection()
+    while connection.execute(_REVOKE_FAMILY, {"family": family_id, "now": clock.now()}).rowcount:
+        pass
     revocation.revoke(revocation.GRANT, [family_id])
     db.session.commit()
 

@@ -6,7 +6,7 @@ import functools
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError, OAuth2Error
 from flask import current_app
 from sqlalchemy import Select, bindparam, select
 
@@ -16,7 +16,7 @@ from ...extensions import db
 from ...signin import sessions
 from .. import claims as claim_rules
 from .. import entra_errors, revocation, tokens
-from ..clients import check_scope, resolve_scope
+from ..clients import check_requested_scope, check_scope, resolve_scope
 from ..models import AuthorizationCode, Token
 
 
@@ -96,8 +96,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         """Rules first (they explain a refusal, e.g. an expired TAP), then the exactly-once claim."""
-        row = tokens.find_refresh_token(refresh_token)
-        session = sessions.load(row.session_id) if row else None
+        row, session = tokens.find_refresh_token(refresh_token) or (None, None)
         if session is not None:
             for rule in claim_rules.refresh_rules:
                 rule(session, row)
@@ -109,18 +108,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return tokens.consume_refresh_token(row)
 
     def _validate_token_scope(self, refresh_token):
-        """Entra's refresh: the scopes may be resent (MSAL does), `<resource>/.default` included, and may name
-        another resource the app was granted (a multi-resource refresh token). What the app was not granted
-        is refused; the refresh token goes on only when the original grant had offline_access."""
-        requested = self.request.payload.scope
-        if not requested:
-            self.refresh_scope = refresh_token.get_scope()
-            return
-        check_scope(self)
-        scopes = resolve_scope(self.request.client, requested).scopes
-        if "offline_access" in refresh_token.get_scope().split() and "offline_access" not in scopes:
-            scopes.append("offline_access")
-        self.refresh_scope = " ".join(scopes)
+        self.refresh_scope = refresh_scope(self.request.client, self.request.payload.scope, refresh_token.get_scope())
 
     def issue_token(self, user, refresh_token):
         return self.generate_token(
@@ -129,7 +117,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: Token):
         session = getattr(self, "signin_session", None)
-        if session is None or not tokens.session_allows_tokens(session) or not session.user.account_enabled:
+        if not session_serves(session):
             raise entra_errors.entra(
                 InvalidGrantError, 50173, "The sign-in session behind this refresh token has ended."
             )
@@ -137,6 +125,40 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token):
         pass  # consumed atomically in authenticate_refresh_token
+
+
+def refresh_scope(client, requested: str | None, granted: str) -> str:
+    """Entra's refresh: the scopes may be resent (MSAL does), `<resource>/.default` included, and may name
+    another resource the app was granted (a multi-resource refresh token). What the app was not granted
+    is refused; the refresh token goes on only when the original grant had offline_access."""
+    if not requested:
+        return granted
+    check_requested_scope(client, requested)
+    scopes = resolve_scope(client, requested).scopes
+    if "offline_access" in granted.split() and "offline_access" not in scopes:
+        scopes.append("offline_access")
+    return " ".join(scopes)
+
+
+def session_serves(session) -> bool:
+    """A refresh token's session still issues tokens: live, within its hard cap, its user enabled."""
+    return session is not None and tokens.session_allows_tokens(session) and session.user.account_enabled
+
+
+def rotates_plainly(row: Token, session) -> bool:
+    """Whether a refresh of this token would pass the checks of `RefreshTokenGrant` up to the claim and after
+    it, but for the client's and the scope's: live, unused, unexpired, its session serving, every refresh
+    rule content. Side-effect free, so that a caller may leave a refusal to the grant, which explains it."""
+    if row.revoked_at or row.rotated_at or (row.refresh_expires_at and row.refresh_expires_at <= clock.now()):
+        return False
+    if session is None or session.user is None or not session_serves(session):
+        return False
+    try:
+        for rule in claim_rules.refresh_rules:
+            rule(session, row)
+    except OAuth2Error:
+        return False
+    return True
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
