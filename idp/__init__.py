@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
+from . import config, dbpool
 from .extensions import csrf, db, limiter, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,11 @@ def _request_limits(app: Flask) -> None:
             request.max_content_length = app.config.get(limit[0], limit[1])
 
 
+def _count_statement(*args) -> None:
+    if has_app_context():  # a request's, also one answered below Flask (oidc/quick_path.py)
+        g.sql_statements = g.get("sql_statements", 0) + 1
+
+
 def _statement_counter(app) -> None:
     """Benchmarks: each response says how many SQL statements it ran (X-SQL-Statements)."""
     from sqlalchemy import event
@@ -86,8 +91,10 @@ def _statement_counter(app) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*args, **kwargs):
-        if has_app_context():  # a request's, also one answered below Flask (oidc/quick_path.py)
-            g.sql_statements = g.get("sql_statements", 0) + 1
+        _count_statement()
+
+    if _count_statement not in dbpool.statement_observers:  # the reads run by the driver itself
+        dbpool.statement_observers.append(_count_statement)
 
     @app.after_request
     def _report(response):

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, insert, update
 
-from idp import clock, crypto
+from idp import clock, crypto, dbpool
 from idp.extensions import db
 from idp.oidc.clients import CACHE_SECONDS
 from idp.oidc.models import Client
@@ -45,11 +45,16 @@ def counted():
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
+    def count_read(statement, driver_connection):
+        statements.append(statement)
+
     event.listen(db.engine, "before_cursor_execute", count)
+    dbpool.statement_observers.append(count_read)  # the reads the driver runs itself (dbpool.read_first)
     try:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+        dbpool.statement_observers.remove(count_read)
 
 
 def no_poll_due(app):
@@ -243,13 +248,14 @@ def test_introspection_reads_outside_any_transaction(app, seed, live):
         headers=auth,
         data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": VERIFIER},
     ).json["refresh_token"]
-    modes = []
+    in_transaction = []
 
-    def mode(conn, *args):
-        modes.append(conn.get_execution_options().get("isolation_level"))
+    def transaction_open(statement, driver_connection):  # psycopg: autocommit; sqlite3: no BEGIN for a SELECT
+        in_transaction.append(not driver_connection.autocommit if is_pg else driver_connection.in_transaction)
 
+    is_pg = db.engine.dialect.name == "postgresql"
     quick_path = app.extensions["quick_path"]
-    event.listen(db.engine, "before_cursor_execute", mode)
+    dbpool.statement_observers.append(transaction_open)
     try:
         for enabled in (True, False):
             quick_path.enabled = enabled
@@ -258,8 +264,11 @@ def test_introspection_reads_outside_any_transaction(app, seed, live):
             assert answer.json["active"] is True
     finally:
         quick_path.enabled = True
-        event.remove(db.engine, "before_cursor_execute", mode)
-    assert modes == ["AUTOCOMMIT", "AUTOCOMMIT"]
+        dbpool.statement_observers.remove(transaction_open)
+    assert in_transaction == [False, False]
+    if is_pg:  # the connection goes back to the pool as the session expects it: transactions begin again
+        with db.engine.connect() as connection:
+            assert connection.connection.driver_connection.autocommit is False
 
 
 @pytest.mark.postgres

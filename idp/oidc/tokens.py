@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -418,7 +418,7 @@ def revoke_access_token(token: AccessToken) -> None:
     db.session.commit()
 
 
-def active_refresh_token(token: str) -> Row[Any] | None:
+def active_refresh_token(token: str) -> Any | None:
     """A live refresh token's introspected columns, its session's state read in the same statement (introspection's
     one query, built once)."""
     if not token or len(token) > 512:
