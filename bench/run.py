@@ -673,7 +673,7 @@ def write_results(
         f"{signin['errors']} errors, {signin['statements']:.0f} SQL statements per sign-in (all seven requests and the "
         f"pages their redirects lead to). Server CPU per sign-in: {signin['cpu_ms']:.1f} ms, of which "
         f"{signin['cpu_ms_outside_hash']:.1f} ms outside the password hash. One client alone: p50 "
-        f"{alone['p50_ms']:.0f} ms, p95 {alone['p95_ms'] or 0:.0f} ms.\n\n"
+        f"{alone['p50_ms']:.0f} ms, p95 {_p95_text(alone)}.\n\n"
     )
     w(
         f"Password hash: Argon2id, time cost 3, 19 MiB, parallelism 1 (the server's default; Keycloak's default is "
@@ -715,6 +715,12 @@ def write_results(
         f"{oath['drift']['naive_pyotp_ms']:.1f} ms ({oath['drift']['speedup']:.1f}× slower).\n"
     )
     return out.getvalue()
+
+
+def _p95_text(result: dict) -> str:
+    if result["p95_ms"] is None:
+        return f"not measured (only {result['sign_ins']} sign-ins; a p95 needs 20)"
+    return f"{result['p95_ms']:.0f} ms"
 
 
 def write_ceiling(w, rows: list, ceiling: dict) -> None:
