@@ -157,7 +157,7 @@ def run(args, folder: Path, database_url: str | None) -> None:
     send = scenario_requests(app, seed, args.scenario, args.n)
     for _ in range(50):  # warm-up: caches, first connections
         assert send().status_code == 200
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     started, wall = time.process_time(), time.perf_counter()
     if not args.no_profile:
         profiler.enable()

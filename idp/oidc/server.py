@@ -1,7 +1,5 @@
 """The Authlib authorization server: grants, PKCE, OpenID Connect, revocation, introspection, logout."""
 
-import secrets
-
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -12,13 +10,12 @@ from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.code import OpenIDToken
 from authlib.oidc.core.grants.util import create_half_hash
 from authlib.oidc.rpinitiated import EndSessionEndpoint
-from flask import current_app, g
+from flask import g
 from sqlalchemy import select
 
 from .. import clock, crypto
 from ..extensions import db
 from ..signin import sessions
-from . import claims as claim_rules
 from . import clients, entra_answers, keys, naming, tokens
 from .grants import certificates
 from .grants.device import DeviceCodeGrant
@@ -54,15 +51,7 @@ class IdToken(OpenIDToken):
 def id_token(token: dict, client, principal: tokens.Principal, code=None) -> str:
     """The ID token that goes with `token` (the code's nonce, when a code was redeemed)."""
     alg = client.id_token_signed_response_alg
-    now = clock.now()
-    expires_at = tokens.capped_expiry(current_app.config["IDP_ID_TOKEN_LIFETIME"], principal.session.not_after)
-    claims = claim_rules.id_token_claims(principal, client, token["scope"])
-    claims.update(
-        iat=clock.to_epoch(now),
-        nbf=clock.to_epoch(now),
-        exp=clock.to_epoch(expires_at),
-        uti=secrets.token_urlsafe(16),
-    )
+    claims = tokens.id_token_claims(principal, client, token["scope"])
     if code is not None and code.nonce:
         claims["nonce"] = code.nonce
     at_hash = create_half_hash(token["access_token"], alg)

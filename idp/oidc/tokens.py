@@ -87,6 +87,17 @@ def capped_expiry(lifetime_seconds: int, not_after: datetime | None) -> datetime
     return min(expiry, not_after) if not_after else expiry
 
 
+def id_token_claims(principal: "Principal", client, scope: str) -> dict:
+    """An ID token's claims with its times; it expires no later than the session behind it."""
+    now = clock.now()
+    expires_at = capped_expiry(current_app.config["IDP_ID_TOKEN_LIFETIME"], principal.session.not_after)
+    claims = claim_rules.id_token_claims(principal, client, scope)
+    claims.update(
+        iat=clock.to_epoch(now), nbf=clock.to_epoch(now), exp=clock.to_epoch(expires_at), uti=secrets.token_urlsafe(16)
+    )
+    return claims
+
+
 def session_allows_tokens(session: SigninSession | None) -> bool:
     """Tokens outlive the browser SSO cookie, but never a revoked session or its hard cap."""
     if session is None:

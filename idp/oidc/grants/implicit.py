@@ -1,17 +1,12 @@
 """`response_type=id_token` and `code id_token`: Entra's "ID tokens (used for implicit and hybrid flows)"
 switch of an app registration, off by default. The ID token is signed as the code flow's is."""
 
-import secrets
-
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidClientError
 
 from authlib.oidc.core.grants import OpenIDHybridGrant, OpenIDImplicitGrant
 from authlib.oidc.core.grants.util import create_half_hash
-from flask import current_app
 
-from ... import clock
-from .. import claims as claim_rules
 from ..clients import check_scope
 from .standard import AuthorizationCodeGrant
 from .. import tokens
@@ -32,16 +27,8 @@ class _IdTokenInResponse:
         principal: tokens.Principal = self.request.user
         client = self.request.client
         alg = client.id_token_signed_response_alg
-        now = clock.now()
-        expires_at = tokens.capped_expiry(current_app.config["IDP_ID_TOKEN_LIFETIME"], principal.session.not_after)
-        claims = claim_rules.id_token_claims(principal, client, token["scope"])
-        claims.update(
-            iat=clock.to_epoch(now),
-            nbf=clock.to_epoch(now),
-            exp=clock.to_epoch(expires_at),
-            uti=secrets.token_urlsafe(16),
-            nonce=self.request.payload.data.get("nonce"),
-        )
+        claims = tokens.id_token_claims(principal, client, token["scope"])
+        claims["nonce"] = self.request.payload.data.get("nonce")
         if code is not None:
             claims["c_hash"] = create_half_hash(code, alg).decode()
         return {"id_token": tokens.sign(claims, alg)}
