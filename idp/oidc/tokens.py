@@ -30,7 +30,7 @@ from ..signin.models import SigninSession
 from . import claims as claim_rules
 from . import entra_errors, keys, revocation
 from .clients import resolve_scope, unconsented
-from .models import AuthorizationCode, Client, Token
+from .models import AuthorizationCode, Client, Token, TokenRevocation
 from .naming import issuer, pairwise_sub
 from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
@@ -265,7 +265,11 @@ def store_issued(token: dict, client: Client, principal: Principal, previous: To
     """Store the refresh token that `issue` made, if any, and commit. Access tokens are not stored, so an
     app-only grant or a user's grant without offline_access writes nothing."""
     issued = g.pop("issued_token")
+    if code is not None:
+        hold_unreplayed(code)
     if not issued["refresh_hash"]:
+        if code is not None:
+            db.session.commit()  # releases the code's row lock (`hold_unreplayed`)
         return
     row = dict(
         id=new_id(),
@@ -286,6 +290,25 @@ def store_issued(token: dict, client: Client, principal: Principal, previous: To
     # the claim of the token it replaces (claim_rotation) commits with this INSERT: one transaction
     db.session.connection().execute(_INSERT_TOKEN, row)
     db.session.commit()
+
+
+_CODES = AuthorizationCode.__table__
+_HOLD_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(used_at=_CODES.c.used_at)
+_GRANT_REVOKED = select(TokenRevocation.subject).where(TokenRevocation.subject == bindparam("subject"))
+
+
+def hold_unreplayed(code: AuthorizationCode) -> None:
+    """Lock the redeemed code's row until the tokens of its redemption are stored (the caller commits), and
+    refuse them if a replay already ran: a replay takes the same lock before it revokes by `Token.code_id`, so
+    it either sees the stored tokens or is seen here, never neither (a replay between the claim and the
+    INSERT would otherwise leave the refresh token it never saw alive)."""
+    connection = db.session.connection()
+    connection.execute(_HOLD_CODE, {"code_id": code.id})
+    if connection.execute(_GRANT_REVOKED, {"subject": f"{revocation.GRANT}:{code.id}"}).first() is not None:
+        from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+        db.session.rollback()
+        raise entra_errors.entra(InvalidGrantError, 54005)
 
 
 def find_refresh_token(refresh_token: str) -> "tuple[Token, SigninSession | None] | None":
