@@ -67,8 +67,11 @@ class QuickPath:
         route = ROUTE.fullmatch(environ.get("PATH_INFO", ""))
         if route is None or not self.enabled or not _plain_post(environ) or self._rate_limited():
             return self.wsgi_app(environ, start_response)
-        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        length = int(environ["CONTENT_LENGTH"])
+        body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # read once: Flask reads it again if the path gives up
+        if len(body) != length:  # cut short: Flask reads the same bytes and refuses them (a 400)
+            return self.wsgi_app(environ, start_response)
         form = _form(body, FIELDS[route[2]])
         answer = self._answer(environ, route[1], route[2], form) if form is not None else None
         if answer is None:
