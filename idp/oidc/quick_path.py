@@ -94,6 +94,8 @@ class QuickPath:
                 return _sure_answer(environ, tenant_ref, endpoint, form)
             except DBAPIError as error:
                 _roll_back()
+                if tokens.is_deadlock(error):  # a concurrent use's victim: the grant answers it (and retries)
+                    return None
                 if dbpool.is_unavailable(error):  # as the framework answers it: a 503, the pool recovers
                     current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
                     return _unavailable(environ)

@@ -18,6 +18,7 @@ from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -332,10 +333,31 @@ def consume_refresh_token(row: Token | None) -> Token | None:
     now = clock.now()
     if row.revoked_at or (row.refresh_expires_at and row.refresh_expires_at <= now):
         return None
-    if not claim_rotation(row):
-        revoke_family(row.family_id)
-        return None
-    return row
+    token_id, family_id = row.id, row.family_id
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            if claim_rotation(row):
+                return row
+            revoke_family(family_id)
+            return None
+        except DBAPIError as error:
+            # concurrent reuses revoking one family while its rotation commits can deadlock on PostgreSQL
+            # (the token rows and the grant's revocation row); the victim rolls back and tries again, so it
+            # answers as a reuse (invalid_grant), not as an unavailable database (503)
+            if attempt == DEADLOCK_RETRIES or not is_deadlock(error):
+                raise
+            db.session.rollback()
+            row = db.session.get(Token, token_id)
+            if row is None:
+                return None
+    return None
+
+
+DEADLOCK_RETRIES = 3
+
+
+def is_deadlock(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in ("40P01", "40001")  # deadlock_detected, serialization_failure
 
 
 def claim_rotation(row: Token) -> bool:
