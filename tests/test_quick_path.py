@@ -202,6 +202,20 @@ def test_a_body_shorter_than_its_content_length_is_the_frameworks_to_refuse(send
         assert_same(with_path, without)
 
 
+def test_a_content_length_of_other_digits_is_the_frameworks_not_a_crash(send, seed):
+    """A WSGI header is Latin-1 text: a Content-Length of superscript digits passes str.isdigit but not int()
+    (a 500 from the path); it is the framework's to read, as it reads any malformed length."""
+    for length in ("\u00b2", "\u00b9", "\u00b3", "+29", " 29"):
+        with_path, without, answered = send(
+            data="grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
+            headers=basic(seed.app_client_id, seed.app_client_secret),
+            environ_overrides={"CONTENT_LENGTH": length},
+        )
+        assert not answered and with_path.status_code < 500, length
+        assert_same(with_path, without)
+
+
 def test_over_https_the_token_names_the_https_issuer_and_the_answer_keeps_to_https(send, seed):
     with_path, without, answered = send(
         data={"grant_type": "client_credentials", "scope": GRAPH},

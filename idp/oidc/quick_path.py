@@ -246,7 +246,7 @@ def _plain_post(environ) -> bool:
     if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
         return False
     length = environ.get("CONTENT_LENGTH") or ""
-    if not length.isdigit() or int(length) > MAX_BODY:
+    if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:  # "²" is a digit int() refuses
         return False
     mimetype, params = parse_options_header(environ.get("CONTENT_TYPE", ""))
     return mimetype == "application/x-www-form-urlencoded" and params.get("charset", "utf-8").lower() == "utf-8"
