@@ -189,6 +189,35 @@ def test_everything_else_is_left_to_the_framework_with_the_same_answer(send, see
     assert not_ascii.status_code == 401 and not_ascii.get_json()["error"] == "invalid_client"
 
 
+def test_a_body_shorter_than_its_content_length_is_the_frameworks_to_refuse(send, seed):
+    """A request cut short (the client sent less than its Content-Length) is no request to act on: the
+    framework refuses it (400), so the path must not answer it from the part that arrived."""
+    form = "grant_type=client_credentials"
+    for length in (len(form) + 1, len(form) + 20):
+        with_path, without, answered = send(
+            data=form,
+            content_type="application/x-www-form-urlencoded",
+            headers=basic(seed.app_client_id, seed.app_client_secret),
+            environ_overrides={"CONTENT_LENGTH": str(length)},
+        )
+        assert not answered and without.status_code == 400, length
+        assert_same(with_path, without)
+
+
+def test_a_content_length_of_other_digits_is_the_frameworks_not_a_crash(send, seed):
+    """A WSGI header is Latin-1 text: a Content-Length of superscript digits passes str.isdigit but not int()
+    (a 500 from the path); it is the framework's to read, as it reads any malformed length."""
+    for length in ("\u00b2", "\u00b9", "\u00b3", "+29", " 29"):
+        with_path, without, answered = send(
+            data="grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
+            headers=basic(seed.app_client_id, seed.app_client_secret),
+            environ_overrides={"CONTENT_LENGTH": length},
+        )
+        assert not answered and with_path.status_code < 500, length
+        assert_same(with_path, without)
+
+
 def test_over_https_the_token_names_the_https_issuer_and_the_answer_keeps_to_https(send, seed):
     with_path, without, answered = send(
         data={"grant_type": "client_credentials", "scope": GRAPH},

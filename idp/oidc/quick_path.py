@@ -67,8 +67,11 @@ class QuickPath:
         route = ROUTE.fullmatch(environ.get("PATH_INFO", ""))
         if route is None or not self.enabled or not _plain_post(environ) or self._rate_limited():
             return self.wsgi_app(environ, start_response)
-        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        length = int(environ["CONTENT_LENGTH"])
+        body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # read once: Flask reads it again if the path gives up
+        if len(body) != length:  # cut short: Flask reads the same bytes and refuses them (a 400)
+            return self.wsgi_app(environ, start_response)
         form = _form(body, FIELDS[route[2]])
         answer = self._answer(environ, route[1], route[2], form) if form is not None else None
         if answer is None:
@@ -91,6 +94,8 @@ class QuickPath:
                 return _sure_answer(environ, tenant_ref, endpoint, form)
             except DBAPIError as error:
                 _roll_back()
+                if tokens.is_deadlock(error):  # a concurrent use's victim: the grant answers it (and retries)
+                    return None
                 if dbpool.is_unavailable(error):  # as the framework answers it: a 503, the pool recovers
                     current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
                     return _unavailable(environ)
@@ -241,7 +246,7 @@ def _plain_post(environ) -> bool:
     if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
         return False
     length = environ.get("CONTENT_LENGTH") or ""
-    if not length.isdigit() or int(length) > MAX_BODY:
+    if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:  # "²" is a digit int() refuses
         return False
     mimetype, params = parse_options_header(environ.get("CONTENT_TYPE", ""))
     return mimetype == "application/x-www-form-urlencoded" and params.get("charset", "utf-8").lower() == "utf-8"

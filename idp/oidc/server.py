@@ -2,6 +2,7 @@
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from .. import clock, crypto
 from ..extensions import db
 from ..signin import sessions
-from . import clients, entra_answers, keys, naming, tokens
+from . import clients, entra_answers, entra_errors, keys, naming, tokens
 from .grants import certificates
 from .grants.device import DeviceCodeGrant
 from .grants.implicit import HybridGrant, ImplicitIdTokenGrant
@@ -145,6 +146,10 @@ class Server(AuthorizationServer):
         tokens.save_token(token, request)
 
     def authenticate_client(self, request, methods, endpoint="token"):
+        named = request.form.get("client_id")
+        basic_id, _ = extract_basic_authorization(request.headers)
+        if named and basic_id and named != basic_id:  # one request, one client (RFC 6749 2.3)
+            raise client_id_mismatch()
         client = super().authenticate_client(request, methods, endpoint)
         g.client_auth_method = request.auth_method  # azpacr / appidacr of the tokens this request gets
         return client
@@ -155,6 +160,12 @@ class Server(AuthorizationServer):
             return redirect_error(error)
         status, _, headers = error()
         return self.handle_response(status, entra_answers.body(error), [*headers, *entra_answers.response_headers()])
+
+
+def client_id_mismatch():
+    return entra_errors.entra(
+        InvalidRequestError, 9002313, "The client_id in the body names another app than the Authorization header."
+    )
 
 
 def redirect_error(error):

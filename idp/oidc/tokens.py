@@ -18,6 +18,7 @@ from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -30,7 +31,7 @@ from ..signin.models import SigninSession
 from . import claims as claim_rules
 from . import entra_errors, keys, revocation
 from .clients import resolve_scope, unconsented
-from .models import AuthorizationCode, Client, Token
+from .models import AuthorizationCode, Client, Token, TokenRevocation
 from .naming import issuer, pairwise_sub
 from .scopes import GRAPH_RESOURCE, OIDC_SCOPES
 
@@ -276,7 +277,11 @@ def store_issued(token: dict, client: Client, principal: Principal, previous: To
     """Store the refresh token that `issue` made, if any, and commit. Access tokens are not stored, so an
     app-only grant or a user's grant without offline_access writes nothing."""
     issued = g.pop("issued_token")
+    if code is not None:
+        hold_unreplayed(code)
     if not issued["refresh_hash"]:
+        if code is not None:
+            db.session.commit()  # releases the code's row lock (`hold_unreplayed`)
         return
     row = dict(
         id=new_id(),
@@ -297,6 +302,25 @@ def store_issued(token: dict, client: Client, principal: Principal, previous: To
     # the claim of the token it replaces (claim_rotation) commits with this INSERT: one transaction
     db.session.connection().execute(_INSERT_TOKEN, row)
     db.session.commit()
+
+
+_CODES = AuthorizationCode.__table__
+_HOLD_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(used_at=_CODES.c.used_at)
+_GRANT_REVOKED = select(TokenRevocation.subject).where(TokenRevocation.subject == bindparam("subject"))
+
+
+def hold_unreplayed(code: AuthorizationCode) -> None:
+    """Lock the redeemed code's row until the tokens of its redemption are stored (the caller commits), and
+    refuse them if a replay already ran: a replay takes the same lock before it revokes by `Token.code_id`, so
+    it either sees the stored tokens or is seen here, never neither (a replay between the claim and the
+    INSERT would otherwise leave the refresh token it never saw alive)."""
+    connection = db.session.connection()
+    connection.execute(_HOLD_CODE, {"code_id": code.id})
+    if connection.execute(_GRANT_REVOKED, {"subject": f"{revocation.GRANT}:{code.id}"}).first() is not None:
+        from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+        db.session.rollback()
+        raise entra_errors.entra(InvalidGrantError, 54005)
 
 
 def find_refresh_token(refresh_token: str) -> "tuple[Token, SigninSession | None] | None":
@@ -320,10 +344,31 @@ def consume_refresh_token(row: Token | None) -> Token | None:
     now = clock.now()
     if row.revoked_at or (row.refresh_expires_at and row.refresh_expires_at <= now):
         return None
-    if not claim_rotation(row):
-        revoke_family(row.family_id)
-        return None
-    return row
+    token_id, family_id = row.id, row.family_id
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            if claim_rotation(row):
+                return row
+            revoke_family(family_id)
+            return None
+        except DBAPIError as error:
+            # concurrent reuses revoking one family while its rotation commits can deadlock on PostgreSQL
+            # (the token rows and the grant's revocation row); the victim rolls back and tries again, so it
+            # answers as a reuse (invalid_grant), not as an unavailable database (503)
+            if attempt == DEADLOCK_RETRIES or not is_deadlock(error):
+                raise
+            db.session.rollback()
+            row = db.session.get(Token, token_id)
+            if row is None:
+                return None
+    return None
+
+
+DEADLOCK_RETRIES = 3
+
+
+def is_deadlock(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in ("40P01", "40001")  # deadlock_detected, serialization_failure
 
 
 def claim_rotation(row: Token) -> bool:

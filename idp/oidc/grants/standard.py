@@ -8,7 +8,7 @@ from datetime import timedelta
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError, OAuth2Error
 from flask import current_app
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 
 from ... import clock, crypto
 from ...claims_once import claim_once
@@ -69,8 +69,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         db.session.commit()
         if not claimed:  # a replay: what the first redemption issued is revoked (its grant is the code)
-            # the grant's revocation row first: concurrent replays then queue on it instead of locking the
-            # tokens and that row in opposite orders (a deadlock on PostgreSQL)
+            # the code's row first (`tokens.hold_unreplayed`): a first redemption still storing its tokens holds
+            # it, so they are committed before the revocation looks for them; then the grant's revocation row:
+            # concurrent replays queue on these instead of locking the tokens and that row in opposite orders
+            # (a deadlock on PostgreSQL)
+            db.session.execute(
+                update(AuthorizationCode)
+                .where(AuthorizationCode.id == row.id)
+                .values(used_at=AuthorizationCode.used_at)
+                .execution_options(synchronize_session=False)
+            )
             revocation.revoke(revocation.GRANT, [row.id])
             tokens.revoke_where(Token.code_id == row.id)
             db.session.commit()
