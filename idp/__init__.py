@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, dbpool
+from . import config
 from .extensions import csrf, db, limiter, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +85,8 @@ def _count_statement(*args) -> None:
 def _statement_counter(app) -> None:
     """Benchmarks: each response says how many SQL statements it ran (X-SQL-Statements)."""
     from sqlalchemy import event
+
+    from . import dbpool
 
     with app.app_context():
         engine = db.engine
