@@ -474,12 +474,18 @@ def revoke_access_token(token: AccessToken) -> None:
     db.session.commit()
 
 
+def refresh_token_unused(row) -> bool:
+    """Neither revoked, nor rotated, nor expired: a refresh token a rotation or an introspection may accept."""
+    expires = row.refresh_expires_at
+    return not (row.revoked_at or row.rotated_at or (expires and expires <= clock.now()))
+
+
 def active_refresh_token(token: str) -> Any | None:
     """A live refresh token's introspected columns, its session's state read in the same statement (introspection's
     one query, built once)."""
     if not token or len(token) > 512:
         return None
     row = dbpool.read_first(_LIVE_REFRESH_TOKEN, {"hash": crypto.digest(token)})
-    if row is None or row.revoked_at or row.rotated_at or row.refresh_expires_at <= clock.now():
+    if row is None or not refresh_token_unused(row):
         return None
     return row if session_state_allows_tokens(row.session_revoked_at, row.session_not_after) else None

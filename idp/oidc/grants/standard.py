@@ -157,7 +157,7 @@ def rotates_plainly(row: Token, session) -> bool:
     """Whether a refresh of this token would pass the checks of `RefreshTokenGrant` up to the claim and after
     it, but for the client's and the scope's: live, unused, unexpired, its session serving, every refresh
     rule content. Side-effect free, so that a caller may leave a refusal to the grant, which explains it."""
-    if row.revoked_at or row.rotated_at or (row.refresh_expires_at and row.refresh_expires_at <= clock.now()):
+    if not tokens.refresh_token_unused(row):
         return False
     if session is None or session.user is None or not session_serves(session):
         return False
